@@ -1,0 +1,220 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The task and the data
+#
+# A text-line recogniser takes the image of one line of handwriting and returns
+# its text. It is *segmentation-free* when nobody tells it where one character
+# ends and the next begins: the model has to find the alignment between image
+# columns and characters on its own, either through an attention mechanism
+# that looks at part of the line for each output symbol (chapters on seq2seq
+# models) or through connectionist temporal classification, CTC, which sums
+# over all alignments (the CTC chapters).
+#
+# This chapter fixes everything the later chapters share: the data, the
+# alphabet, the preprocessing and the batching. It answers two questions.
+# What does the input look like after the thesis's preprocessing? And how far
+# is the synthetic data this book trains on by default from the real
+# handwriting the thesis used?
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+data: str = "synth:smoke"  # dataset: "synth:<preset>" or a path to IAM, Parquet or png+gt.txt lines
+n_gallery: int = 6  # lines shown in the gallery
+seed: int = 0  # which lines are drawn for the figures
+
+# %%
+import numpy as np
+from myst_nb import glue
+
+from hwr import codec, plots, preprocess
+from hwr.datasets import open_dataset
+from hwr.synth import stats as synth_stats
+
+splits = {name: open_dataset(data, name) for name in ("train", "valid", "test")}
+rng = np.random.default_rng(seed)
+train = splits["train"]
+print({name: len(ds) for name, ds in splits.items()})
+
+# %% [markdown]
+# ## IAM and the IAM-B split
+#
+# The thesis trained and tested on the line images of the IAM handwriting
+# database {cite}`marti2002iam`: English sentences from the LOB corpus copied
+# by 657 writers, 13,353 lines. It used the split known as IAM-B (the "Aachen"
+# split): 6,482 training, 976 validation and 2,915 test lines, with no writer
+# in more than one subset, so the test measures how a model reads hands it has
+# never seen.
+#
+# IAM needs a registration and its licence forbids redistribution, so this
+# book cannot download it. Readers who have it point any chapter at it with
+# `-p data /path/to/iam` (the official `lines/` + `xml/` layout with a split
+# folder, a Parquet export, or a folder of `*.png` + `*.gt.txt` lines).
+#
+# ## The synthetic dataset
+#
+# By default the book trains on lines it renders itself from open handwriting
+# fonts and public-domain English prose (Moby-Dick and the State of the Union
+# addresses, a mix of fiction and formal prose that resembles IAM's mix of
+# press, essays and fiction). Each font plays a *writer*: the fonts are split
+# between training, validation and test, as IAM-B splits writers, and so are
+# the texts. The renderer jitters size, baseline, spacing, slant, pen width
+# and ink, warps each line elastically, and records where every character
+# lies, something IAM does not provide and that a later chapter uses to check
+# whether attention maps segment characters.
+
+# %%
+fig = plots.line_gallery([train[int(i)] for i in rng.choice(len(train), n_gallery, replace=False)])
+glue("fig_gallery", fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_gallery
+# :name: fig-gallery
+#
+# Training lines of the dataset this chapter ran on, each with its
+# transcription. In the synthetic set every line comes from one font, the
+# font standing for a writer.
+# ```
+
+# %%
+summary = synth_stats.describe(splits)
+summary
+
+# %% [markdown]
+# ## How close to IAM are the texts?
+#
+# A recogniser learns a language model of sorts from its training
+# transcriptions, so their statistics matter as well as the pictures. The
+# generator wraps prose to line lengths drawn around IAM's distribution and
+# rewrites nineteenth-century punctuation (far more `;` than IAM) towards
+# IAM's rates. {numref}`fig-lengths` and {numref}`fig-rates` compare the
+# result with the IAM figures.
+
+# %%
+texts = [t for ds in splits.values() for t in ds.texts]
+lengths = [len(t) for t in texts]
+ref = synth_stats.IAM_REFERENCE
+glue("mean_len", float(np.mean(lengths)), display=False)
+glue("sd_len", float(np.std(lengths)), display=False)
+glue("fig_lengths", plots.length_histogram(lengths, ref["length_mean"], ref["length_sd"]), display=False)
+rates = synth_stats.character_rates(texts)
+names = [k for k in ref["per_1000"]]
+glue("fig_rates", plots.rate_comparison(names, [rates[k] for k in names], [ref["per_1000"][k] for k in names]),
+     display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_lengths
+# :name: fig-lengths
+#
+# Characters per line in all splits of this dataset (bars) against a normal
+# curve with IAM's mean and standard deviation. Here the mean is
+# {glue:text}`mean_len:.1f` characters with a standard deviation of
+# {glue:text}`sd_len:.1f`.
+# ```
+#
+# ```{glue:figure} fig_rates
+# :name: fig-rates
+#
+# Punctuation, digits and capitals per 1000 characters, IAM against this
+# dataset (logarithmic above 1).
+# ```
+
+# %% [markdown]
+# ## The alphabet
+#
+# Both model families predict one of 81 classes. For the seq2seq models class
+# 0 is the start token fed to the decoder's first step and class 18 the end
+# token; for the CTC models class 0 is the blank. The other 79 classes are the
+# symbols of IAM's line transcriptions. Characters outside the alphabet are
+# mapped (curly quotes to straight ones, dashes to hyphens) and counted, never
+# silently dropped.
+
+# %%
+print(" ".join(repr(s) for s in codec.SYMBOLS[1:codec.EOS]), "| EOS |",
+      "".join(codec.SYMBOLS[codec.EOS + 1:]))
+print("normalisation of this dataset's transcriptions:", train.report.summary()
+      if hasattr(train.report, "summary") else train.report)
+
+# %% [markdown]
+# ## Preprocessing, step by step
+#
+# The thesis kept preprocessing minimal: a white border (16 px above and
+# below, 32 px left and right), a bilinear resize to height 64 that keeps the
+# aspect ratio, and scaling to [0, 1], with no normalisation of contrast,
+# slant or skew and no augmentation. Lines of a batch are padded on the right
+# to the widest one by repeating their last column, so the padding looks like
+# the paper around the line rather than a black bar.
+
+# %%
+item = train[int(rng.integers(len(train)))]
+padded = np.pad(item.image, ((16, 16), (32, 32)), constant_values=255)
+prepared = preprocess.prepare(item.image, height=64)
+batch = preprocess.collate([{"image": prepared, "text": item.text, "id": item.id},
+                            {"image": np.ones((64, prepared.shape[1] + 160), np.float32), "text": "", "id": "wider"}])
+fig = plots.preprocessing_steps(item.image, padded, prepared, batch.images[0, 0].numpy())
+glue("fig_preprocess", fig, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_preprocess
+# :name: fig-preprocess
+#
+# One line through the thesis preprocessing. In the last panel the line sits
+# in a batch whose widest member is 160 px wider; the dashed line marks where
+# edge replication begins.
+# ```
+#
+# ## Batching by width
+#
+# Line widths vary several-fold, and every pixel of padding costs computation
+# without teaching anything. The training loader therefore groups lines of
+# similar width into the same batch (shuffling the groups and the lines inside
+# them, deterministically from a seed), so that little of a batch is padding.
+
+# %%
+widths = [preprocess.prepared_width(h, w) for h, w in train.sizes()]
+pad = preprocess.padding_fraction(widths, batch_size=16, seed=seed)
+glue("pad_random", 100 * pad["random"], display=False)
+glue("pad_bucketed", 100 * pad["bucketed"], display=False)
+pad
+
+# %% [markdown]
+# With batches of 16 lines, random batching spends
+# {glue:text}`pad_random:.0f` % of the pixels of a batch on padding; batching
+# by width spends {glue:text}`pad_bucketed:.0f` %.
+#
+# ## How synthetic lines differ from real handwriting
+#
+# The synthetic set is a stand-in, and it is easier than IAM in ways that
+# matter. Each font draws a letter the same way every time it occurs, up to
+# the jitter and warping, while a person never writes the same letter twice;
+# most of the fonts are casual print rather than joined-up cursive, where
+# the boundaries between letters disappear; pen width is uniform along a
+# stroke; nothing is crossed out, corrected or written over a ruled line, and
+# the words come from two books rather than from the LOB corpus. On the other
+# side, 40 fonts are far fewer writers than IAM's 657, so a model sees less
+# variety in training and the held-out fonts may differ more from the
+# training fonts than one IAM writer from another. Error rates measured on
+# the synthetic set are therefore not comparable in absolute terms with the
+# thesis's IAM figures; what this book compares on them is how the
+# architectures rank against each other, and it says so wherever a thesis
+# number stands beside ours.
+#
+# ## Summary
+#
+# - A line image goes in, its text comes out; nothing tells the model where the
+#   characters are.
+# - The default data are synthetic lines, split by font into unseen writers,
+#   with text statistics close to IAM's; a local IAM copy or any png + gt.txt
+#   folder can replace them with one parameter.
+# - Preprocessing follows the thesis exactly; batching by width keeps padding
+#   small.
