@@ -1,0 +1,246 @@
+"""The common shape of every line dataset: items, reports, lazy image reads.
+
+A dataset is opened by listing its lines (ids, normalised transcriptions,
+image sources) without decoding any image; images are read one at a time in
+:meth:`LineDataset.__getitem__`. Problems found while listing (a missing
+image, an empty transcription, a character outside the alphabet) raise a
+:class:`DatasetError` naming the file, or with ``bad="skip"`` are counted in
+the dataset's :class:`DatasetReport` and logged, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from hwr.codec import NormalisationReport, UnknownCharacterError, normalise_text
+
+log = logging.getLogger("hwr.datasets")
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SPLIT_ALIASES = {
+    "train": ("train", "training"),
+    "valid": ("valid", "validation", "val", "dev"),
+    "validation": ("validation", "valid", "val", "dev"),
+    "test": ("test",),
+}
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be opened or one of its lines cannot be read; the
+    message names the file at fault."""
+
+
+@dataclass
+class LineItem:
+    """One text line.
+
+    Attributes:
+        id: line id, unique within its dataset.
+        image: H x W uint8 grey, ink dark on white, as stored (not preprocessed).
+        text: normalised transcription (every character in the alphabet).
+        boxes: N x 2 int x-ranges ``[x0, x1)`` per character of ``text`` in the
+            image's columns, or None where unknown (real data).
+        source: the file (or file#row) the line comes from.
+    """
+
+    id: str
+    image: np.ndarray
+    text: str
+    boxes: np.ndarray | None = None
+    source: str = ""
+
+
+@dataclass
+class DatasetReport(NormalisationReport):
+    """Normalisation counts plus the lines left out, by reason."""
+
+    dropped: Counter = field(default_factory=Counter)  # reason -> lines
+    examples: list = field(default_factory=list)       # first messages, for the log
+    boxes_dropped: int = 0  # lines whose boxes no longer match a normalised text
+
+    def __bool__(self) -> bool:
+        return bool(self.mapped or self.skipped or self.dropped or self.boxes_dropped)
+
+    def summary(self) -> str:
+        dropped = ", ".join(f"{k}: {v}" for k, v in self.dropped.most_common()) or "none"
+        return f"{super().summary()}; lines dropped: {dropped}"
+
+
+def split_aliases(split: str) -> tuple[str, ...]:
+    return SPLIT_ALIASES.get(split, (split,))
+
+
+def read_grey(data: str | Path | bytes, source: str) -> np.ndarray:
+    """Decode an image file (path or bytes) to H x W uint8 grey.
+
+    Raises:
+        DatasetError: naming ``source`` when the file is missing, unreadable
+            or empty.
+    """
+    try:
+        with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
+            if im.mode in ("I;16", "I;16B", "I"):  # 16-bit scans: scale to 8 bits, not clip
+                arr = np.asarray(im, dtype=np.float64)
+                arr = (arr * 255.0 / max(arr.max(), 1.0)).astype(np.uint8)
+            else:
+                arr = np.asarray(im.convert("L"))
+    except FileNotFoundError:
+        raise DatasetError(f"{source}: image file not found") from None
+    except Exception as e:  # noqa: BLE001 - any decoding failure names the file
+        raise DatasetError(f"{source}: cannot read image ({type(e).__name__}: {e})") from None
+    if arr.size == 0:
+        raise DatasetError(f"{source}: empty image ({arr.shape[0]} x {arr.shape[1]})")
+    return arr
+
+
+def header_size(data: str | Path | bytes) -> tuple[int, int]:
+    """(H, W) from an image header, without decoding pixels."""
+    with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
+        w, h = im.size
+    return h, w
+
+
+class Records:
+    """Collects a dataset's lines while it is listed, applying the rules for
+    bad lines (``bad="error"`` raises, ``"skip"`` counts and logs) and text
+    normalisation (``unknown="error"|"skip"``, optional ``table``)."""
+
+    def __init__(self, name: str, unknown: str = "error", bad: str = "error", table: dict | None = None):
+        if unknown not in ("error", "skip"):
+            raise ValueError(f"unknown must be 'error' or 'skip', not {unknown!r}")
+        if bad not in ("error", "skip"):
+            raise ValueError(f"bad must be 'error' or 'skip', not {bad!r}")
+        self.name, self.unknown, self.bad, self.table = name, unknown, bad, table
+        self.report = DatasetReport()
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.sources: list[str] = []
+        self.raw_changed: list[bool] = []  # normalisation changed the text (boxes invalid)
+
+    def problem(self, reason: str, message: str) -> None:
+        """A line cannot be used: raise, or count and log it."""
+        if self.bad == "error":
+            raise DatasetError(message + " (open with bad='skip' to leave such lines out with a count)")
+        self.report.dropped[reason] += 1
+        if len(self.report.examples) < 20:
+            self.report.examples.append(message)
+        log.warning("%s: line left out: %s", self.name, message)
+
+    def add(self, id: str, text: str | None, source: str) -> bool:
+        """Normalise ``text`` and keep the line, or report why not."""
+        if text is None:
+            self.problem("missing transcription", f"{source}: no transcription for line {id!r}")
+            return False
+        local = NormalisationReport()
+        try:
+            norm = normalise_text(text, self.table, self.unknown, local)
+        except UnknownCharacterError as e:
+            self.problem("unknown character", f"{source}: {e} (open with unknown='skip' to remove such characters)")
+            return False
+        if not norm:
+            what = "empty transcription" if not text.strip() else f"transcription {text!r} is empty after normalisation"
+            self.problem("empty transcription", f"{source}: {what}")
+            return False
+        self.report.update(local)
+        self.ids.append(id)
+        self.texts.append(norm)
+        self.sources.append(source)
+        self.raw_changed.append(norm != text.strip("\r\n"))
+        return True
+
+
+class LineDataset:
+    """Base class: a list of lines whose images are read on demand.
+
+    Subclasses fill ``ids``, ``texts``, ``sources`` (through :class:`Records`)
+    and override :meth:`_image_data` (path or bytes of line ``i``) and, when
+    they have character boxes, :meth:`_boxes`.
+
+    Attributes:
+        name: dataset name (for logs and tables).
+        split: split name.
+        ids, texts, sources: per line, without decoding images.
+        report: :class:`DatasetReport` of the listing.
+    """
+
+    def __init__(self, records: Records, split: str | None):
+        self.name = records.name
+        self.split = split
+        self.ids = records.ids
+        self.texts = records.texts
+        self.sources = records.sources
+        self.report = records.report
+        self._changed = records.raw_changed
+        self._sizes: list[tuple[int, int]] | None = None
+        if self.report:
+            log.info("%s %s: %s", self.name, split, self.report.summary())
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, lines={len(self)})"
+
+    def _image_data(self, i: int) -> str | Path | bytes:
+        return self.sources[i]
+
+    def _boxes(self, i: int) -> np.ndarray | None:
+        return None
+
+    def __getitem__(self, i: int) -> LineItem:
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"line {i} out of range for {self!r}")
+        image = read_grey(self._image_data(i), self.sources[i])
+        boxes = None if self._changed[i] else self._boxes(i)
+        return LineItem(self.ids[i], image, self.texts[i], boxes, self.sources[i])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """Per line (H, W) from image headers (no pixel decoding; cached).
+        An unreadable header gives (0, 0) and a warning naming the file."""
+        if self._sizes is None:
+            sizes = []
+            for i in range(len(self)):
+                try:
+                    sizes.append(header_size(self._image_data(i)))
+                except Exception as e:  # noqa: BLE001 - reported, then skipped by the loader
+                    log.warning("%s: cannot read the image size (%s: %s)", self.sources[i], type(e).__name__, e)
+                    sizes.append((0, 0))
+            self._sizes = sizes
+        return self._sizes
+
+    def subset(self, indices: Sequence[int]) -> "LineDataset":
+        """A view of some lines, in the given order (e.g. a fixed validation subset)."""
+        from hwr.datasets.views import SubsetDataset
+
+        return SubsetDataset(self, indices)
+
+
+def read_boxes(path: Path, n_chars: int) -> np.ndarray | None:
+    """Character x-ranges from a ``<id>.boxes.json`` (key ``chars``), or None
+    when the file is absent or does not match the text length."""
+    if not path.exists():
+        return None
+    try:
+        chars = json.loads(path.read_text())["chars"]
+    except Exception as e:  # noqa: BLE001
+        log.warning("%s: unreadable boxes file (%s: %s); boxes ignored", path, type(e).__name__, e)
+        return None
+    boxes = np.asarray(chars, dtype=np.int64).reshape(-1, 2)
+    if len(boxes) != n_chars:
+        log.warning("%s: %d boxes for %d characters; boxes ignored", path, len(boxes), n_chars)
+        return None
+    return boxes

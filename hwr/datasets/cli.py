@@ -1,0 +1,131 @@
+"""``hwr data``: build the synthetic set, export or inspect datasets.
+
+    hwr data synth --preset smoke                    # data/synth/smoke
+    hwr data synth --preset default --workers 2
+    hwr data export /data/IAM --split test --format gt-txt --out iam-test
+    hwr data stats synth --split train
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+SOURCE_HELP = "'synth', 'synth:<preset>' or a dataset path (gt-txt folder, IAM, Parquet, synthetic folder)"
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help=SOURCE_HELP)
+    p.add_argument("--split", default="train", help="train, valid or test; 'all' for every line of a gt-txt folder")
+    p.add_argument("--layout", choices=["synth", "gt-txt", "iam", "parquet"], help="force a layout")
+    p.add_argument("--splits", help="IAM: the IAM-B split folder (default <root>/splits or <root>/iam-b)")
+    p.add_argument("--unknown", choices=["error", "skip"], default="error",
+                   help="characters outside the alphabet: stop with an error, or remove them with a count")
+    p.add_argument("--bad", choices=["error", "skip"], default="error",
+                   help="unusable lines (no image, empty text, ...): stop with an error, or leave out with a count")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="{synth,export,stats}", required=True)
+
+    p = sub.add_parser("synth", help="generate the synthetic handwriting-line dataset")
+    p.add_argument("--preset", default="default", help="preset name (default, smoke)")
+    p.add_argument("--out", type=Path, help="output folder (default data/synth/<preset>)")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--seed", type=int, help="override the preset's seed (needs --out)")
+    for split in ("train", "valid", "test"):
+        p.add_argument(f"--{split}", type=int, metavar="N", help=f"override the number of {split} lines (needs --out)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("export", help="write a dataset split as png + gt.txt pairs (kraken, tesstrain, Calamari)")
+    _add_source(p)
+    p.add_argument("--format", choices=["gt-txt"], default="gt-txt", help="output format")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+    p = sub.add_parser("stats", help="line count, image widths, text lengths, normalisation report")
+    _add_source(p)
+    p.add_argument("--height", type=int, default=64, help="model input height for prepared widths")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _open(args):
+    from hwr.datasets import open_dataset
+
+    kw = {"unknown": args.unknown, "bad": args.bad}
+    if args.splits:
+        kw["splits"] = args.splits
+    split = None if args.split == "all" else args.split
+    return open_dataset(args.source, split, layout=args.layout, **kw)
+
+
+def synth_config(preset: str, seed: int | None = None, sizes: dict | None = None):
+    """The preset's :class:`hwr.synth.SynthConfig` with overrides applied."""
+    from hwr.synth import PRESETS
+
+    if preset not in PRESETS:
+        raise SystemExit(f"hwr data synth: unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    config = PRESETS[preset]
+    changes: dict = {}
+    if seed is not None:
+        changes["seed"] = seed
+    sizes = {k: v for k, v in (sizes or {}).items() if v is not None}
+    if sizes:
+        fields = {f.name for f in dataclasses.fields(config)}
+        if "sizes" in fields:  # sizes held as one mapping split -> lines
+            changes["sizes"] = {**dict(config.sizes), **sizes}
+        elif all(k in fields for k in sizes):  # or one field per split
+            changes.update(sizes)
+        else:
+            raise SystemExit(f"hwr data synth: cannot set split sizes on {type(config).__name__} (fields: {sorted(fields)})")
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _synth(args) -> int:
+    from hwr import paths
+    from hwr.synth import generate
+
+    sizes = {"train": args.train, "valid": args.valid, "test": args.test}
+    overridden = args.seed is not None or any(v is not None for v in sizes.values())
+    if overridden and args.out is None:
+        raise SystemExit("hwr data synth: --seed/--train/--valid/--test change the dataset; give --out DIR so it "
+                         f"does not replace {paths.SYNTH / args.preset}")
+    config = synth_config(args.preset, args.seed, sizes)
+    out = args.out or paths.SYNTH / args.preset
+    path = generate(config, out, workers=args.workers, progress=not args.quiet)
+    print(f"synthetic dataset ready: {path}")
+    return 0
+
+
+def _export(args) -> int:
+    from hwr.datasets.export import export_gt_txt
+
+    ds = _open(args)
+    result = export_gt_txt(ds, args.out)
+    print(f"{ds.name} {ds.split}: wrote {result['written']} lines to {args.out}"
+          + (f"; skipped {len(result['skipped'])} unreadable" if result["skipped"] else ""))
+    if ds.report:
+        print(f"normalisation: {ds.report.summary()}")
+    return 1 if result["skipped"] else 0
+
+
+def _stats(args) -> int:
+    from hwr.datasets.stats import dataset_stats, format_stats
+
+    stats = dataset_stats(_open(args), height=args.height)
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    from hwr.datasets import DatasetError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return {"synth": _synth, "export": _export, "stats": _stats}[args.data_command](args)
+    except DatasetError as e:
+        print(f"hwr data {args.data_command}: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,57 @@
+"""Write any line dataset as ``<id>.png`` + ``<id>.gt.txt`` pairs.
+
+The folder is what kraken (``ketos train -f path``), tesstrain
+(``data/<model>-ground-truth``) and Calamari (``--train.images *.png``) read,
+so the book's data can be fed to those tools unchanged; the book's own
+loader reads it back (:class:`hwr.datasets.gttxt.GtTxtDataset`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from PIL import Image
+
+log = logging.getLogger("hwr.datasets")
+
+
+def safe_name(line_id: str) -> str:
+    """A file name for a line id (path separators and odd characters replaced)."""
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in line_id).lstrip(".") or "line"
+
+
+def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
+    """Write every line of ``dataset`` into ``out_dir``.
+
+    Args:
+        dataset: a :class:`hwr.datasets.LineDataset` (or sequence of LineItem).
+        out_dir: created if needed; existing pairs with the same ids are overwritten.
+        boxes: also write ``<id>.boxes.json`` for lines that have boxes.
+
+    Returns:
+        ``{"written": n, "skipped": [(source, error), ...]}``; an unreadable
+        line is skipped with a warning naming its file, not fatal.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written, skipped, seen = 0, [], set()
+    for i in range(len(dataset)):
+        try:
+            item = dataset[i]
+        except Exception as e:  # noqa: BLE001 - counted and named, the export goes on
+            source = getattr(dataset, "sources", [f"item {i}"] * len(dataset))[i]
+            skipped.append((str(source), f"{type(e).__name__}: {e}"))
+            log.warning("export: skipped %s (%s)", source, e)
+            continue
+        name = safe_name(item.id)
+        if name in seen:  # two ids mapping to one file name must not overwrite each other
+            name = f"{name}_{i}"
+        seen.add(name)
+        Image.fromarray(item.image).save(out / f"{name}.png")
+        (out / f"{name}.gt.txt").write_text(item.text + "\n", encoding="utf-8")
+        if boxes and item.boxes is not None:
+            (out / f"{name}.boxes.json").write_text(json.dumps({"chars": item.boxes.tolist()}))
+        written += 1
+    return {"written": written, "skipped": skipped}

@@ -1,0 +1,76 @@
+"""Width-bucketed batches: lines of similar width together, in a seeded order.
+
+Line widths vary by a factor of ten, so a random batch is mostly padding (and
+padded columns cost as much compute as real ones). Sorting lines by width
+inside large random pools keeps the padding to a few per cent while the
+batches still change from one epoch to the next.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Sampler
+
+
+class BucketBatchSampler(Sampler):
+    """Batches of lines of similar width, in a random order fixed by the seed.
+
+    Each epoch: shuffle all indices, cut them into pools of ``pool`` batches,
+    sort each pool by width, cut it into batches and shuffle the batch order.
+    Sorting within a pool keeps padding small; the shuffle before it changes
+    which lines meet in a batch from one epoch to the next.
+
+    Args:
+        widths: per line, its (prepared) width.
+        batch_size: lines per batch.
+        seed: the order of epoch ``e`` depends on ``(seed, e)`` only.
+        pool: batches per sorting pool (large = less padding, less randomness).
+        drop_last: drop the last incomplete batch of each pool.
+    """
+
+    def __init__(self, widths: Sequence[int], batch_size: int, seed: int = 0, pool: int = 50, drop_last: bool = False):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        self.widths = np.asarray(widths, dtype=np.int64)
+        self.batch_size, self.seed, self.pool, self.drop_last = batch_size, seed, pool, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration produce epoch ``epoch``'s order (for resuming)."""
+        self.epoch = epoch
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, epoch])
+        perm = rng.permutation(len(self.widths))
+        step = self.batch_size * self.pool
+        out: list[list[int]] = []
+        for start in range(0, len(perm), step):
+            chunk = perm[start : start + step]
+            chunk = chunk[np.argsort(self.widths[chunk], kind="stable")]
+            for b in range(0, len(chunk), self.batch_size):
+                batch = chunk[b : b + self.batch_size].tolist()
+                if len(batch) == self.batch_size or not self.drop_last:
+                    out.append(batch)
+        order = rng.permutation(len(out))
+        return [out[k] for k in order]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.batches(self.epoch)
+        self.epoch += 1
+        return iter(batches)
+
+    def __len__(self) -> int:
+        n, step = len(self.widths), self.batch_size * self.pool
+        full, rest = divmod(n, step)
+        per_pool = self.pool
+        last = (rest // self.batch_size) if self.drop_last else -(-rest // self.batch_size)
+        return full * per_pool + last
+
+
+def padding_fraction(widths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
+    """Share of the batch tensors' columns that is padding (for measuring bucketing)."""
+    widths = np.asarray(widths)
+    total = sum(len(b) * widths[b].max() for b in batches if len(b))
+    return 1.0 - widths.sum() / total if total else 0.0

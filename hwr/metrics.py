@@ -1,0 +1,128 @@
+"""Error rates: the standard corpus CER/WER and the thesis's "legacy CER".
+
+The book's main metrics are the corpus character and word error rates: the sum
+of the Levenshtein distances over all lines divided by the sum of the
+reference lengths, as fractions (0.05 = 5 %). Averaging per-line rates instead
+would let short lines weigh as much as long ones.
+
+The thesis reported a different number (thesis spec §10), reproduced by
+:func:`legacy_cer` so the book can compare with it:
+
+* the reference is the label sequence of the ground truth *with* its end token
+  (EOS), i.e. ``len(text) + 1`` symbols;
+* the prediction is the raw argmax label sequence cut to ``len(text) + 1``
+  symbols, so anything the model emits past the reference length is free;
+* both are scored on UTF-8 bytes (the scoring library's unit), where EOS was a
+  two-byte character, so EOS counts as 2 characters: a missing or misplaced
+  EOS costs 2, and the reference length is ``len(text) + 2``;
+* per batch of 64 lines a corpus CER in percent, and the reported figure is the
+  mean over batches (the last, smaller batch weighs as much as a full one).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import editdistance
+
+from hwr.codec import EOS, SOS, SYMBOLS
+
+# Stand-ins for the two special tokens when counting bytes: EOS was a
+# two-byte UTF-8 character in the original scoring; SOS (index 0) is never a
+# reference symbol, so any one-byte code that no text uses will do.
+_EOS_BYTES = "\u00b6".encode()  # pilcrow: 2 bytes in UTF-8
+_SOS_BYTES = b"\x00"
+assert len(_EOS_BYTES) == 2
+
+
+def edit_distance(a: Sequence, b: Sequence) -> int:
+    """Levenshtein distance between two strings (or sequences of labels/words)."""
+    return int(editdistance.eval(a, b))
+
+
+def _check(refs: Sequence, hyps: Sequence) -> None:
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+
+
+def cer(refs: Sequence[str], hyps: Sequence[str]) -> float:
+    """Corpus character error rate, a fraction.
+
+    Args:
+        refs: reference transcriptions (decoded text, no special tokens).
+        hyps: hypotheses, one per reference.
+
+    Returns:
+        sum of character edit distances / sum of reference lengths
+        (0.0 for an empty corpus or an all-empty reference set with empty hyps).
+    """
+    _check(refs, hyps)
+    dist = sum(edit_distance(r, h) for r, h in zip(refs, hyps))
+    total = sum(len(r) for r in refs)
+    return _ratio(dist, total)
+
+
+def wer(refs: Sequence[str], hyps: Sequence[str]) -> float:
+    """Corpus word error rate, a fraction: words are runs of non-space
+    characters, so punctuation attached to a word is part of it."""
+    _check(refs, hyps)
+    dist = sum(edit_distance(r.split(), h.split()) for r, h in zip(refs, hyps))
+    total = sum(len(r.split()) for r in refs)
+    return _ratio(dist, total)
+
+
+def _ratio(dist: int, total: int) -> float:
+    if total == 0:
+        # Nothing to recognise: perfect if nothing was inserted either.
+        return 0.0 if dist == 0 else float("inf")
+    return dist / total
+
+
+def _legacy_bytes(labels: Sequence[int]) -> bytes:
+    """Label sequence -> the bytes the original scoring compared."""
+    out = bytearray()
+    for i in labels:
+        i = int(i)
+        if i == EOS:
+            out += _EOS_BYTES
+        elif i == SOS:
+            out += _SOS_BYTES
+        else:
+            out += SYMBOLS[i].encode()
+    return bytes(out)
+
+
+def legacy_line(ref: str, hyp_labels: Sequence[int]) -> tuple[int, int]:
+    """One line's share of the legacy CER: (byte edit distance, reference bytes).
+
+    Args:
+        ref: reference text (in the alphabet, no special tokens).
+        hyp_labels: the raw seq2seq argmax labels over the decoder steps
+            (EOS included, anything after it too).
+    """
+    ref_b = ref.encode() + _EOS_BYTES
+    hyp_b = _legacy_bytes(list(hyp_labels)[: len(ref) + 1])
+    return edit_distance(ref_b, hyp_b), len(ref_b)
+
+
+def legacy_cer(refs: Sequence[str], hyp_labels: Sequence[Sequence[int]], batch_size: int = 64) -> float:
+    """The thesis's CER in percent (see the module docstring for the rules).
+
+    Args:
+        refs: reference texts, in evaluation order (batches are consecutive
+            runs of ``batch_size`` lines, as the thesis's test loader made them).
+        hyp_labels: per line, the raw argmax label sequence of every decoder
+            step (EOS included).
+        batch_size: lines per scoring batch (64 in the thesis).
+
+    Returns:
+        mean over batches of 100 * sum(distances) / sum(reference bytes).
+    """
+    _check(refs, hyp_labels)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+    rates = []
+    for start in range(0, len(refs), batch_size):
+        pairs = [legacy_line(r, h) for r, h in zip(refs[start : start + batch_size], hyp_labels[start : start + batch_size])]
+        rates.append(100.0 * sum(d for d, _ in pairs) / sum(n for _, n in pairs))
+    return sum(rates) / len(rates) if rates else 0.0
