@@ -134,6 +134,14 @@ def results_dir(profile: str, chapter: str) -> Path:
 
 
 # ---------------------------------------------------------------- running
+def _show(path: Path) -> str:
+    """A path relative to the repository when it lies inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _hwr_sources_hash() -> str:
     h = hashlib.sha256()
     for p in sorted((ROOT / "hwr").rglob("*.py")):
@@ -170,7 +178,7 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
     if not force and run_json.exists() and out_nb.exists():
         previous = json.loads(run_json.read_text())
         if previous.get("status") == "ok" and previous.get("input_hash") == digest:
-            print(f"[hwr run] {chapter.stem}: inputs unchanged, kept {out_nb.relative_to(ROOT)}")
+            print(f"[hwr run] {chapter.stem}: inputs unchanged, kept {_show(out_nb)}")
             return out_nb
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"[hwr run] {chapter.stem} with profile {profile!r}: {params}", flush=True)
@@ -195,7 +203,7 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
             done.metadata.setdefault("papermill", {})["input_path"] = str(chapter.relative_to(ROOT))
             done.metadata["hwr"] = {"profile": profile, "input_hash": digest, "status": status}
             nbformat.write(done, out_nb)
-    print(f"[hwr run] {chapter.stem}: {status} in {record['duration_s']:.0f} s -> {out_nb.relative_to(ROOT)}")
+    print(f"[hwr run] {chapter.stem}: {status} in {record['duration_s']:.0f} s -> {_show(out_nb)}")
     return out_nb
 
 

@@ -1,0 +1,94 @@
+"""ConvNet6, the thesis backbone (spec §3), from torchmore flex layers.
+
+Six blocks of Conv (bias) -> Norm -> ReLU -> MaxPool (floor), then
+Dropout(0.15). Input B x 1 x H x W (H = 64, or 128 for one 2D variant);
+output B x C x H' x W' with H' = 1 for the 1D models and 4 or 8 for the
+"expand h" 2D-attention variants, which drop some of the height pools.
+
+The DSC variant (depthwise-separable convolutions with multiplier k) replaces
+every conv by a depthwise conv (in -> in*k, groups = in) and a pointwise 1x1
+conv (in*k -> out); its conv parameters are 129,530*k + 864.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+from torchmore import flex
+
+from .norm import make_norm
+
+#: (out channels or None for "backbone out", kernel, padding) per block
+CONVS = ((32, 5, 2), (64, 5, 2), (128, 3, 1), (128, 3, 1), (256, 3, 1), (None, 1, 0))
+
+#: (input height, output height H') -> pool (h, w) per block, None = no pool
+POOLS: dict[tuple[int, int], tuple] = {
+    (64, 1): ((2, 2), (2, 2), (2, 1), (2, 1), (2, 1), (2, 1)),
+    (64, 4): ((2, 2), (2, 2), (2, 1), (2, 1), None, None),
+    (64, 8): ((2, 2), (2, 2), (2, 1), None, None, None),
+    (128, 8): ((2, 2), (2, 2), (2, 2), (2, 1), None, None),
+}
+
+
+def pool_schedule(input_height: int, out_height: int) -> tuple:
+    """The six pools for an input height and a wanted feature height H'."""
+    try:
+        return POOLS[(input_height, out_height)]
+    except KeyError:
+        raise ValueError(
+            f"hwr.models.backbone: no ConvNet6 pool schedule for input_height={input_height}, "
+            f"expand_h={out_height}; supported (input_height, expand_h): {sorted(POOLS)}"
+        ) from None
+
+
+def width_divisor(input_height: int, out_height: int) -> list[int]:
+    """Horizontal pool factors, applied one after the other with floor."""
+    return [p[1] for p in pool_schedule(input_height, out_height) if p is not None and p[1] > 1]
+
+
+def depthwise_conv2d(multiplier: int, kernel, padding=0) -> nn.Module:
+    """Flex depthwise conv: in -> in*multiplier channels, groups = in, bias."""
+
+    def creator(x):
+        c = x.size(1)
+        return nn.Conv2d(c, c * multiplier, kernel, padding=padding, groups=c)
+
+    return flex.Flex(creator)
+
+
+def separable_conv2d(out: int, kernel, padding=0, multiplier: int = 1) -> nn.Sequential:
+    """Depthwise (multiplier k) then pointwise 1x1 conv to ``out`` channels."""
+    return nn.Sequential(depthwise_conv2d(multiplier, kernel, padding), flex.Conv2d(out, 1))
+
+
+def convnet6(
+    out_channels: int = 256,
+    norm: str = "in",
+    dsc: int = 0,
+    input_height: int = 64,
+    expand_h: int = 1,
+    dropout: float = 0.15,
+) -> nn.Sequential:
+    """Build ConvNet6 (flex layers; close with ``flex.shape_inference``).
+
+    Args:
+        out_channels: C, the channels of block 6 ("backbone out", thesis 256 or 384).
+        norm: ``"in"`` (thesis IN, unbiased std) or ``"bn"`` (BatchNorm2d).
+        dsc: 0 for plain convs, k >= 1 for depthwise-separable convs with multiplier k.
+        input_height: 64 or 128.
+        expand_h: feature height H' (1, 4 or 8; see :data:`POOLS`).
+        dropout: dropout after the last block (thesis 0.15).
+
+    Returns:
+        nn.Sequential mapping B x 1 x H x W to B x C x H' x W'.
+    """
+    pools = pool_schedule(input_height, expand_h)
+    blocks = []
+    for (out, k, p), pool in zip(CONVS, pools):
+        out = out_channels if out is None else out
+        conv = separable_conv2d(out, k, p, dsc) if dsc else flex.Conv2d(out, k, padding=p)
+        # ReLU not in place: the IN layer keeps its output for the backward pass.
+        block = [conv, make_norm(norm), nn.ReLU()]
+        if pool is not None:
+            block.append(nn.MaxPool2d(pool))
+        blocks.append(nn.Sequential(*block))
+    return nn.Sequential(*blocks, nn.Dropout(dropout))
