@@ -266,26 +266,14 @@ def test_cli_stats_and_export(tmp_path, capsys):
     assert "missing: dataset path not found" in capsys.readouterr().err
 
 
-def test_cli_synth(tmp_path, monkeypatch, capsys):
-    import dataclasses
-    import sys
-    import types
-
+def test_cli_synth(tmp_path, capsys):
     from hwr.cli import main
 
-    @dataclasses.dataclass(frozen=True)
-    class Config:
-        seed: int = 0
-        sizes: dict = dataclasses.field(default_factory=lambda: {"train": 10, "valid": 2, "test": 3})
-
-    calls = []
-    fake = types.ModuleType("hwr.synth")
-    fake.SynthConfig, fake.PRESETS = Config, {"smoke": Config(), "default": Config(seed=1)}
-    fake.generate = lambda config, out, workers=None, progress=True: calls.append((config, out, workers)) or out
-    monkeypatch.setitem(sys.modules, "hwr.synth", fake)
-    assert main(["data", "synth", "--preset", "smoke", "--out", str(tmp_path), "--seed", "5", "--train", "4",
-                 "--workers", "2", "--quiet"]) == 0
-    assert calls[-1] == (Config(seed=5, sizes={"train": 4, "valid": 2, "test": 3}), tmp_path, 2)
+    out = tmp_path / "tiny"
+    assert main(["data", "synth", "--preset", "smoke", "--out", str(out), "--seed", "5", "--train", "3",
+                 "--valid", "1", "--test", "1", "--workers", "1", "--quiet"]) == 0
+    assert len(open_dataset(out, "train")) == 3 and len(open_dataset(out, "test")) == 1
+    assert "synthetic dataset ready" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="give --out"):
         main(["data", "synth", "--seed", "5"])
     with pytest.raises(SystemExit, match="unknown preset 'big'"):

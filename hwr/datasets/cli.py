@@ -62,40 +62,21 @@ def _open(args):
     return open_dataset(args.source, split, layout=args.layout, **kw)
 
 
-def synth_config(preset: str, seed: int | None = None, sizes: dict | None = None):
-    """The preset's :class:`hwr.synth.SynthConfig` with overrides applied."""
-    from hwr.synth import PRESETS
-
-    if preset not in PRESETS:
-        raise SystemExit(f"hwr data synth: unknown preset {preset!r}; choose from {sorted(PRESETS)}")
-    config = PRESETS[preset]
-    changes: dict = {}
-    if seed is not None:
-        changes["seed"] = seed
-    sizes = {k: v for k, v in (sizes or {}).items() if v is not None}
-    if sizes:
-        fields = {f.name for f in dataclasses.fields(config)}
-        if "sizes" in fields:  # sizes held as one mapping split -> lines
-            changes["sizes"] = {**dict(config.sizes), **sizes}
-        elif all(k in fields for k in sizes):  # or one field per split
-            changes.update(sizes)
-        else:
-            raise SystemExit(f"hwr data synth: cannot set split sizes on {type(config).__name__} (fields: {sorted(fields)})")
-    return dataclasses.replace(config, **changes) if changes else config
-
-
 def _synth(args) -> int:
-    from hwr import paths
-    from hwr.synth import generate
+    from hwr.synth import PRESETS, dataset_path, generate
 
-    sizes = {"train": args.train, "valid": args.valid, "test": args.test}
-    overridden = args.seed is not None or any(v is not None for v in sizes.values())
-    if overridden and args.out is None:
+    if args.preset not in PRESETS:
+        raise SystemExit(f"hwr data synth: unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
+    changes = {k: v for k, v in {"seed": args.seed, "train": args.train, "valid": args.valid,
+                                 "test": args.test}.items() if v is not None}
+    if changes and args.out is None:
         raise SystemExit("hwr data synth: --seed/--train/--valid/--test change the dataset; give --out DIR so it "
-                         f"does not replace {paths.SYNTH / args.preset}")
-    config = synth_config(args.preset, args.seed, sizes)
-    out = args.out or paths.SYNTH / args.preset
-    path = generate(config, out, workers=args.workers, progress=not args.quiet)
+                         f"does not replace the {args.preset!r} preset")
+    if args.out is None:  # the preset's own folder: reused when its manifest is up to date
+        path = dataset_path(args.preset, build=True, workers=args.workers, progress=not args.quiet)
+    else:
+        config = dataclasses.replace(PRESETS[args.preset], **changes)
+        path = generate(config, args.out, workers=args.workers, progress=not args.quiet)
     print(f"synthetic dataset ready: {path}")
     return 0
 

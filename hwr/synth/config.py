@@ -1,0 +1,167 @@
+"""What defines a synthetic dataset: its config, presets and manifest.
+
+:func:`plan` turns a :class:`SynthConfig` into the manifest (everything that
+decides the pixels: config, generator version and source digest, library,
+font and corpus versions, the writer and text splits) and the list of lines
+to render, without rendering anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwr.synth import fonts as F
+from hwr.synth import text as T
+from hwr.synth.assets import ensure_assets
+
+#: bump when a change to the generator changes the pixels or the texts
+GENERATOR_VERSION = "1"
+SPLITS = F.SPLITS
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What defines a synthetic dataset (with the asset versions).
+
+    Attributes:
+        seed: seeds texts, writer habits and every line's rendering.
+        train, valid, test: number of lines per split.
+        font_seed: seeds the split of font families into writer sets (kept
+            apart from ``seed`` so resampling a dataset keeps its test writers).
+        font_fractions: share of font families per split (train, valid, test).
+        text_fractions: share of chapters / addresses per split.
+        extra_weights: use the extra weights of kalam, caveat and
+            dancing-script as extra writers.
+        families: restrict to these font families (None: all 40).
+    """
+
+    seed: int = 0
+    train: int = 4000
+    valid: int = 400
+    test: int = 800
+    font_seed: int = 0
+    font_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    text_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    extra_weights: bool = True
+    families: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        for split in SPLITS:
+            n = getattr(self, split)
+            if not isinstance(n, int) or n < 0:
+                raise ValueError(f"SynthConfig.{split}: number of lines must be an int >= 0, not {n!r}")
+        for name in ("font_fractions", "text_fractions"):
+            fr = getattr(self, name)
+            if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1) > 1e-6:
+                raise ValueError(f"SynthConfig.{name}: three shares (train, valid, test) summing to 1, not {fr!r}")
+        if self.families is not None:
+            unknown = sorted(set(self.families) - set(F.FAMILIES))
+            if unknown:
+                raise ValueError(f"SynthConfig.families: unknown font families {unknown}; "
+                                 f"see hwr.synth.fonts.FAMILIES")
+            if len(set(self.families)) < 3:
+                raise ValueError("SynthConfig.families: at least 3 families (one per split)")
+            object.__setattr__(self, "families", tuple(self.families))
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": self.train, "valid": self.valid, "test": self.test}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SynthConfig":
+        """The config recorded in a manifest (``manifest["config"]``)."""
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"SynthConfig: unknown fields {sorted(unknown)} (a manifest from a newer generator?)")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+PRESETS: dict[str, SynthConfig] = {
+    "smoke": SynthConfig(train=240, valid=60, test=60),
+    "default": SynthConfig(train=4000, valid=400, test=800),
+}
+
+
+def _versions() -> dict[str, str]:
+    """Library versions that change rendered bytes (FreeType rasterises the
+    glyphs, NumPy draws the random numbers, Pillow resamples, zlib compresses
+    the PNGs)."""
+    import zlib
+
+    import PIL
+    from PIL import features
+
+    return {"pillow": PIL.__version__, "freetype": features.version("freetype2") or "?",
+            "numpy": np.__version__, "zlib": zlib.ZLIB_RUNTIME_VERSION}
+
+
+def generator_digest() -> str:
+    """SHA-256 (first 16 hex digits) of the source files that decide the pixels
+    and texts: any edit to them changes the manifest, so a stale dataset is
+    rebuilt even when :data:`GENERATOR_VERSION` was not bumped."""
+    import hwr.codec
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    names = ("fonts.py", "corpus.py", "text.py", "render.py", "warp.py", "page.py", "config.py", "dataset.py")
+    for f in [here / n for n in names] + [Path(hwr.codec.__file__)]:
+        h.update(f.read_bytes().replace(b"\r\n", b"\n"))
+    return h.hexdigest()[:16]
+
+
+def plan(config: SynthConfig, node_modules: Path | None = None,
+         lines: bool = True) -> tuple[dict, list[tuple]]:
+    """The manifest of ``config`` and its jobs, without rendering anything.
+
+    Args:
+        config: the dataset.
+        node_modules: where the npm packages are (installed if missing).
+        lines: also compose the line texts (about 1 s for the default
+            preset); False returns the manifest alone, cheaply.
+
+    Returns:
+        (manifest dict, jobs list of ``(split, index, id, text, writer name)``).
+    """
+    node_modules = ensure_assets(node_modules, quiet=True)
+    writers = F.discover_writers(node_modules, config.families or F.FAMILIES, config.extra_weights)
+    font_split = F.split_writers(writers, config.font_seed, config.font_fractions)
+    docs, corpus = T.load_documents(node_modules)
+    doc_split = T.split_documents(docs, config.seed, config.text_fractions)
+    jobs = []
+    for split in SPLITS:
+        n = config.sizes[split]
+        if n <= 0 or not lines:
+            continue
+        lines = T.make_lines(doc_split[split], n, random.Random(f"text-{config.seed}-{split}"))
+        # one writer per form, cycling through the split's writers in shuffled rounds
+        wrng = random.Random(f"writers-{config.seed}-{split}")
+        order: list[str] = []
+        for i, (line, form) in enumerate(lines):
+            while len(order) <= form:
+                batch = list(font_split[split])
+                wrng.shuffle(batch)
+                order += batch
+            jobs.append((split, i, f"{split}-{i:05d}", line, order[form]))
+    manifest = {
+        "format": "hwr-synth-lines",
+        "generator_version": GENERATOR_VERSION,
+        "generator_digest": generator_digest(),
+        "config": config.to_dict(),
+        "sizes": config.sizes,
+        "libraries": _versions(),
+        "corpus": corpus,
+        "fonts": [w.record() for w in writers],
+        "font_split": font_split,
+        "text_split": {s: [d.id for d in doc_split[s]] for s in SPLITS},
+    }
+    return manifest, jobs
