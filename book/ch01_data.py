@@ -35,16 +35,17 @@ seed: int = 0  # which lines are drawn for the figures
 
 # %%
 import numpy as np
+import pandas as pd
 from myst_nb import glue
 
 from hwr import codec, plots, preprocess
 from hwr.datasets import open_dataset
-from hwr.synth import stats as synth_stats
+from hwr.datasets.sampler import padding_comparison
+from hwr.datasets.stats import IAM_STATS, compare_with_iam, dataset_stats, text_stats
 
 splits = {name: open_dataset(data, name) for name in ("train", "valid", "test")}
 rng = np.random.default_rng(seed)
 train = splits["train"]
-print({name: len(ds) for name, ds in splits.items()})
 
 # %% [markdown]
 # ## IAM and the IAM-B split
@@ -74,7 +75,13 @@ print({name: len(ds) for name, ds in splits.items()})
 # whether attention maps segment characters.
 
 # %%
-fig = plots.line_gallery([train[int(i)] for i in rng.choice(len(train), n_gallery, replace=False)])
+if data.startswith("synth"):  # one line per writer (font), named
+    from hwr.synth import dataset_path, gallery
+
+    fig = gallery(dataset_path(data.partition(":")[2] or "default"), n=n_gallery)
+else:
+    items = [train[int(i)] for i in rng.choice(len(train), min(n_gallery, len(train)), replace=False)]
+    fig = plots.line_gallery([it.image for it in items], [it.text for it in items])
 glue("fig_gallery", fig, display=False)
 
 # %% [markdown]
@@ -87,8 +94,13 @@ glue("fig_gallery", fig, display=False)
 # ```
 
 # %%
-summary = synth_stats.describe(splits)
-summary
+rows = {name: dataset_stats(ds) for name, ds in splits.items()}
+pd.DataFrame({name: {"lines": r["lines"], "median width (px)": r["width"]["median"],
+                     "median height (px)": r["height"]["median"],
+                     "median width at height 64": r["prepared_width_h64"]["median"],
+                     "characters per line (mean)": r["chars_per_line"]["mean"],
+                     "wider than 1408 at height 64": r["wider_than_eval_width"]["lines"]}
+              for name, r in rows.items()}).T
 
 # %% [markdown]
 # ## How close to IAM are the texts?
@@ -102,15 +114,16 @@ summary
 
 # %%
 texts = [t for ds in splits.values() for t in ds.texts]
-lengths = [len(t) for t in texts]
-ref = synth_stats.IAM_REFERENCE
-glue("mean_len", float(np.mean(lengths)), display=False)
-glue("sd_len", float(np.std(lengths)), display=False)
-glue("fig_lengths", plots.length_histogram(lengths, ref["length_mean"], ref["length_sd"]), display=False)
-rates = synth_stats.character_rates(texts)
-names = [k for k in ref["per_1000"]]
-glue("fig_rates", plots.rate_comparison(names, [rates[k] for k in names], [ref["per_1000"][k] for k in names]),
-     display=False)
+ours = text_stats(texts)
+glue("mean_len", ours["length_mean"], display=False)
+glue("sd_len", ours["length_sd"], display=False)
+glue("fig_lengths", plots.length_histogram([len(t) for t in texts], IAM_STATS["length_mean"],
+                                           IAM_STATS["length_sd"]), display=False)
+names = list(IAM_STATS["per_1000"]) + ["digits"]
+glue("fig_rates", plots.rate_comparison(
+    names, [*ours["per_1000"].values(), ours["digits_per_1000"]],
+    [*IAM_STATS["per_1000"].values(), IAM_STATS["digits_per_1000"]]), display=False)
+pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset", "IAM"]).set_index("statistic")
 
 # %% [markdown]
 # ```{glue:figure} fig_lengths
@@ -142,8 +155,7 @@ glue("fig_rates", plots.rate_comparison(names, [rates[k] for k in names], [ref["
 # %%
 print(" ".join(repr(s) for s in codec.SYMBOLS[1:codec.EOS]), "| EOS |",
       "".join(codec.SYMBOLS[codec.EOS + 1:]))
-print("normalisation of this dataset's transcriptions:", train.report.summary()
-      if hasattr(train.report, "summary") else train.report)
+print("normalisation of the training transcriptions:", train.report.summary())
 
 # %% [markdown]
 # ## Preprocessing, step by step
@@ -159,8 +171,8 @@ print("normalisation of this dataset's transcriptions:", train.report.summary()
 item = train[int(rng.integers(len(train)))]
 padded = np.pad(item.image, ((16, 16), (32, 32)), constant_values=255)
 prepared = preprocess.prepare(item.image, height=64)
-batch = preprocess.collate([{"image": prepared, "text": item.text, "id": item.id},
-                            {"image": np.ones((64, prepared.shape[1] + 160), np.float32), "text": "", "id": "wider"}])
+batch = preprocess.collate([(prepared, item.text, item.id),
+                            (np.ones((64, prepared.shape[1] + 160), np.float32), "", "wider")])
 fig = plots.preprocessing_steps(item.image, padded, prepared, batch.images[0, 0].numpy())
 glue("fig_preprocess", fig, display=False)
 
@@ -182,7 +194,7 @@ glue("fig_preprocess", fig, display=False)
 
 # %%
 widths = [preprocess.prepared_width(h, w) for h, w in train.sizes()]
-pad = preprocess.padding_fraction(widths, batch_size=16, seed=seed)
+pad = padding_comparison(widths, batch_size=16, seed=seed)
 glue("pad_random", 100 * pad["random"], display=False)
 glue("pad_bucketed", 100 * pad["bucketed"], display=False)
 pad

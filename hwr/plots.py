@@ -13,23 +13,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def line_gallery(items: Sequence, title: str | None = None, width_in: float = 10.0):
-    """Line images stacked one per row with their transcription underneath.
+def line_gallery(images: Sequence[np.ndarray], titles: Sequence[str],
+                 boxes: Sequence[Sequence[tuple[int, int]]] | None = None, width_in: float = 10.0):
+    """Line images stacked one per row, all at the same pixel scale, each
+    titled (with its transcription, say).
 
     Args:
-        items: :class:`hwr.datasets.LineItem` objects (``image`` uint8 H x W, ``text``).
+        images: uint8 H x W grey lines.
+        titles: one per image.
+        boxes: optional per-image character x-ranges; their left edges are drawn.
     """
-    fig, axes = plt.subplots(len(items), 1, figsize=(width_in, 0.95 * len(items) + 0.3), squeeze=False)
-    for ax, item in zip(axes[:, 0], items):
-        ax.imshow(item.image, cmap="gray", vmin=0, vmax=255, aspect="equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ax.spines.values():
-            side.set_visible(False)
-        ax.set_xlabel(item.text, fontsize=9, family="monospace", loc="left")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    width = max(im.shape[1] for im in images)
+    heights = [im.shape[0] for im in images]
+    fig, axes = plt.subplots(len(images), 1, squeeze=False, gridspec_kw={"height_ratios": heights},
+                             figsize=(width_in, 0.3 + sum(h / width * width_in + 0.3 for h in heights)))
+    for i, (ax, im, title) in enumerate(zip(axes[:, 0], images, titles)):
+        ax.imshow(im, cmap="gray", vmin=0, vmax=255, interpolation="antialiased")
+        ax.set_xlim(0, width)
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=8, loc="left", family="monospace")
+        for x0, _ in (boxes[i] if boxes is not None else ()):
+            ax.axvline(x0, color="tab:red", lw=0.4, alpha=0.6)
+    fig.tight_layout(h_pad=0.4)
+    plt.close(fig)  # shown where the chapter glues or displays it, not twice
     return fig
 
 
@@ -60,6 +66,7 @@ def preprocessing_steps(image: np.ndarray, padded: np.ndarray, prepared: np.ndar
         ax.set_yticks([])
     axes[-1].axvline(prepared.shape[1] - 0.5, color="tab:red", lw=1, ls="--")
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -78,6 +85,7 @@ def length_histogram(lengths: Sequence[int], reference_mean: float, reference_sd
     ax.set_ylabel("density")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -93,4 +101,5 @@ def rate_comparison(names: Sequence[str], ours: Sequence[float], reference: Sequ
     ax.set_yscale("symlog", linthresh=1)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    plt.close(fig)
     return fig

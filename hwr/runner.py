@@ -184,7 +184,9 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
     print(f"[hwr run] {chapter.stem} with profile {profile!r}: {params}", flush=True)
     # Kernel threads must not spin while data workers share the two cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # Figures must reach the notebook as PNG outputs (glue, display): the kernel
+    # needs the inline backend even when the caller runs headless with Agg.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     started = time.time()
     status = "failed"
     try:
@@ -233,10 +235,11 @@ def stage_book(profile: str) -> Path:
 def build_book(profile: str, strict: bool = True) -> Path:
     """Render the book with jupyter-book; returns ``_build/html/index.html``."""
     stage = stage_book(profile)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(stage), "--path-output", str(BUILD.parent)]
+    jb = Path(sys.executable).with_name("jupyter-book")  # the venv's own, never a global one
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(stage), "--path-output", str(BUILD.parent)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    print("[hwr run] " + " ".join(cmd[2:]), flush=True)
+    print("[hwr run] jupyter-book " + " ".join(cmd[1:]), flush=True)
     proc = subprocess.run(cmd, cwd=ROOT)
     if proc.returncode:
         raise RunnerError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")

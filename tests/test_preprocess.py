@@ -139,3 +139,11 @@ def test_unreadable_file_skipped_in_a_real_dataset(tmp_path, caplog):
         ids = sorted(i for b in loader for i in b.ids)
     assert ids == ["l0", "l2"] and len(loader.bad_items) == 1
     assert "l1.png" in loader.bad_items[0].error and "l1.png" in caplog.text
+
+
+def test_padding_comparison_favours_buckets():
+    from hwr.datasets.sampler import padding_comparison
+
+    widths = np.random.default_rng(1).integers(200, 1400, size=400)
+    pad = padding_comparison(widths, batch_size=16, seed=0)
+    assert 0 <= pad["bucketed"] < pad["random"] / 3

@@ -19,7 +19,8 @@ from hwr.synth import assets as A
 from hwr.synth import fonts as F
 from hwr.synth import dataset as G
 from hwr.synth import text as T
-from hwr.synth.gallery import IAM_STATS, compare, gallery, stats
+from hwr.datasets.stats import IAM_STATS, compare_with_iam, text_stats
+from hwr.synth.gallery import _texts, gallery
 from hwr.synth.render import Renderer
 
 TINY = SynthConfig(seed=3, train=8, valid=3, test=3,
@@ -207,10 +208,11 @@ def test_presets():
 
 
 def test_stats_and_gallery(tiny):
-    s = stats(tiny)
+    texts = [t for _, t in _texts(tiny, None)]
+    s = text_stats(texts)
     assert s["lines"] == 14 and set(s["per_1000"]) == set(IAM_STATS["per_1000"])
     assert 10 < s["length_mean"] < 80
-    rows = compare(tiny, "train")
+    rows = compare_with_iam([t for _, t in _texts(tiny, "train")])
     assert rows[0][0] == "length_mean" and len(rows) == 5 + len(IAM_STATS["per_1000"]) + 2
     fig = gallery(tiny, n=4, boxes=True)
     assert len(fig.axes) == 4

@@ -74,3 +74,16 @@ def padding_fraction(widths: Sequence[int], batches: Sequence[Sequence[int]]) ->
     widths = np.asarray(widths)
     total = sum(len(b) * widths[b].max() for b in batches if len(b))
     return 1.0 - widths.sum() / total if total else 0.0
+
+
+def padding_comparison(widths: Sequence[int], batch_size: int, seed: int = 0) -> dict[str, float]:
+    """Padding share of random batches against width-bucketed ones, on the same lines.
+
+    Returns:
+        ``{"random": fraction, "bucketed": fraction}``.
+    """
+    order = np.random.default_rng(seed).permutation(len(widths))
+    random_batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    bucketed = BucketBatchSampler(widths, batch_size, seed=seed).batches(0)
+    return {"random": float(padding_fraction(widths, random_batches)),
+            "bucketed": float(padding_fraction(widths, bucketed))}

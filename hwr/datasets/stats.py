@@ -1,4 +1,5 @@
-"""Summary statistics of a line dataset, read from headers and texts only."""
+"""Summary statistics of a line dataset, read from headers and texts only,
+and the IAM reference figures its transcriptions are compared with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,49 @@ from collections import Counter
 import numpy as np
 
 from hwr.preprocess import THESIS_EVAL_WIDTH, prepared_width
+
+
+#: IAM line statistics, measured on the transcriptions of IAM's line list
+#: (``ascii/lines.txt`` of the IAM Handwriting Database 3.0, all 13,353 lines;
+#: the project's data specification). Rates are per 1000 characters (spaces included);
+#: ``upper_percent`` is the share of upper-case letters among all characters.
+IAM_STATS: dict = {
+    "source": "IAM Handwriting Database 3.0, ascii/lines.txt (all lines)",
+    "length_mean": 42.2, "length_sd": 10.3, "length_p5": 25, "length_p95": 58, "length_max": 87,
+    "per_1000": {".": 11.0, ",": 10.0, "'": 3.5, '"': 2.9, "-": 2.75, ";": 0.36, ":": 0.29,
+                 "?": 0.46, "!": 0.40, "(": 0.36, ")": 0.36, "&": 0.10, "#": 0.14},
+    "digits_per_1000": 3.7,
+    "upper_percent": 2.9,
+}
+
+
+def text_stats(texts: list[str]) -> dict:
+    """Line-length and character statistics of transcriptions, in the shape
+    of :data:`IAM_STATS`."""
+    if not texts:
+        raise ValueError("no texts to measure")
+    lengths = np.array([len(t) for t in texts])
+    counts = Counter("".join(texts))
+    n = max(1, int(lengths.sum()))
+    return {
+        "lines": len(texts),
+        "length_mean": round(float(lengths.mean()), 1), "length_sd": round(float(lengths.std()), 1),
+        "length_p5": int(np.percentile(lengths, 5)), "length_p95": int(np.percentile(lengths, 95)),
+        "length_max": int(lengths.max()),
+        "per_1000": {ch: round(1000 * counts[ch] / n, 2) for ch in IAM_STATS["per_1000"]},
+        "digits_per_1000": round(1000 * sum(counts[d] for d in "0123456789") / n, 2),
+        "upper_percent": round(100 * sum(v for k, v in counts.items() if k.isupper()) / n, 2),
+    }
+
+def compare_with_iam(texts: list[str]) -> list[tuple[str, float, float]]:
+    """Rows ``(statistic, this dataset, IAM)`` for a table in the book."""
+    s = text_stats(texts)
+    rows = [(k, s[k], IAM_STATS[k]) for k in ("length_mean", "length_sd", "length_p5", "length_p95",
+                                               "length_max")]
+    rows += [(f"'{ch}' per 1000", s["per_1000"][ch], v) for ch, v in IAM_STATS["per_1000"].items()]
+    rows += [("digits per 1000", s["digits_per_1000"], IAM_STATS["digits_per_1000"]),
+             ("upper case %", s["upper_percent"], IAM_STATS["upper_percent"])]
+    return rows
 
 
 def _describe(values) -> dict:

@@ -25,7 +25,7 @@ from hwr.synth.assets import AssetsError, ensure_assets
 from hwr.synth.dataset import (GENERATOR_VERSION, PRESETS, SynthConfig, dataset_path, generate,
                                 read_manifest)
 
-from hwr.synth.gallery import IAM_STATS, compare, gallery, stats  # matplotlib is imported lazily
+from hwr.synth.gallery import gallery  # matplotlib is imported lazily
 
 __all__ = ["AssetsError", "ensure_assets", "GENERATOR_VERSION", "PRESETS", "SynthConfig",
-           "dataset_path", "generate", "read_manifest", "gallery", "stats", "compare", "IAM_STATS"]
+           "dataset_path", "generate", "read_manifest", "gallery"]
