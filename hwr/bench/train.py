@@ -1,0 +1,227 @@
+"""``hwr bench train``: training lines/s of the optimised loop against a straightforward one.
+
+Both implementations train the same model on the same lines, from the same
+initial weights, with the trainer's own loss and step code; they differ in
+what the optimised loop of :mod:`hwr.train` does for speed:
+
+=================  ==============================  =================================
+                   straightforward                 optimised (the trainer's defaults)
+=================  ==============================  =================================
+padding            every line to width 1408        to the widest line of the batch,
+                                                   batches of similar widths
+decoder steps      98 (seq2seq)                    the longest target of the batch
+memory format      default (contiguous)            ``TrainConfig.channels_last``
+=================  ==============================  =================================
+
+``--breakdown`` adds the padding change alone and the optimised loop with the
+other memory format (channels-last gave no measurable gain on these CPUs).
+
+The lines: the synthetic set on disk (``data/synth/default`` or ``smoke``)
+when present, else random images whose widths after preprocessing follow
+IAM's spread (mean about 750 px at height 64, 250-1400) with texts of about
+one character per 18 px. The batches: an epoch of the bucketed sampler over
+``--lines`` lines, from which ``--batches`` batches are taken at evenly spaced
+width quantiles (a few random batches would over- or under-state the padding);
+the straightforward run gets the same batches padded to 1408. Timing covers
+forward, loss, backward and the Adam step, after ``--warmup`` untimed steps;
+loading and preprocessing are done beforehand and not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+NAIVE_WIDTH = 1408
+NAIVE_STEPS = 98
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One implementation: which of the three optimisations it uses."""
+
+    name: str
+    widest: bool  # pad to the batch's widest line (else to 1408)
+    short_decoder: bool  # decoder steps up to the longest target (else 98)
+    channels_last: bool
+
+
+def variants(breakdown: bool = False) -> list[Variant]:
+    """Straightforward, [pad to widest alone], optimised, [other memory format]."""
+    from hwr.train.config import TrainConfig
+
+    cl = TrainConfig().channels_last
+    out = [Variant("straightforward", False, False, False)]
+    if breakdown:
+        out.append(Variant("+pad to widest", True, False, False))
+    out.append(Variant("optimised", True, True, cl))
+    if breakdown:
+        out.append(Variant("optimised, contiguous" if cl else "+channels-last", True, True, not cl))
+    return out
+
+
+def random_lines(n: int, seed: int = 0):
+    """``n`` random lines (noise images, random texts) with IAM-like widths.
+
+    Raw height 120; the raw width is chosen so the width after the thesis
+    preprocessing (pad 16/32, scale to height 64) is drawn from N(750, 250)
+    clipped to [250, 1400].
+    """
+    from hwr.codec import SYMBOLS
+    from hwr.datasets import LineItem, MemoryDataset
+
+    rng = np.random.default_rng(seed)
+    alphabet = np.array([s for s in SYMBOLS if s])
+    items = []
+    for i in range(n):
+        prepared = int(np.clip(rng.normal(750, 250), 250, 1400))
+        width = int(prepared * (120 + 32) / 64) - 64
+        image = rng.integers(0, 256, (120, width), dtype=np.uint8)
+        text = "".join(rng.choice(alphabet, max(1, prepared // 18))).strip() or "a"
+        items.append(LineItem(f"random-{i:05d}", image, text))
+    return MemoryDataset(items, name="random")
+
+
+def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
+    """The lines to measure on, and a description of where they come from.
+
+    Args:
+        source: "auto" (the synthetic set on disk if present, else random
+            lines), "random", or any source for :func:`hwr.datasets.open_dataset`.
+        lines: how many lines to draw from (the sampler buckets among them).
+    """
+    from hwr.datasets import open_dataset
+    from hwr.paths import SYNTH
+    from hwr.train.data import Subset
+
+    if source == "auto":
+        found = [p for p in (SYNTH / "default", SYNTH / "smoke") if (p / "manifest.json").is_file()]
+        source = str(found[0]) if found else "random"
+    if source == "random":
+        return random_lines(lines, seed), f"{lines} random lines with IAM-like widths (no synthetic set on disk)"
+    ds = open_dataset(source, "train")
+    rng = np.random.default_rng(seed)
+    picked = sorted(rng.choice(len(ds), min(lines, len(ds)), replace=False).tolist())
+    sub = ds.subset(picked) if hasattr(ds, "subset") else Subset(ds, picked)
+    return sub, f"{len(picked)} lines of {source} (train split)"
+
+
+def sample_batches(dataset, batch_size: int, batches: int, height: int = 64, seed: int = 0) -> list[list[int]]:
+    """``batches`` index batches of one bucketed epoch at evenly spaced width quantiles."""
+    from hwr.preprocess import BucketBatchSampler, PreparedLines
+
+    widths = PreparedLines(dataset, height).widths()
+    epoch = BucketBatchSampler(widths, batch_size, seed=seed, drop_last=True).batches(0)
+    if not epoch:
+        raise ValueError(f"hwr bench train: {len(dataset)} lines make no full batch of {batch_size}")
+    epoch.sort(key=lambda b: max(widths[i] for i in b))
+    n = min(batches, len(epoch))
+    picks = ((np.arange(n) + 0.5) * len(epoch) / n).astype(int)  # quantile midpoints
+    return [epoch[k] for k in picks]
+
+
+def _collate(prepared, index_batches, fixed_width):
+    from hwr.preprocess import collate
+
+    return [collate([prepared[i] for i in b], fixed_width) for b in index_batches]
+
+
+def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, seed: int = 0) -> dict:
+    """Train ``experiment`` on ``batches`` as ``variant`` does; lines/s of the timed steps."""
+    import torch
+
+    from hwr.train.checkpoint import seed_everything
+    from hwr.train.engine import build_model
+    from hwr.train.losses import batch_loss
+
+    seed_everything(seed)
+    model = build_model(experiment, {})
+    if variant.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
+    seq2seq = model.family == "seq2seq"
+    steps = None if (variant.short_decoder or not seq2seq) else NAIVE_STEPS
+
+    def step(batch):
+        optimizer.zero_grad(set_to_none=True)
+        target = None if steps is None else max(steps, max(len(t) for t in batch.texts) + 1)
+        loss, _, _ = batch_loss(model, batch, "cpu", 0.8, variant.channels_last, target_steps=target)
+        loss.backward()
+        optimizer.step()
+
+    for k in range(warmup):
+        step(batches[k % len(batches)])
+    start = time.perf_counter()
+    for batch in batches:
+        step(batch)
+    seconds = time.perf_counter() - start
+    lines = sum(len(b) for b in batches)
+    return {"model": experiment, "variant": variant.name, "lines": lines, "seconds": seconds,
+            "lines_per_s": lines / seconds, "mean_width": float(np.mean([b.images.shape[-1] for b in batches])),
+            "decoder_steps": ("98" if steps else "longest target") if seq2seq else "-", "channels_last": variant.channels_last}
+
+
+def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches: int = 3, warmup: int = 1,
+                source: str = "auto", lines: int = 400, seed: int = 0, threads: int = 0,
+                breakdown: bool = False, report=print) -> dict:
+    """Measure every model in ``models`` as straightforward and optimised.
+
+    Returns:
+        {"rows": [{model, variant, lines, seconds, lines_per_s, mean_width,
+        decoder_steps, channels_last}], "ratios": {model: optimised /
+        straightforward}, "data": description, "threads", "batch_size"}.
+    """
+    import torch
+
+    from hwr.preprocess import PreparedLines
+    from hwr.train.config import available_cores
+
+    threads = threads or available_cores()
+    torch.set_num_threads(threads)
+    dataset, described = bench_lines(source, lines, seed)
+    index_batches = sample_batches(dataset, batch_size, batches, 64, seed)
+    prepared = PreparedLines(dataset, 64)
+    narrow = _collate(prepared, index_batches, None)
+    wide = _collate(prepared, index_batches, NAIVE_WIDTH)
+    report(f"hwr bench train: {described}; {len(index_batches)} batches of {batch_size} "
+           f"(+{warmup} warm-up), {threads} thread(s)")
+    rows, ratios = [], {}
+    for name in models:
+        timed = {}
+        for v in variants(breakdown):
+            row = timed[v.name] = time_variant(name, narrow if v.widest else wide, v, warmup, seed)
+            rows.append(row)
+            report(f"  {name:14s} {v.name:21s} width {row['mean_width']:6.0f}  steps {row['decoder_steps']:>14s}  "
+                   f"{'channels-last' if v.channels_last else 'contiguous':13s} {row['lines_per_s']:7.2f} lines/s")
+        ratios[name] = timed["optimised"]["lines_per_s"] / timed["straightforward"]["lines_per_s"]
+        report(f"  {name:14s} optimised / straightforward = {ratios[name]:.2f}x")
+    return {"rows": rows, "ratios": ratios, "data": described, "threads": threads, "batch_size": batch_size,
+            "batches": len(index_batches), "warmup": warmup}
+
+
+def configure(parser) -> None:
+    parser.add_argument("--models", default="ctc_baseline,gate_1", help="comma-separated registry names")
+    parser.add_argument("--batch-size", type=int, default=16, help="lines per batch (default 16)")
+    parser.add_argument("--batches", type=int, default=3, help="timed batches per model and implementation (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    parser.add_argument("--data", default="auto", help="auto (synthetic set if on disk, else random), random, or a dataset source")
+    parser.add_argument("--lines", type=int, default=400, help="lines the batches are bucketed from (default 400)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: one per core)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--breakdown", action="store_true", help="also time each optimisation on its own")
+    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+
+
+def main(args) -> int:
+    result = bench_train([m.strip() for m in args.models.split(",") if m.strip()], args.batch_size, args.batches,
+                         args.warmup, args.data, args.lines, args.seed, args.threads, args.breakdown)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0

@@ -1,0 +1,18 @@
+"""Training: one entry point for both model families (thesis spec §9).
+
+>>> from hwr.train import TrainConfig, train, load_model
+>>> metrics = train("gate_1", "synth:smoke", "results/smoke/gate_1", TrainConfig(minutes=5, val_subset=200))
+>>> model = load_model("results/smoke/gate_1/checkpoints/best.pt")
+
+Modules: :mod:`.config` (:class:`TrainConfig`, threads, device),
+:mod:`.losses` (seq2seq and CTC losses), :mod:`.data` (splits, validation
+subset, loaders), :mod:`.checkpoint` (atomic checkpoints, random states,
+:func:`load_model`), :mod:`.records` (history.csv, metrics.json, run.json),
+:mod:`.engine` (the loop), :mod:`.cli` (``hwr train``).
+"""
+
+from hwr.train.checkpoint import load_checkpoint, load_model, save_checkpoint
+from hwr.train.config import TrainConfig
+from hwr.train.engine import train, validate
+
+__all__ = ["TrainConfig", "train", "validate", "load_model", "load_checkpoint", "save_checkpoint"]

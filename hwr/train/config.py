@@ -1,0 +1,154 @@
+"""The training configuration and the execution set-up it implies.
+
+:class:`TrainConfig` carries the thesis defaults (spec §9): Adam with lr 5e-4,
+default betas, no weight decay, no scheduler, no clipping; batch 32; teacher
+forcing 0.8; validation every epoch; early stopping after 50 epochs without a
+strict improvement of the validation CER. The CPU-minded additions (a
+wall-clock budget, a validation subset, threads, channels-last, compile) are
+execution details that do not change what is being trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+#: fields that change how fast a run goes but not what it computes; a finished
+#: run is reused ("load if present") and resumed whatever their values
+EXECUTION_FIELDS = frozenset({"threads", "device", "workers", "log_every", "progress", "compile"})
+
+#: fields a resumed run may change: the execution fields and the budgets
+RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
+
+
+@dataclass
+class TrainConfig:
+    """How to train one model.
+
+    Attributes:
+        epochs: most epochs to train (the thesis trains until early stopping).
+        minutes: wall-clock budget in minutes for the whole run, resumes
+            included; checked between batches, the run then validates, saves
+            and stops cleanly. ``None``: no limit.
+        batch_size: lines per training batch.
+        lr: Adam learning rate (default betas, no scheduler).
+        weight_decay: Adam weight decay (thesis: none).
+        teacher_forcing: probability of feeding the ground-truth symbol to the
+            next decoder step (seq2seq only).
+        patience: stop after this many epochs without a strict improvement of
+            the validation CER.
+        val_subset: validate on this many lines (a fixed, evenly spaced subset
+            of the validation split); ``None``: the whole split.
+        val_width: pad validation images to this width (thesis: 1408);
+            ``None`` pads each validation batch to its widest line only, with
+            batches formed from lines of similar width (much faster on CPU).
+        seed: seeds torch, numpy, Python and the batch order.
+        threads: torch intra-op threads; 0 = one per available core, minus
+            the data-loader workers.
+        device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
+        workers: data-loader worker processes (0 = load in the main process).
+        log_every: refresh the progress display every this many batches.
+        progress: show a progress bar (else one log line per ``log_every``).
+        channels_last: run the convolutions in channels-last memory format.
+            Off: measured on these CPUs it changes training speed by less
+            than the noise (+-5 %) for ctc_baseline, gate_1, seq2seq_bn and
+            dsc_k2 (the IN norm, LSTMs and decoder dominate, not the pools).
+        compile: wrap the model in ``torch.compile(dynamic=True)`` (first call
+            costs 1-2 minutes on CPU).
+    """
+
+    epochs: int = 1000
+    minutes: float | None = None
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    teacher_forcing: float = 0.8
+    patience: int = 50
+    val_subset: int | None = None
+    val_width: int | None = None
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    workers: int = 0
+    log_every: int = 10
+    progress: bool = True
+    channels_last: bool = False
+    compile: bool = False
+
+    def __post_init__(self):
+        checks = {
+            "epochs": self.epochs >= 1,
+            "minutes": self.minutes is None or self.minutes > 0,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "teacher_forcing": 0.0 <= self.teacher_forcing <= 1.0,
+            "patience": self.patience >= 1,
+            "val_subset": self.val_subset is None or self.val_subset >= 1,
+            "threads": self.threads >= 0,
+            "workers": self.workers >= 0,
+            "log_every": self.log_every >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"TrainConfig: invalid {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise a clear error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown field(s) {unknown}")
+        return cls(**d)
+
+    def result_fields(self) -> dict:
+        """The fields that decide the result (everything but execution details)."""
+        return {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_threads(config: TrainConfig) -> int:
+    """Torch threads for ``config``: explicit, or one per core left by the workers.
+
+    Oversubscription is what hurts on a small CPU (spec speed.md: 5-16x slower
+    steps), so the automatic choice never counts a core twice.
+    """
+    if config.threads:
+        return config.threads
+    return max(1, available_cores() - config.workers)
+
+
+def resolve_device(name: str) -> str:
+    """"auto" -> "cuda" when a GPU is visible, else "cpu"; other names pass through."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"TrainConfig.device={name!r}, but torch sees no CUDA device")
+    return name
+
+
+def setup_threads(n: int) -> None:
+    """Use ``n`` torch threads; passive OpenMP waiting so idle threads yield.
+
+    ``OMP_WAIT_POLICY`` only takes effect if set before torch is imported;
+    :mod:`hwr.train.cli` sets it early, and here it is a default for children.
+    """
+    import torch
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)

@@ -1,0 +1,95 @@
+"""One pass over the training data: the optimisation step and the epoch loop.
+
+The epoch loop checks the time budget between batches (never inside one),
+shows a progress bar with the running loss, the running CER of the training
+outputs and lines/s, and returns the epoch's statistics for ``history.csv``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from tqdm import tqdm
+
+from hwr.codec import Codec
+from hwr.train.config import TrainConfig
+from hwr.train.losses import batch_loss
+
+_CODECS = {"seq2seq": Codec("seq2seq"), "ctc": Codec("ctc")}
+
+
+def train_step(model, batch, optimizer, device, config: TrainConfig):
+    """One optimisation step on ``batch``: forward, loss, backward, Adam.
+
+    Returns:
+        (loss as a float, detached log_probs B x S x C, per-line lengths for decoding).
+
+    Raises:
+        FloatingPointError: when the loss is not finite (naming the batch's first ids).
+    """
+    optimizer.zero_grad(set_to_none=True)
+    loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, config.channels_last)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}")
+    loss.backward()
+    optimizer.step()
+    return loss.item(), log_probs.detach(), lengths
+
+
+def train_errors(family: str, log_probs, lengths, texts: list[str]) -> tuple[int, int]:
+    """Character edit distance and reference length of the greedy reading of
+    training outputs (teacher-forced for seq2seq: an optimistic running CER)."""
+    from hwr.decode import ctc_greedy, seq2seq_greedy
+    from hwr.metrics import edit_distance
+
+    labels = ctc_greedy(log_probs, lengths) if family == "ctc" else seq2seq_greedy(log_probs)
+    hyps = _CODECS[family].decode_batch(labels)
+    return sum(edit_distance(r, h) for r, h in zip(texts, hyps)), sum(len(r) for r in texts)
+
+
+def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, out_of_time) -> dict:
+    """Train one epoch, or until ``out_of_time(lines, seconds)`` (checked between batches).
+
+    Args:
+        runner: the model to call (the model itself, or its compiled wrapper).
+        family: "seq2seq" or "ctc".
+        loader: the training loader (its bucketing sampler gets ``epoch``).
+        name: experiment name for the display.
+
+    Returns:
+        {"train_loss" (mean per line), "train_cer", "lines", "lines_per_s",
+        "seconds" (training time, validation excluded), "partial" (stopped
+        early by the budget)}.
+    """
+    loader.batch_sampler.set_epoch(epoch)
+    # Creating the iterator draws a worker seed from torch's generator; keep
+    # that draw out of the training stream so resumed runs match.
+    saved = torch.get_rng_state()
+    batches = iter(loader)
+    torch.set_rng_state(saved)
+    total_loss = lines = dist = ref_len = 0
+    seconds, partial = 0.0, False
+    bar = tqdm(total=len(loader), desc=f"{name} epoch {epoch}", unit="batch", disable=not config.progress,
+               leave=False, dynamic_ncols=True)
+    start = time.perf_counter()
+    for i, batch in enumerate(batches, 1):
+        loss, log_probs, lengths = train_step(runner, batch, optimizer, device, config)
+        d, n = train_errors(family, log_probs, lengths, batch.texts)
+        total_loss += loss * len(batch)
+        lines, dist, ref_len = lines + len(batch), dist + d, ref_len + n
+        seconds = time.perf_counter() - start
+        bar.update()
+        if i % config.log_every == 0:
+            info = dict(loss=f"{total_loss / lines:.3f}", cer=f"{dist / max(ref_len, 1):.1%}",
+                        lps=f"{lines / seconds:.1f}")
+            if config.progress:
+                bar.set_postfix(info)
+            else:
+                tqdm.write(f"{name} epoch {epoch} batch {i}/{len(loader)}: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+        if i < len(loader) and out_of_time(lines, seconds):
+            partial = True
+            break
+    bar.close()
+    return {"train_loss": total_loss / max(lines, 1), "train_cer": dist / max(ref_len, 1), "lines": lines,
+            "lines_per_s": lines / max(seconds, 1e-9), "seconds": seconds, "partial": partial}

@@ -1,0 +1,118 @@
+"""Training losses of the two model families and one training step.
+
+Seq2seq (thesis spec §9): per-position negative log-likelihood over the text
+plus EOS, averaged per line, then over the batch. The decoder runs only as
+many steps as the longest target of the batch (not the 98 of evaluation).
+
+CTC: ``nn.CTCLoss`` with blank 0 and ``zero_infinity=True`` (a line too long
+for its frames contributes nothing instead of an infinite loss); the input
+length of each line is ``model.output_width(widths)``, so the padding frames
+of a batch are not scored.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from hwr.codec import EOS, Codec, UnknownCharacterError
+
+_CODECS = {"seq2seq": Codec("seq2seq"), "ctc": Codec("ctc")}
+
+
+def encode_texts(texts: list[str], family: str, ids: list[str] | None = None) -> list[list[int]]:
+    """Label sequences for ``texts`` (seq2seq ones end with EOS).
+
+    Raises:
+        UnknownCharacterError: naming the line id whose text is outside the alphabet.
+    """
+    codec = _CODECS[family]
+    out = []
+    for i, text in enumerate(texts):
+        try:
+            out.append(codec.encode(text))
+        except UnknownCharacterError as e:
+            where = f"line {ids[i]!r}" if ids else f"line {i} of the batch"
+            raise UnknownCharacterError(f"{where}: {e} (normalise the dataset's texts)") from None
+    return out
+
+
+def seq2seq_targets(texts: list[str], pad_to: int | None = None, ids=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """EOS-padded targets B x T and their lengths B (text + EOS).
+
+    Args:
+        texts: B transcriptions.
+        pad_to: pad to this many steps (e.g. 98); default: the longest target.
+    """
+    labels = encode_texts(texts, "seq2seq", ids)
+    lengths = torch.tensor([len(x) for x in labels], dtype=torch.long)
+    steps = int(lengths.max()) if pad_to is None else pad_to
+    if steps < int(lengths.max()):
+        raise ValueError(f"pad_to={pad_to} is shorter than the longest target ({int(lengths.max())} steps)")
+    targets = torch.full((len(labels), steps), EOS, dtype=torch.long)
+    for i, x in enumerate(labels):
+        targets[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+    return targets, lengths
+
+
+def seq2seq_loss(log_probs: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Masked NLL: mean over the first ``lengths[b]`` steps of each line, then over lines.
+
+    Args:
+        log_probs: B x S x C log-softmax outputs, S >= max(lengths).
+        targets: B x T labels (T >= max(lengths)).
+        lengths: B target lengths (text + EOS).
+    """
+    steps = int(lengths.max())
+    if log_probs.shape[1] < steps:
+        raise ValueError(f"the decoder ran {log_probs.shape[1]} steps, the targets need {steps}")
+    lengths = lengths.to(log_probs.device)
+    lp = log_probs[:, :steps]
+    nll = -lp.gather(2, targets[:, :steps].to(log_probs.device).unsqueeze(2)).squeeze(2)  # B x S
+    mask = torch.arange(steps, device=log_probs.device)[None, :] < lengths[:, None]
+    return ((nll * mask).sum(1) / lengths).mean()
+
+
+def ctc_loss(log_probs: torch.Tensor, frames: torch.Tensor, texts: list[str], ids=None) -> torch.Tensor:
+    """CTC loss (blank 0, zero_infinity, mean over lines of loss / target length).
+
+    Args:
+        log_probs: B x L x C log-softmax outputs.
+        frames: B valid frames per line (``model.output_width(widths)``).
+        texts: B transcriptions.
+    """
+    labels = encode_texts(texts, "ctc", ids)
+    target_lengths = torch.tensor([len(x) for x in labels], dtype=torch.long)
+    flat = torch.tensor([c for x in labels for c in x], dtype=torch.long)
+    frames = frames.to("cpu").clamp(1, log_probs.shape[1])
+    return F.ctc_loss(log_probs.transpose(0, 1), flat, frames, target_lengths,
+                      blank=0, reduction="mean", zero_infinity=True)
+
+
+def batch_loss(model, batch, device, teacher_forcing: float = 0.8, channels_last: bool = False,
+               target_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward one batch and its loss.
+
+    Args:
+        model: a built model (``family`` "seq2seq" or "ctc").
+        batch: :class:`hwr.preprocess.Batch` (images B x 1 x H x W, widths B, texts, ids).
+        target_steps: seq2seq only, pad targets to this many decoder steps
+            (the naive benchmark uses 98); default: the longest target.
+
+    Returns:
+        (loss scalar, log_probs B x S x C, frames B: valid output positions per
+        line, for CTC decoding; for seq2seq the target lengths).
+    """
+    images = batch.images.to(device, non_blocking=True)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    family = getattr(model, "family", None)
+    if family == "seq2seq":
+        targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
+        log_probs = model(images, targets=targets.to(device), teacher_forcing=teacher_forcing)
+        return seq2seq_loss(log_probs, targets, lengths), log_probs, lengths
+    if family == "ctc":
+        log_probs = model(images)
+        frames = model.output_width(batch.widths).clamp(1, log_probs.shape[1])
+        return ctc_loss(log_probs, frames, batch.texts, batch.ids), log_probs, frames
+    raise ValueError(f"model {type(model).__name__} has family {family!r}; expected 'seq2seq' or 'ctc'")

@@ -1,0 +1,43 @@
+"""hwr bench latency: both measurements run and are reported (tiny sizes)."""
+
+import json
+
+import torch
+
+from hwr.bench import latency
+
+
+def test_measure_both_ways_small():
+    r = latency.measure("light_in", batch_size=1, width=96, line_width=64, steps=3, repeats=2, warmup=1)
+    assert len(r["thesis_calls_ms"]) == 2 and len(r["proper_calls_ms"]) == 2 and len(r["proper_line_calls_ms"]) == 2
+    assert r["thesis_steps"] == 98 and r["proper_steps"] == 3
+    assert r["ratio"] == r["proper_ms"] / r["thesis_ms"]
+    assert r["thesis_reported_ms"] == 248  # thesis CPU BS1 for light IN
+
+
+def test_thesis_call_records_gradients_and_proper_does_not():
+    from hwr.models import build
+
+    torch.manual_seed(0)
+    model = build("ctc_baseline").eval()
+    x = torch.rand(1, 1, 64, 32)
+    seen = []
+    model.register_forward_hook(lambda m, i, o: seen.append(o.requires_grad))
+    latency.thesis_call(model, x)
+    latency.proper_call(model, x)
+    assert seen == [True, False]
+
+
+def test_command_prints_both_figures(capsys):
+    from hwr.cli import main
+
+    args = ["bench", "latency", "--models", "ctc_baseline", "--batch-sizes", "1", "--width", "64",
+            "--line-width", "48", "--repeats", "1", "--warmup", "0", "--threads", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "thesis ms" in out and "proper ms" in out and "torch" in out and "thread" in out
+    assert main(args + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["random_weights"] and report["environment"]["threads"] == 1
+    (row,) = report["results"]
+    assert row["thesis_ms"] > 0 and row["proper_ms"] > 0 and row["proper_line_ms"] > 0
