@@ -214,14 +214,14 @@ def configure(parser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--breakdown", action="store_true", help="also time each optimisation on its own")
-    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    parser.add_argument("--out", default=None, metavar="FILE", help="also write the results as JSON to FILE")
 
 
 def main(args) -> int:
     result = bench_train([m.strip() for m in args.models.split(",") if m.strip()], args.batch_size, args.batches,
                          args.warmup, args.data, args.lines, args.seed, args.threads, args.breakdown)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
             json.dump(result, f, indent=2)
     return 0
