@@ -57,27 +57,15 @@ def read_line_image(path: str | Path) -> np.ndarray:
     Raises:
         ImageError: naming the file when it is missing, unreadable or empty.
     """
-    from PIL import Image, UnidentifiedImageError
+    from hwr.datasets.base import DatasetError, read_grey
 
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit scans: rescale, do not clip
-                arr = np.asarray(im, dtype=np.float64)
-                return (arr * 255.0 / max(arr.max(), 1.0)).astype(np.uint8)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(white, rgba)
-            arr = np.asarray(im.convert("L"))
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ImageError(f"{path}: cannot read as an image ({type(e).__name__}: {e})") from None
-    if arr.size == 0:
-        raise ImageError(f"{path}: empty image")
-    return arr
+        return read_grey(path, str(path))
+    except DatasetError as e:
+        raise ImageError(str(e)) from None
 
 
 def recognize_image(

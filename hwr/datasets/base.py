@@ -80,7 +80,8 @@ def split_aliases(split: str) -> tuple[str, ...]:
 
 
 def read_grey(data: str | Path | bytes, source: str) -> np.ndarray:
-    """Decode an image file (path or bytes) to H x W uint8 grey.
+    """Decode an image file (path or bytes) to H x W uint8 grey; 16-bit
+    images are rescaled and transparency becomes white.
 
     Raises:
         DatasetError: naming ``source`` when the file is missing, unreadable
@@ -88,10 +89,14 @@ def read_grey(data: str | Path | bytes, source: str) -> np.ndarray:
     """
     try:
         with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
-            if im.mode in ("I;16", "I;16B", "I"):  # 16-bit scans: scale to 8 bits, not clip
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit scans: scale to 8 bits, not clip
                 arr = np.asarray(im, dtype=np.float64)
                 arr = (arr * 255.0 / max(arr.max(), 1.0)).astype(np.uint8)
             else:
+                if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                    # transparent paper is white paper, not black
+                    rgba = im.convert("RGBA")
+                    im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
                 arr = np.asarray(im.convert("L"))
     except FileNotFoundError:
         raise DatasetError(f"{source}: image file not found") from None
