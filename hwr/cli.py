@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# Idle OpenMP threads must yield their core rather than spin (two cores,
+# often shared with data workers). Only effective before torch is imported,
+# which every command does lazily, so it is set once here for all of them.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported (spec speed.md)
 
 BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),

@@ -32,33 +32,32 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import platform
 import statistics
 import time
 from typing import Sequence
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported (spec speed.md)
+import torch
 
-import torch  # noqa: E402
+from hwr.preprocess import THESIS_EVAL_WIDTH
 
 THESIS_STEPS = 98
 TYPICAL_STEPS = 45
 TYPICAL_WIDTH = 750
-THESIS_WIDTH = {64: 1408, 128: 3225}
 
 
 def environment(device: str = "cpu") -> dict:
     """What the figures depend on: torch version, threads, CPU, GPU."""
-    from hwr.provenance import cpu_model
+    from hwr.provenance import hardware
 
+    hw = hardware()
     return {
         "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu": cpu_model(),
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "threads": hw["torch_threads"],
+        "cpu": hw["cpu"],
+        "cores": hw["cores"],
         "device": device,
-        "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") and torch.cuda.is_available() else None,
+        "gpu": hw["gpu"] if device.startswith("cuda") else None,
         "python": platform.python_version(),
     }
 
@@ -145,7 +144,7 @@ def measure(
     torch.manual_seed(seed)
     model = build(name).to(device).eval()
     height = model.input_height
-    width = width or THESIS_WIDTH[height]
+    width = width or THESIS_EVAL_WIDTH[height]
     x = torch.rand(batch_size, 1, height, width, device=device)
     inputs = {"proper": x}
     if line_width:

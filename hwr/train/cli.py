@@ -11,11 +11,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 
-# Idle OpenMP threads must yield the core (spec speed.md); only effective
-# before torch is imported, which this module does lazily.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def parse_override(text: str) -> tuple[str, object]:

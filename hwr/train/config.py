@@ -145,7 +145,7 @@ def setup_threads(n: int) -> None:
     """Use ``n`` torch threads; passive OpenMP waiting so idle threads yield.
 
     ``OMP_WAIT_POLICY`` only takes effect if set before torch is imported;
-    :mod:`hwr.train.cli` sets it early, and here it is a default for children.
+    :mod:`hwr.cli` sets it early, and here it is a default for children.
     """
     import torch
 
