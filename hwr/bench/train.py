@@ -96,7 +96,6 @@ def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
     """
     from hwr.datasets import open_dataset
     from hwr.paths import SYNTH
-    from hwr.train.data import Subset
 
     if source == "auto":
         found = [p for p in (SYNTH / "default", SYNTH / "smoke") if (p / "manifest.json").is_file()]
@@ -106,7 +105,7 @@ def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
     ds = open_dataset(source, "train")
     rng = np.random.default_rng(seed)
     picked = sorted(rng.choice(len(ds), min(lines, len(ds)), replace=False).tolist())
-    sub = ds.subset(picked) if hasattr(ds, "subset") else Subset(ds, picked)
+    sub = ds.subset(picked)
     return sub, f"{len(picked)} lines of {source} (train split)"
 
 

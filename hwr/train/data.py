@@ -72,51 +72,7 @@ def describe_source(source) -> str:
         return path.as_posix()
 
 
-class Subset:
-    """Lines ``indices`` of a line dataset, with the dataset's cheap accessors.
-
-    Args:
-        dataset: a :class:`hwr.datasets.LineDataset` (``__getitem__``,
-            optionally ``sizes()``, ``ids``, ``texts``).
-        indices: positions in ``dataset``, in the order to serve them.
-    """
-
-    def __init__(self, dataset, indices):
-        self.dataset = dataset
-        self.indices = [int(i) for i in indices]
-        self.name = f"{getattr(dataset, 'name', 'dataset')}[{len(self.indices)} lines]"
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int):
-        return self.dataset[self.indices[i]]
-
-    def sizes(self) -> list[tuple[int, int]]:
-        sizes = _sizes(self.dataset)
-        return [sizes[i] for i in self.indices]
-
-    @property
-    def ids(self) -> list[str]:
-        return [self.dataset.ids[i] for i in self.indices]
-
-    @property
-    def texts(self) -> list[str]:
-        return [self.dataset.texts[i] for i in self.indices]
-
-    @property
-    def sources(self):
-        sources = getattr(self.dataset, "sources", None)
-        return None if sources is None else [sources[i] for i in self.indices]
-
-
-def _sizes(dataset) -> list[tuple[int, int]]:
-    if hasattr(dataset, "sizes"):
-        return list(dataset.sizes())
-    return [tuple(dataset[i].image.shape[:2]) for i in range(len(dataset))]
-
-
-def validation_subset(dataset, n: int | None) -> Subset:
+def validation_subset(dataset, n: int | None):
     """A fixed subset of ``n`` evenly spaced lines (all when ``n`` is None),
     ordered by width so that validation batches need little padding."""
     total = len(dataset)
@@ -126,11 +82,11 @@ def validation_subset(dataset, n: int | None) -> Subset:
         indices = np.arange(total)
     else:
         indices = np.unique(np.linspace(0, total - 1, n).round().astype(int))
-    sizes = _sizes(dataset)
+    sizes = dataset.sizes()
     # Width after scaling to a common height is what decides the padding.
     aspect = np.array([sizes[i][1] / max(1, sizes[i][0]) for i in indices])
     order = indices[np.argsort(aspect, kind="stable")].tolist()
-    return dataset.subset(order) if hasattr(dataset, "subset") else Subset(dataset, order)
+    return dataset.subset(order)
 
 
 def train_loader(dataset, config, height: int, pin_memory: bool = False):
