@@ -226,9 +226,9 @@ def paired_bootstrap(statistic, samples: Sequence[np.ndarray], confidence: float
     if len(samples[0]) < 2:
         return Interval(estimate, estimate, estimate)
     kwargs = dict(paired=True, vectorized=True, confidence_level=confidence, n_resamples=n_resamples,
-                  random_state=np.random.default_rng(random_state), batch=min(n_resamples, 500))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # degenerate data is handled below
+                  rng=np.random.default_rng(random_state), batch=min(n_resamples, 500))
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", sps.DegenerateDataWarning)  # constant statistic: handled below
         res = sps.bootstrap(tuple(samples), statistic, method="BCa", **kwargs)
     dist = res.bootstrap_distribution
     if np.ptp(dist) == 0:
