@@ -213,12 +213,22 @@ def configure(parser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--breakdown", action="store_true", help="also time each optimisation on its own")
+    parser.add_argument("--flops", action="store_true",
+                        help="instead: FLOPs per training line, efficiency against this machine's matmul rate, "
+                             "and training time by part (hwr.bench.flops)")
     parser.add_argument("--out", default=None, metavar="FILE", help="also write the results as JSON to FILE")
 
 
 def main(args) -> int:
-    result = bench_train([m.strip() for m in args.models.split(",") if m.strip()], args.batch_size, args.batches,
-                         args.warmup, args.data, args.lines, args.seed, args.threads, args.breakdown)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if getattr(args, "flops", False):
+        from hwr.bench.flops import bench_flops
+
+        result = bench_flops(models, args.batch_size, args.batches, args.warmup, args.data, args.lines, args.seed,
+                             args.threads)
+    else:
+        result = bench_train(models, args.batch_size, args.batches, args.warmup, args.data, args.lines, args.seed,
+                             args.threads, args.breakdown)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
