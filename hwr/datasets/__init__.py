@@ -6,17 +6,19 @@
 
 :func:`open_dataset` recognises the layout of a path (see :func:`detect_layout`);
 every loader returns a :class:`LineDataset` with ``ids``, ``texts``, ``sizes()``
-available without decoding images.
+available without decoding images, and ``skipped`` (lines left out with
+``bad="skip"``, as :class:`Skipped` ``(source, reason)``; see
+:mod:`hwr.datasets.base`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem
-from hwr.datasets.views import MemoryDataset, SubsetDataset
+from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem, Skipped, SubsetDataset
+from hwr.datasets.views import MemoryDataset
 
-__all__ = ["DatasetError", "DatasetReport", "LineDataset", "LineItem", "MemoryDataset", "SubsetDataset",
+__all__ = ["DatasetError", "DatasetReport", "LineDataset", "LineItem", "MemoryDataset", "Skipped", "SubsetDataset",
            "open_dataset", "detect_layout", "LAYOUTS"]
 
 LAYOUTS = ("synth", "gt-txt", "iam", "parquet")
