@@ -71,7 +71,8 @@ def read_lines_txt(path: Path) -> "_Texts":
                                           f"x y w h text, spaces in the text written '|'), got {len(fields)}: {row!r}")
             continue
         if fields[0] in rows:
-            out.bad.setdefault(fields[0], f"{path}:{n}: line id {fields[0]!r} given twice (first on row {rows[fields[0]]})")
+            out.bad.setdefault(fields[0], f"{path}:{n}: line id {fields[0]!r} given twice "
+                                          f"(first on row {rows[fields[0]]})")
             continue
         rows[fields[0]] = n
         out[fields[0]] = fields[8].replace("|", " ")
