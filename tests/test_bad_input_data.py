@@ -59,7 +59,7 @@ def test_single_parquet_file_named_for_no_split(tmp_path):
 
 
 def test_parquet_split_column_is_read(tmp_path):
-    rows = [{"text": "one", "split": "train"}, {"text": "two", "split": "validation"},
+    rows = [{"text": "one", "split": "train"}, {"text": "two", "split": "Validation"},
             {"text": "three", "split": "test"}, {"text": "four", "split": "train"}]
     f = _table(tmp_path / "all.parquet", rows)
     assert open_dataset(f, "train").texts == ["one", "four"]
@@ -70,6 +70,13 @@ def test_parquet_split_column_is_read(tmp_path):
         open_dataset(f, "extra")
     # a folder whose files are not named by split falls back to their split column
     assert open_dataset(tmp_path, "test").texts == ["three"]
+
+
+def test_parquet_ids_stay_unique_across_files_with_one_stem(tmp_path):
+    _table(tmp_path / "pq" / "train" / "0.parquet", [{"text": "ab"}])
+    _table(tmp_path / "pq" / "test" / "0.parquet", [{"text": "cd"}])
+    assert open_dataset(tmp_path / "pq", None).ids == ["test/0:0", "train/0:0"]
+    assert open_dataset(tmp_path / "pq", "train").ids == ["0:0"]
 
 
 # --- 2. duplicates -----------------------------------------------------------------

@@ -66,7 +66,8 @@ def open_dataset(source: str | Path | LineDataset, split: str | None = "train", 
         **kw: passed to the loader: ``unknown="error"|"skip"`` (characters
             outside the alphabet), ``bad="error"|"skip"`` (unusable lines),
             ``table`` (normalisation table); IAM: ``splits`` (split folder),
-            ``text_source``; Parquet: ``image_column``, ``text_column``.
+            ``text_source``; Parquet: ``image_column``, ``text_column``,
+            ``id_column``, ``split_column``.
     """
     if isinstance(source, LineDataset):
         return source

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from hwr.datasets.base import DatasetError
+from hwr.datasets.base import DatasetError, Skipped
 
 log = logging.getLogger("hwr.datasets")
 
@@ -50,7 +50,7 @@ def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
         boxes: also write ``<id>.boxes.json`` for lines that have boxes.
 
     Returns:
-        ``{"written": n, "skipped": [(source, error), ...]}``; an unreadable
+        ``{"written": n, "skipped": [Skipped(source, error), ...]}``; an unreadable
         line is skipped with a warning naming its file, not fatal.
 
     Raises:
@@ -65,7 +65,7 @@ def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
             item = dataset[i]
         except Exception as e:  # noqa: BLE001 - counted and named, the export goes on
             source = getattr(dataset, "sources", [f"item {i}"] * len(dataset))[i]
-            skipped.append((str(source), f"{type(e).__name__}: {e}"))
+            skipped.append(Skipped(str(source), f"{type(e).__name__}: {e}"))
             log.warning("export: skipped %s (%s)", source, e)
             continue
         name = safe_name(item.id)

@@ -110,7 +110,11 @@ class ParquetDataset(LineDataset):
         self.root = root
         records = Records(name or root.stem, unknown, bad, table)
         self._bytes: list[bytes] = []
-        for f in split_files(root, split, split_column):
+        files = split_files(root, split, split_column)
+        # ids without an id column: <file stem>:<row>, or the path under root where stems repeat
+        # (train/0.parquet and test/0.parquet), so that ids stay unique
+        unique_stems = len({f.stem for f in files}) == len(files)
+        for f in files:
             names = _columns(f)
             missing = [c for c in (image_column, text_column) if c not in names]
             if missing:
@@ -123,7 +127,7 @@ class ParquetDataset(LineDataset):
             rows = range(len(tab[text_column]))
             if by_column:
                 wanted = set(split_aliases(split))
-                rows = [k for k in rows if tab[split_column][k] in wanted]
+                rows = [k for k in rows if str(tab[split_column][k]).strip().lower() in wanted]
                 if not rows and root.is_file():
                     values = sorted({str(v) for v in tab[split_column]})[:10]
                     raise DatasetError(f"{f}: no row of split {split!r} in column {split_column!r} "
@@ -132,7 +136,8 @@ class ParquetDataset(LineDataset):
                 ids = [str(i) for i in tab[id_column]]
                 records.refuse_duplicates([ids[k] for k in rows], f)
             else:
-                ids = [f"{f.stem}:{k}" for k in range(len(tab[text_column]))]
+                label = f.stem if unique_stems else f.relative_to(root).with_suffix("").as_posix()
+                ids = [f"{label}:{k}" for k in range(len(tab[text_column]))]
             for k in rows:
                 where = f"{f}#row{k}"
                 data = _image_bytes(tab[image_column][k], where)
