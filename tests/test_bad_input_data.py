@@ -79,6 +79,22 @@ def test_parquet_ids_stay_unique_across_files_with_one_stem(tmp_path):
     assert open_dataset(tmp_path / "pq", "train").ids == ["0:0"]
 
 
+
+def test_empty_splits_are_refused(tmp_path):
+    f = _table(tmp_path / "pq" / "all.parquet", [{"text": "one", "split": "train"}])
+    with pytest.raises(DatasetError, match=rf"^{tmp_path / 'pq'}: split 'test' holds no rows"):
+        open_dataset(tmp_path / "pq", "test")  # a folder: the split column leaves nothing
+    with pytest.raises(DatasetError, match=rf"^{f}: no row of split 'test'"):
+        open_dataset(f, "test")
+    root = write_iam(tmp_path / "iam")
+    (root / "splits" / "test.txt").write_text("# nothing yet\n")
+    with pytest.raises(DatasetError, match=rf"^{root / 'splits' / 'test.txt'}: split 'test' lists no lines"):
+        open_dataset(root, "test")
+    write_gt_txt(tmp_path / "d")
+    (tmp_path / "d" / "valid" / "l3.gt.txt").write_text("\n")
+    ds = open_dataset(tmp_path / "d", "valid", bad="skip")  # all left out: empty, but says why
+    assert len(ds) == 0 and [s.reason for s in ds.skipped] == ["empty transcription"]
+
 # --- 2. duplicates -----------------------------------------------------------------
 
 def test_split_list_with_an_entry_twice(tmp_path):

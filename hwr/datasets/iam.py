@@ -126,6 +126,8 @@ class IamDataset(LineDataset):
             source = str(image) if line_id in texts else f"{image} ({texts.where(line_id)})"
             if records.add(line_id, texts.get(line_id), source):
                 self._images.append(image)
+        if not records.ids and not records.skipped:  # no score can be had over zero lines
+            raise DatasetError(f"{split_file}: split {split!r} lists no lines")
         super().__init__(records, split)
 
     @staticmethod

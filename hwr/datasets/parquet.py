@@ -146,6 +146,8 @@ class ParquetDataset(LineDataset):
                     continue
                 if records.add(ids[k], tab[text_column][k], where):
                     self._bytes.append(data)
+        if not records.ids and not records.skipped:  # no score can be had over zero lines
+            raise DatasetError(f"{root}: split {split!r} holds no rows")
         super().__init__(records, split)
 
     def _image_data(self, i: int) -> bytes:
