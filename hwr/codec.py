@@ -31,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from hwr.errors import HwrError
+
 SOS = 0
 BLANK = 0
 EOS = 18
@@ -57,8 +59,9 @@ DEFAULT_NORMALISATION: dict[str, str] = {
 }
 
 
-class UnknownCharacterError(ValueError):
-    """A transcription holds a character the alphabet cannot represent."""
+class UnknownCharacterError(HwrError, ValueError):
+    """A transcription holds a character the alphabet cannot represent (an
+    input problem: one line, exit code 2 from the ``hwr`` command)."""
 
 
 @dataclass

@@ -6,17 +6,19 @@
 
 :func:`open_dataset` recognises the layout of a path (see :func:`detect_layout`);
 every loader returns a :class:`LineDataset` with ``ids``, ``texts``, ``sizes()``
-available without decoding images.
+available without decoding images, and ``skipped`` (lines left out with
+``bad="skip"``, as :class:`Skipped` ``(source, reason)``; see
+:mod:`hwr.datasets.base`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem
-from hwr.datasets.views import MemoryDataset, SubsetDataset
+from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem, Skipped, SubsetDataset
+from hwr.datasets.views import MemoryDataset
 
-__all__ = ["DatasetError", "DatasetReport", "LineDataset", "LineItem", "MemoryDataset", "SubsetDataset",
+__all__ = ["DatasetError", "DatasetReport", "LineDataset", "LineItem", "MemoryDataset", "Skipped", "SubsetDataset",
            "open_dataset", "detect_layout", "LAYOUTS"]
 
 LAYOUTS = ("synth", "gt-txt", "iam", "parquet")
@@ -64,7 +66,8 @@ def open_dataset(source: str | Path | LineDataset, split: str | None = "train", 
         **kw: passed to the loader: ``unknown="error"|"skip"`` (characters
             outside the alphabet), ``bad="error"|"skip"`` (unusable lines),
             ``table`` (normalisation table); IAM: ``splits`` (split folder),
-            ``text_source``; Parquet: ``image_column``, ``text_column``.
+            ``text_source``; Parquet: ``image_column``, ``text_column``,
+            ``id_column``, ``split_column``.
     """
     if isinstance(source, LineDataset):
         return source

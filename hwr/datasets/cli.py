@@ -82,8 +82,10 @@ def _synth(args) -> int:
 
 
 def _export(args) -> int:
-    from hwr.datasets.export import export_gt_txt
+    from hwr.datasets.export import export_gt_txt, refuse_overlap
 
+    if not (args.source == "synth" or args.source.startswith("synth:")):
+        refuse_overlap(args.source, args.out)  # before opening; export_gt_txt checks the opened root again
     ds = _open(args)
     result = export_gt_txt(ds, args.out)
     print(f"{ds.name} {ds.split}: wrote {result['written']} lines to {args.out}"
@@ -102,11 +104,11 @@ def _stats(args) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hwr.datasets import DatasetError
+    from hwr.errors import HwrError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"synth": _synth, "export": _export, "stats": _stats}[args.data_command](args)
-    except DatasetError as e:
+    except HwrError as e:  # a dataset, an output folder, a character: one line, exit 2
         print(f"hwr data {args.data_command}: {e}", file=sys.stderr)
         return 2

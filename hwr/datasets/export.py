@@ -4,6 +4,10 @@ The folder is what kraken (``ketos train -f path``), tesstrain
 (``data/<model>-ground-truth``) and Calamari (``--train.images *.png``) read,
 so the book's data can be fed to those tools unchanged; the book's own
 loader reads it back (:class:`hwr.datasets.gttxt.GtTxtDataset`).
+
+The output folder may not overlap the dataset's own files (be it, lie inside
+it, or hold it): writing pairs there would overwrite the source's
+``gt.txt`` files or mix the export into the next read of the source.
 """
 
 from __future__ import annotations
@@ -14,12 +18,27 @@ from pathlib import Path
 
 from PIL import Image
 
+from hwr.datasets.base import DatasetError, Skipped
+
 log = logging.getLogger("hwr.datasets")
 
 
 def safe_name(line_id: str) -> str:
     """A file name for a line id (path separators and odd characters replaced)."""
     return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in line_id).lstrip(".") or "line"
+
+
+def refuse_overlap(source: str | Path | None, out_dir: str | Path) -> None:
+    """Raise :class:`DatasetError` when ``out_dir`` is ``source``, lies inside
+    it or holds it (symbolic links resolved); nothing is written."""
+    if source is None:
+        return
+    src, out = Path(source).resolve(), Path(out_dir).resolve()
+    how = ("is the dataset" if src == out else "lies inside the dataset" if src in out.parents
+           else "holds the dataset" if out in src.parents else None)
+    if how:
+        raise DatasetError(f"{out_dir}: output folder {how} {source}; choose a folder outside it "
+                           "(the export would overwrite or mix with the source)")
 
 
 def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
@@ -31,9 +50,13 @@ def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
         boxes: also write ``<id>.boxes.json`` for lines that have boxes.
 
     Returns:
-        ``{"written": n, "skipped": [(source, error), ...]}``; an unreadable
+        ``{"written": n, "skipped": [Skipped(source, error), ...]}``; an unreadable
         line is skipped with a warning naming its file, not fatal.
+
+    Raises:
+        DatasetError: ``out_dir`` overlaps the dataset's ``root``.
     """
+    refuse_overlap(getattr(dataset, "root", None), out_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written, skipped, seen = 0, [], set()
@@ -42,7 +65,7 @@ def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
             item = dataset[i]
         except Exception as e:  # noqa: BLE001 - counted and named, the export goes on
             source = getattr(dataset, "sources", [f"item {i}"] * len(dataset))[i]
-            skipped.append((str(source), f"{type(e).__name__}: {e}"))
+            skipped.append(Skipped(str(source), f"{type(e).__name__}: {e}"))
             log.warning("export: skipped %s (%s)", source, e)
             continue
         name = safe_name(item.id)

@@ -12,6 +12,10 @@ Accepted shapes of a folder ``root``:
 The synthetic set is this layout plus ``manifest.json`` at the top and an
 optional ``<id>.boxes.json`` per line (``{"chars": [[x0, x1], ...]}``, one
 x-range per character), which becomes :attr:`LineItem.boxes`.
+
+Refused (or, with ``bad="skip"``, left out and listed in ``skipped``): two
+images for one line (``x.png`` beside ``x.jpg``), an entry listed twice in a
+split list. Text files may start with a UTF-8 byte-order mark.
 """
 
 from __future__ import annotations
@@ -39,45 +43,77 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
-def _find_image(stem: Path) -> Path | None:
-    for suffix in IMAGE_SUFFIXES:
-        p = stem.with_name(stem.name + suffix)
-        if p.is_file():
-            return p
-    return None
+class _Images:
+    """The image files of each line stem, one folder listing at a time
+    (a flat folder of 100k pairs is listed once, not once per line)."""
+
+    def __init__(self):
+        self._folders: dict[Path, dict[str, list[Path]]] = {}
+
+    def of(self, stem: Path) -> list[Path]:
+        """Every image ``stem.<png|jpg|...>`` (any case), sorted."""
+        folder = self._folders.get(stem.parent)
+        if folder is None:
+            folder = self._folders[stem.parent] = {}
+            if stem.parent.is_dir():
+                for p in sorted(stem.parent.iterdir()):
+                    if _is_image(p):
+                        folder.setdefault(p.stem, []).append(p)
+        return folder.get(stem.name, [])
 
 
-def _list_split(root: Path, split: str | None) -> tuple[Path, list[Path], list[Path]]:
-    """(base folder for ids, stems with an image, stems of gt.txt files without one)."""
+def _list_split(root: Path, split: str | None, records: Records
+                ) -> tuple[Path, list[tuple[Path, list[Path]]], list[Path]]:
+    """(base folder for ids, (stem, its images) for stems with an image,
+    stems of gt.txt files without one)."""
     if split is None:
         folders = [root]
     else:
         folders = [root / a for a in split_aliases(split) if (root / a).is_dir()][:1]
     if folders:
         base = folders[0]
-        images = {_stem(p): p for p in base.rglob("*") if _is_image(p)}
+        images: dict[Path, list[Path]] = {}
+        for p in sorted(base.rglob("*")):
+            if _is_image(p):
+                images.setdefault(_stem(p), []).append(p)
         orphans = sorted(s for s in map(_stem, base.rglob("*" + GT_SUFFIX)) if s not in images)
-        return base, sorted(images), orphans
+        return base, sorted(images.items()), orphans
     for a in split_aliases(split):
         for ext in (".txt", ".lst", ".list"):
             listing = root / f"{a}{ext}"
             if listing.is_file():
-                return root, *_read_list(root, listing)
+                return root, *_read_list(root, listing, records)
     raise DatasetError(f"{root}: no split {split!r}: expected a subfolder {root / split}/ with image + "
                        f".gt.txt pairs or a list file {root / split}.txt")
 
 
-def _read_list(root: Path, listing: Path) -> tuple[list[Path], list[Path]]:
-    stems, missing = [], []
-    for line in listing.read_text(encoding="utf-8").splitlines():
+def _read_list(root: Path, listing: Path, records: Records) -> tuple[list[tuple[Path, list[Path]]], list[Path]]:
+    stems = []
+    for line in listing.read_text(encoding="utf-8-sig").splitlines():
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
         p = Path(entry)
         p = p if p.is_absolute() else root / p
-        stem = _stem(p) if (p.suffix.lower() in IMAGE_SUFFIXES or p.name.endswith(GT_SUFFIX)) else p
-        (stems if _find_image(stem) else missing).append(stem)
-    return stems, missing
+        stems.append(_stem(p) if (p.suffix.lower() in IMAGE_SUFFIXES or p.name.endswith(GT_SUFFIX)) else p)
+    # "l0", "l0.png" and "./l0.png" are one line: compare the ids they give
+    records.refuse_duplicates([_line_id(s, root) for s in stems], listing)
+    index = _Images()
+    found, missing = [], []
+    for stem in stems:
+        images = index.of(stem)
+        if images:
+            found.append((stem, images))
+        else:
+            missing.append(stem)
+    return found, missing
+
+
+def _line_id(stem: Path, base: Path) -> str:
+    try:
+        return stem.relative_to(base).as_posix()
+    except ValueError:  # an absolute path outside the folder
+        return stem.as_posix()
 
 
 class GtTxtDataset(LineDataset):
@@ -102,22 +138,27 @@ class GtTxtDataset(LineDataset):
             name = (self.manifest or {}).get("name") or root.name
         self.root = root
         records = Records(name, unknown, bad, table)
-        base, stems, orphans = _list_split(root, split)
+        base, stems, orphans = _list_split(root, split, records)
         for stem in orphans:
-            records.problem("missing image", f"{stem}{GT_SUFFIX}: no image file {stem.name}.png beside it")
+            records.problem("missing image", f"{stem}{GT_SUFFIX}", f"no image file {stem.name}.png beside it")
         self._images: list[Path] = []
-        for stem in stems:
-            image = _find_image(stem)
+        for stem, images in stems:
+            image = images[0]
+            if len(images) > 1:  # which one holds the line is unknowable: never pick one silently
+                others = " and ".join(p.name for p in images[1:])
+                records.problem("two images", str(image), f"{len(images)} images for one line: "
+                                f"{image.name} and {others} in {image.parent}; keep only one")
+                continue
             gt = stem.with_name(stem.name + GT_SUFFIX)
             if not gt.is_file():
-                records.problem("missing transcription", f"{image}: no transcription file {gt.name} beside it")
+                records.problem("missing transcription", str(image), f"no transcription file {gt.name} beside it")
                 continue
-            try:
-                text = gt.read_text(encoding="utf-8").rstrip("\r\n")  # the file's final newline is not text
+            try:  # utf-8-sig: a byte-order mark some editors write is not text
+                text = gt.read_text(encoding="utf-8-sig").rstrip("\r\n")  # the final newline is not text
             except (OSError, UnicodeDecodeError) as e:
-                records.problem("unreadable transcription", f"{gt}: cannot read ({type(e).__name__}: {e})")
+                records.problem("unreadable transcription", str(gt), f"cannot read ({type(e).__name__}: {e})")
                 continue
-            if records.add(stem.relative_to(base).as_posix(), text, str(image)):
+            if records.add(_line_id(stem, base), text, str(image)):
                 self._images.append(image)
         if not records.ids and not records.report.dropped:
             raise DatasetError(f"{base}: no image + .gt.txt pairs found for split {split!r}")

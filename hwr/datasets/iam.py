@@ -14,6 +14,13 @@ two differ slightly: lines.txt separates punctuation by spaces
 ("tomorrow . Mr."), so prefer the XML. Lines with segmentation status
 ``err`` are kept (thesis conditions). A split entry that is a form id
 (``a01-000u``) stands for all its lines.
+
+A ``lines.txt`` row has exactly nine space-separated fields (``id status
+graylevel components x y w h text``, spaces inside the text written ``|``);
+a row with more or fewer is malformed and its line is refused with
+``lines.txt:<row number>`` (or left out with ``bad="skip"``), never merged
+into the text. A line listed twice in a split file (directly or through its
+form id) is refused the same way. Files may start with a UTF-8 byte-order mark.
 """
 
 from __future__ import annotations
@@ -48,16 +55,29 @@ def read_xml_form(path: Path) -> dict[str, str]:
     return {el.get("id"): _unescape(el.get("text", "")) for el in tree.iter("line") if el.get("id")}
 
 
-def read_lines_txt(path: Path) -> dict[str, str]:
-    """Line id -> text from ``ascii/lines.txt`` (``|`` -> space; ``#`` comments)."""
-    out = {}
-    for n, row in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+def read_lines_txt(path: Path) -> "_Texts":
+    """Line id -> text from ``ascii/lines.txt`` (``|`` -> space; ``#``
+    comments). Malformed rows and ids given twice are kept out of the texts
+    and listed in ``.bad`` (id -> ``"lines.txt:N: what"``), so only a split
+    that uses them fails."""
+    out = _Texts()
+    rows = {}
+    for n, row in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
         if not row.strip() or row.startswith("#"):
             continue
-        fields = row.split(" ", 8)
-        if len(fields) < 9:
-            raise DatasetError(f"{path}:{n}: expected 9 fields (id status graylevel components x y w h text), got {row!r}")
+        fields = row.split()
+        if len(fields) != 9:
+            out.bad.setdefault(fields[0], f"{path}:{n}: expected 9 fields (id status graylevel components "
+                                          f"x y w h text, spaces in the text written '|'), got {len(fields)}: {row!r}")
+            continue
+        if fields[0] in rows:
+            out.bad.setdefault(fields[0], f"{path}:{n}: line id {fields[0]!r} given twice "
+                                          f"(first on row {rows[fields[0]]})")
+            continue
+        rows[fields[0]] = n
         out[fields[0]] = fields[8].replace("|", " ")
+    for line_id in out.bad:
+        out.pop(line_id, None)
     return out
 
 
@@ -81,7 +101,7 @@ class IamDataset(LineDataset):
             raise DatasetError(f"{root}: IAM folder not found (expected {root / 'lines'}/)")
         if split is None:
             raise DatasetError(f"{root}: an IAM split is required (train, valid or test)")
-        ids = self._split_ids(root, split, splits)
+        ids, split_file = self._split_ids(root, split, splits)
         if text_source == "auto":
             text_source = "xml" if (root / "xml").is_dir() else "ascii"
         if text_source not in ("xml", "ascii"):
@@ -89,21 +109,29 @@ class IamDataset(LineDataset):
         texts = self._texts(root, ids, text_source)
         ids = self._expand_forms(ids, texts)
         records = Records(name, unknown, bad, table)
+        records.refuse_duplicates(ids, split_file)
+        self.root = root
         self._images: list[Path] = []
         for line_id in ids:
+            if line_id in texts.bad:  # a malformed lines.txt row: its file:row says what is wrong
+                path, _, detail = texts.bad[line_id].partition(": ")
+                records.problem("malformed transcription row", path, detail)
+                continue
             image = self._image_path(root, line_id)
             if image is None:
-                records.problem("missing image", f"{root / 'lines'}: no image for line {line_id!r} "
+                records.problem("missing image", str(root / "lines"), f"no image for line {line_id!r} "
                                 f"(expected {root / 'lines' / line_id.split('-')[0] / form_of(line_id) / line_id}.png)")
                 continue
             # a line without text is reported with the reason (XML file missing or line absent)
             source = str(image) if line_id in texts else f"{image} ({texts.where(line_id)})"
             if records.add(line_id, texts.get(line_id), source):
                 self._images.append(image)
+        if not records.ids and not records.skipped:  # no score can be had over zero lines
+            raise DatasetError(f"{split_file}: split {split!r} lists no lines")
         super().__init__(records, split)
 
     @staticmethod
-    def _split_ids(root: Path, split: str, splits) -> list[str]:
+    def _split_ids(root: Path, split: str, splits) -> tuple[list[str], Path]:
         if splits is None:
             candidates = [root / "splits", root / "iam-b"]
             folder = next((c for c in candidates if c.is_dir()), None)
@@ -117,8 +145,9 @@ class IamDataset(LineDataset):
         for a in split_aliases(split):
             f = folder / f"{a}.txt"
             if f.is_file():
-                return [Path(s.strip()).name.removesuffix(".png") for s in f.read_text().splitlines()
-                        if s.strip() and not s.startswith("#")]
+                rows = f.read_text(encoding="utf-8-sig").splitlines()
+                return [Path(s.strip()).name.removesuffix(".png") for s in rows
+                        if s.strip() and not s.startswith("#")], f
         raise DatasetError(f"{folder / (split + '.txt')}: split file not found")
 
     @staticmethod
@@ -128,8 +157,7 @@ class IamDataset(LineDataset):
             path = root / "ascii" / "lines.txt"
             if not path.is_file():
                 raise DatasetError(f"{path}: transcription list not found")
-            texts.update(read_lines_txt(path))
-            return texts
+            return read_lines_txt(path)
         for form in sorted({form_of(i) for i in ids}):
             path = root / "xml" / f"{form}.xml"
             if path.is_file():
@@ -139,12 +167,14 @@ class IamDataset(LineDataset):
         return texts
 
     @staticmethod
-    def _expand_forms(ids: list[str], texts: dict[str, str]) -> list[str]:
-        """Form ids (one dash) in a split list stand for all their lines."""
+    def _expand_forms(ids: list[str], texts: "_Texts") -> list[str]:
+        """Form ids (one dash) in a split list stand for all their lines
+        (malformed ones included, so that they are reported, not lost)."""
+        known = set(texts) | set(texts.bad)
         out = []
         for i in ids:
             if i.count("-") == 1:
-                out.extend(sorted(t for t in texts if form_of(t) == i))
+                out.extend(sorted(t for t in known if form_of(t) == i))
             else:
                 out.append(i)
         return out
@@ -162,11 +192,13 @@ class IamDataset(LineDataset):
 
 
 class _Texts(dict):
-    """Line id -> text, remembering XML files that were missing (for messages)."""
+    """Line id -> text, remembering XML files that were missing and malformed
+    lines.txt rows (for messages)."""
 
     def __init__(self):
         super().__init__()
         self.missing: dict[str, Path] = {}
+        self.bad: dict[str, str] = {}
 
     def where(self, line_id: str) -> str:
         path = self.missing.get(form_of(line_id))

@@ -1,33 +1,14 @@
-"""Datasets built from other datasets or from memory: subsets, in-memory lists."""
+"""Datasets held in memory (tests, small experiments).
+
+(Subsets of a dataset live beside :class:`~hwr.datasets.base.LineDataset`,
+whose ``subset`` makes them; this module only imports from ``base``.)
+"""
 
 from __future__ import annotations
 
 from typing import Sequence
 
 from hwr.datasets.base import LineDataset, LineItem, Records
-
-
-class SubsetDataset(LineDataset):
-    """Lines ``indices`` of another dataset, in that order."""
-
-    def __init__(self, parent: LineDataset, indices: Sequence[int]):
-        self.parent, self.indices = parent, [int(i) for i in indices]
-        self.name, self.split, self.report = parent.name, parent.split, parent.report
-        self.ids = [parent.ids[i] for i in self.indices]
-        self.texts = [parent.texts[i] for i in self.indices]
-        self.sources = [parent.sources[i] for i in self.indices]
-        self._sizes = None
-
-    def __getitem__(self, i: int) -> LineItem:
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"line {i} out of range for {self!r}")
-        return self.parent[self.indices[i]]
-
-    def sizes(self) -> list[tuple[int, int]]:
-        parent = self.parent.sizes()
-        return [parent[i] for i in self.indices]
 
 
 class MemoryDataset(LineDataset):

@@ -11,6 +11,12 @@ Layout of a dataset folder::
 Every line is rendered from its own random stream seeded with
 ``(seed, split, index)``, so the pixels do not depend on the number of
 worker processes or on the order the lines are done in.
+
+An existing output folder is replaced only when the generator made it: it
+holds a ``manifest.json`` with this generator's fields (``format``
+``"hwr-synth-lines"``, ``generator_version``, ``config``) and nothing but the
+files listed above. Any other folder that is not empty is refused with
+:class:`OutputFolderError` before anything is written or deleted.
 """
 
 from __future__ import annotations
@@ -33,8 +39,49 @@ except ImportError:  # Windows
     fcntl = None
 
 from hwr import paths
+from hwr.errors import HwrError
 from hwr.synth import fonts as F
 from hwr.synth.config import GENERATOR_VERSION, PRESETS, SPLITS, SynthConfig, plan  # noqa: F401 (re-exported)
+
+MANIFEST_FORMAT = "hwr-synth-lines"
+_OWN_TOP = {"manifest.json", "build.json", *SPLITS}
+_OWN_SUFFIXES = (".png", ".gt.txt", ".boxes.json")
+
+
+class OutputFolderError(HwrError, FileExistsError):
+    """The output folder exists and is not a dataset this generator made."""
+
+
+def is_generator_manifest(manifest) -> bool:
+    """Whether ``manifest`` (parsed JSON) was written by this generator."""
+    return (isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT
+            and "generator_version" in manifest and isinstance(manifest.get("config"), dict))
+
+
+def refuse_foreign_folder(out_dir: Path) -> None:
+    """Raise :class:`OutputFolderError` unless ``out_dir`` is missing, empty,
+    or a dataset made by this generator holding only its own files."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise OutputFolderError(f"{out_dir}: exists and is not a folder; refusing to replace it")
+    entries = sorted(out_dir.iterdir())
+    if not entries:
+        return
+    if not is_generator_manifest(read_manifest(out_dir)):
+        raise OutputFolderError(f"{out_dir}: exists and is not a synthetic dataset made by this generator (no "
+                                f"manifest.json of format {MANIFEST_FORMAT!r}); refusing to replace it, nothing "
+                                "was deleted: choose another --out or empty it yourself")
+    foreign = [e.name for e in entries if e.name not in _OWN_TOP or (e.name in SPLITS) != e.is_dir()]
+    for split in SPLITS:
+        if (out_dir / split).is_dir():
+            foreign += [f"{split}/{e.name}" for e in sorted((out_dir / split).iterdir())
+                        if not (e.is_file() and e.name.endswith(_OWN_SUFFIXES))]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise OutputFolderError(f"{out_dir}: a synthetic dataset, but it also holds files the generator did not "
+                                f"write ({shown}); refusing to replace it, nothing was deleted: move them first")
+
 
 # -- workers -----------------------------------------------------------------
 _STATE: dict = {}
@@ -120,8 +167,8 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
 
     The folder is built under a temporary name next to ``out_dir`` and renamed
     at the end, so an interrupted build never leaves a half dataset. An
-    existing ``out_dir`` is replaced only if it is a synthetic dataset (has a
-    ``manifest.json``) or empty.
+    existing ``out_dir`` is replaced only if it is empty or a dataset this
+    generator made, holding only its own files (see the module docstring).
 
     Args:
         config: what to generate (see :data:`PRESETS`).
@@ -132,11 +179,12 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
 
     Returns:
         ``out_dir`` as a Path.
+
+    Raises:
+        OutputFolderError: ``out_dir`` exists and may not be replaced.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not (out_dir / "manifest.json").is_file() and any(out_dir.iterdir()):
-        raise FileExistsError(f"{out_dir}: exists and is not a synthetic dataset (no manifest.json); "
-                              f"refusing to replace it")
+    refuse_foreign_folder(out_dir)
     manifest, jobs = plan(config)
     writers = F.discover_writers(None, config.families or F.FAMILIES, config.extra_weights)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -170,6 +218,7 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
         (tmp / "build.json").write_text(json.dumps(
             {"seconds": round(seconds, 2), "lines_per_second": round(rate, 1), "workers": workers}) + "\n")
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        refuse_foreign_folder(out_dir)  # again: something may have been put there during the build
         if out_dir.exists():
             os.rename(out_dir, old)
         os.rename(tmp, out_dir)
@@ -184,10 +233,11 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
 
 
 def read_manifest(dataset_dir: str | Path) -> dict | None:
-    """The manifest of a dataset folder, or None when it has none."""
+    """The manifest of a dataset folder, or None when it has none (or one
+    that is not JSON: then it is not this generator's)."""
     try:
         return json.loads((Path(dataset_dir) / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError, ValueError):
         return None
 
 
