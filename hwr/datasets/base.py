@@ -134,7 +134,7 @@ class Records:
     def problem(self, reason: str, message: str) -> None:
         """A line cannot be used: raise, or count and log it."""
         if self.bad == "error":
-            raise DatasetError(message + " (open with bad='skip' to leave such lines out with a count)")
+            raise DatasetError(message + " (--bad skip, or bad='skip' in Python, leaves such lines out with a count)")
         self.report.dropped[reason] += 1
         if len(self.report.examples) < 20:
             self.report.examples.append(message)
@@ -149,7 +149,7 @@ class Records:
         try:
             norm = normalise_text(text, self.table, self.unknown, local)
         except UnknownCharacterError as e:
-            self.problem("unknown character", f"{source}: {e} (open with unknown='skip' to remove such characters)")
+            self.problem("unknown character", f"{source}: {e} (--unknown skip, or unknown='skip' in Python, removes such characters with a count)")
             return False
         if not norm:
             what = "empty transcription" if not text.strip() else f"transcription {text!r} is empty after normalisation"
