@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +210,43 @@ def test_every_train_config_field_is_an_option():
                               "--no-progress", "--channels-last", "--device", "cpu", "--batch-size", "4"])
     assert config_from_args(args) == TrainConfig(epochs=3, minutes=1.5, val_width=None, progress=False,
                                                  channels_last=True, device="cpu", batch_size=4)
+
+
+def test_train_bad_skip_opens_the_splits_under_that_rule(tmp_path):
+    import argparse
+
+    from hwr.train.cli import configure, training_data
+
+    for split in ("train", "valid"):
+        (tmp_path / split).mkdir()
+        save_line(tmp_path / split / "a.png")
+        (tmp_path / split / "a.gt.txt").write_text("hello\n")
+        save_line(tmp_path / split / "orphan.png")
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    args = parser.parse_args(["ctc_baseline", "--data", str(tmp_path), "--out", "o"])
+    assert training_data(args) == str(tmp_path)  # the loaders' defaults: the source as given
+    data = training_data(parser.parse_args(["ctc_baseline", "--data", str(tmp_path), "--out", "o", "--bad", "skip"]))
+    assert {k: v.ids for k, v in data.items()} == {"train": ["a"], "valid": ["a"]}
+    assert data["train"].report.dropped == {"missing transcription": 1}
+
+
+# --- the model's readable widths, one public function ------------------------------------
+
+@pytest.mark.parametrize("name", ["ctc_baseline", "gate_1", "attn2d_h4"])
+def test_min_input_width_is_exact(name):
+    from hwr.decode import transcribe
+    from hwr.models import build
+    from hwr.models.backbone import min_input_width
+
+    torch.manual_seed(0)
+    model = build(name).eval()
+    low = min_input_width(model)
+    assert low == min_input_width(model.config)
+    # warnings as errors: at the minimum no norm may be undefined (NaN) either
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = transcribe(model, torch.rand(1, 1, model.input_height, low), torch.tensor([low]))
+        assert len(out.texts) == 1
+        with pytest.raises((RuntimeError, UserWarning)):  # a pool over too few columns, or an undefined norm
+            transcribe(model, torch.rand(1, 1, model.input_height, low - 1), torch.tensor([low - 1]))
