@@ -43,7 +43,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 USER_ERRORS = frozenset({"DatasetError", "UnknownCharacterError", "RunnerError", "AssetsError"})
 
 #: OSError subclasses caused by the files a person named, not by a bug
-FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+#: errno of an OSError about the machine's disks, not a bug -> the cause to print
+DISK_ERRNOS = {errno.ENOSPC: "disk full (no space left on device)", errno.EROFS: "read-only file system",
+               errno.EDQUOT: "disk quota exceeded"}
 
 
 def add_debug(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +86,8 @@ def user_message(error: BaseException) -> str | None:
 
     if isinstance(error, HwrError) or any(c.__name__ in USER_ERRORS for c in type(error).__mro__):
         message = str(error.args[0]) if len(error.args) == 1 else str(error)
-    elif isinstance(error, OSError) and (isinstance(error, FILE_ERRORS) or error.errno == errno.ENOSPC):
-        cause = "disk full (no space left on device)" if error.errno == errno.ENOSPC else error.strerror or str(error)
+    elif isinstance(error, OSError) and (isinstance(error, FILE_ERRORS) or error.errno in DISK_ERRNOS):
+        cause = DISK_ERRNOS.get(error.errno) or error.strerror or str(error)
         message = f"{error.filename}: {cause}" if error.filename is not None else cause
     else:
         return None

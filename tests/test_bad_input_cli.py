@@ -113,6 +113,10 @@ def test_eval_and_train_reject_a_bad_option_value_in_one_line(tmp_path, checkpoi
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert error_lines(r) == ["hwr train: error: TrainConfig: invalid epochs=0"]
     assert not (tmp_path / "run").exists()
+    r = hwr("train", "gate_9", "--data", tmp_path / "absent", "--out", tmp_path / "run")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    [line] = error_lines(r)
+    assert line.startswith("hwr train: error: unknown experiment 'gate_9'; known: seq2seq_bn, ")
     r = hwr("train", "ctc_baseline", "--out", tmp_path / "run", "--bad", "maybe")
     assert r.returncode == 2 and "invalid choice: 'maybe'" in r.stderr
 
@@ -125,6 +129,8 @@ def test_user_message_for_files_and_full_disk():
     denied = PermissionError(errno.EACCES, "Permission denied", "/runs/ro")
     assert cli.user_message(denied) == "/runs/ro: Permission denied"
     assert cli.user_message(IsADirectoryError(errno.EISDIR, "Is a directory", "/x")) == "/x: Is a directory"
+    assert cli.user_message(OSError(errno.EROFS, "Read-only file system", "/mnt/r")) == "/mnt/r: read-only file system"
+    assert cli.user_message(FileExistsError(errno.EEXIST, "File exists", "/o")) == "/o: File exists"
     from hwr.datasets.base import DatasetError
 
     assert cli.user_message(DatasetError("a.png: empty image\n(0 x 3)")) == "a.png: empty image; (0 x 3)"
