@@ -6,8 +6,10 @@ converts it to the thesis conditions (grey, dark ink on white, then
 :func:`hwr.preprocess.prepare` at the model's input height) and prints one
 transcription per file. ``--confidences`` adds each character's posterior;
 ``--attention-out DIR`` draws, for a seq2seq model, where the decoder looked
-at every step. A file that cannot be read is reported on stderr and skipped;
-the exit status is then 1.
+at every step. A file that cannot be read, or whose line is too narrow or too
+wide for the model (:func:`check_width`, from the backbone's
+:func:`~hwr.models.backbone.min_input_width`), is reported on stderr in one
+line and skipped; the exit status is then 1.
 
 Each image is recognised alone, at its own width, so no padding changes the
 result (attention models attend over every column, padding included).
