@@ -1,8 +1,8 @@
 """``hwr bench train|latency``: dispatch to :mod:`hwr.bench.train` and :mod:`hwr.bench.latency`.
 
-Each benchmark module defines ``configure(parser)`` and ``main(args)``; a
-module is imported only when ``hwr bench`` runs, and a missing one disables
-its sub-command with a clear message instead of breaking the other.
+Each benchmark module defines ``configure(parser)`` and ``main(args)``; it is
+imported when ``hwr bench`` runs. An import error is a bug and surfaces with
+its traceback.
 """
 
 from __future__ import annotations
@@ -21,16 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
     for name, (module, help_text) in BENCHES.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        try:
-            mod = importlib.import_module(module)
-        except ImportError as e:
-            p.set_defaults(_bench_error=f"hwr bench {name}: {module} cannot be imported ({e})")
-            continue
+        mod = importlib.import_module(module)
         mod.configure(p)
         p.set_defaults(_bench_main=mod.main)
 
 
 def main(args: argparse.Namespace) -> int:
-    if getattr(args, "_bench_error", None):
-        raise SystemExit(args._bench_error)
     return int(args._bench_main(args) or 0)

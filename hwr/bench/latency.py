@@ -236,6 +236,8 @@ def format_report(report: dict) -> str:
 # ---------------------------------------------------------------- command line
 def configure(parser) -> None:
     """Arguments of ``hwr bench latency``."""
+    from hwr import device
+
     parser.add_argument("--models", nargs="+", default=["gate_1"], help="registry names (default gate_1)")
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 24], help="default: 1 24")
     parser.add_argument("--width", type=int, default=None, help="input width (default: 1408 at height 64, 3225 at 128)")
@@ -246,7 +248,7 @@ def configure(parser) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before the proper measurement")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    device.add_argument(parser, default="cpu")
     parser.add_argument("--no-channels-last", action="store_true",
                         help="proper measurements in the default memory format (default: channels-last)")
     parser.add_argument("--compile", action="store_true", help="proper measurement through torch.compile")
@@ -255,11 +257,11 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    from hwr import device
+
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("hwr bench latency: --device cuda, but torch sees no GPU")
-    report = run(args.models, args.batch_sizes, device=args.device, width=args.width,
+    report = run(args.models, args.batch_sizes, device=device.resolve(args.device), width=args.width,
                  line_width=args.line_width or None, steps=args.steps, repeats=args.repeats,
                  warmup=args.warmup, channels_last=not args.no_channels_last, compile=args.compile,
                  seed=args.seed)

@@ -197,7 +197,7 @@ class Records:
         count, log and list it (``reason`` is the category counted)."""
         message = f"{source}: {detail}"
         if self.bad == "error":
-            raise DatasetError(message + " (open with bad='skip' to leave such lines out with a count)")
+            raise DatasetError(message + " (--bad skip, or bad='skip' in Python, leaves such lines out with a count)")
         self.report.dropped[reason] += 1
         self.skipped.append(Skipped(str(source), detail))
         if len(self.report.examples) < 20:
@@ -229,7 +229,7 @@ class Records:
         try:
             norm = normalise_text(text, self.table, self.unknown, local)
         except UnknownCharacterError as e:
-            self.problem("unknown character", source, f"{e} (open with unknown='skip' to remove such characters)")
+            self.problem("unknown character", source, f"{e} (--unknown skip, or unknown='skip' in Python, removes such characters with a count)")
             return False
         if not norm:
             what = "empty transcription" if not text.strip() else f"transcription {text!r} is empty after normalisation"

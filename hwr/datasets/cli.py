@@ -12,8 +12,9 @@ import argparse
 import dataclasses
 import json
 import logging
-import sys
 from pathlib import Path
+
+from hwr.errors import HwrError
 
 SOURCE_HELP = "'synth', 'synth:<preset>' or a dataset path (gt-txt folder, IAM, Parquet, synthetic folder)"
 
@@ -23,6 +24,12 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="train", help="train, valid or test; 'all' for every line of a gt-txt folder")
     p.add_argument("--layout", choices=["synth", "gt-txt", "iam", "parquet"], help="force a layout")
     p.add_argument("--splits", help="IAM: the IAM-B split folder (default <root>/splits or <root>/iam-b)")
+    add_line_policy(p)
+
+
+def add_line_policy(p: argparse.ArgumentParser) -> None:
+    """``--bad`` and ``--unknown``, the loaders' ``bad`` and ``unknown`` arguments
+    (:func:`hwr.datasets.open_dataset`), for every command that opens a dataset."""
     p.add_argument("--unknown", choices=["error", "skip"], default="error",
                    help="characters outside the alphabet: stop with an error, or remove them with a count")
     p.add_argument("--bad", choices=["error", "skip"], default="error",
@@ -66,11 +73,11 @@ def _synth(args) -> int:
     from hwr.synth import PRESETS, dataset_path, generate
 
     if args.preset not in PRESETS:
-        raise SystemExit(f"hwr data synth: unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
+        raise HwrError(f"unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
     changes = {k: v for k, v in {"seed": args.seed, "train": args.train, "valid": args.valid,
                                  "test": args.test}.items() if v is not None}
     if changes and args.out is None:
-        raise SystemExit("hwr data synth: --seed/--train/--valid/--test change the dataset; give --out DIR so it "
+        raise HwrError("--seed/--train/--valid/--test change the dataset; give --out DIR so it "
                          f"does not replace the {args.preset!r} preset")
     if args.out is None:  # the preset's own folder: reused when its manifest is up to date
         path = dataset_path(args.preset, build=True, workers=args.workers, progress=not args.quiet)
@@ -104,11 +111,6 @@ def _stats(args) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hwr.errors import HwrError
-
+    """Run one ``hwr data`` sub-command (a DatasetError reaches :mod:`hwr.cli`: one line, exit 2)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return {"synth": _synth, "export": _export, "stats": _stats}[args.data_command](args)
-    except HwrError as e:  # a dataset, an output folder, a character: one line, exit 2
-        print(f"hwr data {args.data_command}: {e}", file=sys.stderr)
-        return 2
+    return {"synth": _synth, "export": _export, "stats": _stats}[args.data_command](args)

@@ -12,6 +12,8 @@ conv (in*k -> out); its conv parameters are 129,530*k + 864.
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
 from torchmore import flex
 
@@ -43,6 +45,52 @@ def pool_schedule(input_height: int, out_height: int) -> tuple:
 def width_divisor(input_height: int, out_height: int) -> list[int]:
     """Horizontal pool factors, applied one after the other with floor."""
     return [p[1] for p in pool_schedule(input_height, out_height) if p is not None and p[1] > 1]
+
+
+def gate_shrink(model_or_config) -> int:
+    """Feature columns the unpadded gate blocks of a seq2seq model trim
+    (``gates * (gate_width - 1)``; 0 for CTC models)."""
+    cfg = getattr(model_or_config, "config", model_or_config)
+    return cfg.gates * (cfg.gate_width - 1) if cfg.family == "seq2seq" else 0
+
+
+def _width_scale(cfg) -> int:
+    """Product of the horizontal pool factors (4 for every ConvNet6 schedule)."""
+    return math.prod(width_divisor(cfg.input_height, cfg.expand_h if cfg.family == "seq2seq" else 1))
+
+
+def min_input_width(model_or_config) -> int:
+    """The narrowest input (after :func:`hwr.preprocess.prepare`) a model can read.
+
+    Every horizontal pool floors the width, a pool over fewer columns than its
+    size fails, and the gate blocks trim :func:`gate_shrink` feature columns;
+    at least one column must remain, two behind a gate when H' = 1 (the
+    gate's instance norm takes an unbiased std, undefined over one value).
+    So the minimum is ``prod(pool widths) * (gate_shrink + columns)``
+    (4 for the CTC baseline, 40 for gate_1).
+
+    Args:
+        model_or_config: a built model (its ``config``) or a
+            :class:`hwr.models.registry.ModelConfig` (fields ``family``,
+            ``input_height``, ``expand_h``, ``gates``, ``gate_width``).
+    """
+    cfg = getattr(model_or_config, "config", model_or_config)
+    shrink = gate_shrink(cfg)
+    columns = 2 if shrink and cfg.expand_h == 1 else 1
+    return _width_scale(cfg) * (shrink + columns)
+
+
+def max_input_width(model_or_config) -> int | None:
+    """The widest input a model can read, or None for no limit.
+
+    A seq2seq model with a positional encoding covers at most
+    ``posenc_max_len`` feature columns (thesis 600, about 2400 input columns).
+    """
+    cfg = getattr(model_or_config, "config", model_or_config)
+    if cfg.family != "seq2seq" or getattr(cfg, "posenc", "none") == "none":
+        return None
+    scale = _width_scale(cfg)
+    return (cfg.posenc_max_len + gate_shrink(cfg) + 1) * scale - 1
 
 
 def depthwise_conv2d(multiplier: int, kernel, padding=0) -> nn.Module:

@@ -22,10 +22,12 @@ def rows(names: list[str] | None = None) -> list[dict]:
     """One dict per experiment (see :func:`hwr.models.report.parameter_rows`)."""
     from .report import parameter_rows
 
+    from hwr.errors import HwrError
+
     try:
         return parameter_rows(names)
     except KeyError as err:
-        raise SystemExit(f"hwr experiments: {err.args[0]}") from None
+        raise HwrError(err.args[0]) from None
 
 
 def format_table(table: list[dict]) -> str:

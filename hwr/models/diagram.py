@@ -8,12 +8,13 @@ drawing cannot drift from the code. Used by ``book/ch02_models``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from .backbone import pool_schedule
+from .backbone import min_input_width, pool_schedule, width_divisor
 
 #: box colour per kind of stage
 COLOURS = {
@@ -53,9 +54,7 @@ def stages(name: str) -> list[Stage]:
     cfg = model.config
     h0, c = cfg.input_height, cfg.backbone_out
     hp = cfg.expand_h
-    div = 1
-    for d in model._divisors:
-        div *= d
+    div = math.prod(width_divisor(h0, hp))
     w = f"W/{div}"
     norm = "IN" if cfg.norm == "in" else "BN"
     conv = f"DSC k={cfg.dsc}" if cfg.dsc else "conv"
@@ -64,7 +63,7 @@ def stages(name: str) -> list[Stage]:
     dropped = [str(i + 1) for i, p in enumerate(pools) if p is None]
     pool_note = f"\nno pool in block {', '.join(dropped)}" if dropped else ""
     out = [
-        Stage("line image", f"grey, height {h0}", f"B x 1 x {h0} x W", None, "input"),
+        Stage("line image", f"grey, height {h0}\nwidth >= {min_input_width(cfg)}", f"B x 1 x {h0} x W", None, "input"),
         Stage("ConvNet6", f"6 x ({conv}, {norm}, ReLU, pool)\ndropout {cfg.dropout}{pool_note}",
               f"B x {c} x {hp} x {w}", _count(feats[0]), "conv"),
     ]

@@ -191,11 +191,10 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 def _dummy_width(model) -> int:
-    """An input width that survives every pool and gate of ``model``."""
-    scale = 1
-    for d in model._divisors:
-        scale *= d
-    return scale * (getattr(model, "_shrink", 0) + 4)
+    """An input width that survives every pool and gate of ``model`` (with a margin)."""
+    from .backbone import min_input_width
+
+    return 4 * min_input_width(model)
 
 
 def build(name: str, **overrides) -> nn.Module:

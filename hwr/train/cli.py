@@ -4,14 +4,24 @@ Runs :func:`hwr.train.train`; calling it again on the same ``--out`` resumes
 an unfinished run or returns at once for a finished one with the same
 settings. Model overrides: ``-o gates=2 -o norm=bn`` (values parsed as Python
 literals where possible, else kept as strings).
+
+The training options are derived from :class:`~hwr.train.config.TrainConfig`:
+one option per field (``batch_size`` -> ``--batch-size``), its type and
+default from the dataclass and its help from the class's ``Attributes``
+docstring, so a new field is an option without touching this file. Booleans
+take ``--name`` / ``--no-name``; an optional value takes ``none``.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
+import re
 
+#: dataclass annotation (a string under ``from __future__ import annotations``) -> value parser
+_TYPES = {"int": int, "float": float, "str": str}
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -25,44 +35,116 @@ def parse_override(text: str) -> tuple[str, object]:
         return key.strip(), value
 
 
+def attribute_docs(cls) -> dict[str, str]:
+    """``{field: description}`` from a Google-style ``Attributes:`` docstring section
+    (each description joined onto one line)."""
+    docs: dict[str, str] = {}
+    lines = (cls.__doc__ or "").splitlines()
+    inside, name, indent = False, None, None
+    for line in lines:
+        if line.strip() == "Attributes:":
+            inside = True
+            continue
+        if not inside or not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        match = re.match(r"(\w+): ?(.*)", line.strip())
+        if depth == indent and match:
+            name = match.group(1)
+            docs[name] = match.group(2)
+        elif depth > indent and name:
+            docs[name] += " " + line.strip()
+        else:  # back to a lower indent: the section ended
+            break
+    return docs
+
+
+def _optional(parse):
+    """A value parser that also takes ``none`` (for ``X | None`` fields)."""
+
+    def parser(text: str):
+        return None if text.lower() == "none" else parse(text)
+
+    parser.__name__ = parse.__name__  # argparse names the type in its error messages
+    return parser
+
+
+def _first_sentence(text: str) -> str:
+    """The help line of a field: its description's first sentence, without reST quotes."""
+    return re.split(r"(?<=\.)\s", text.replace("``", ""), maxsplit=1)[0].rstrip(".")
+
+
+def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
+    """One option per field of the dataclass ``cls`` (see the module docstring)."""
+    from hwr import device
+
+    docs = attribute_docs(cls)
+    default = cls()
+    for field in dataclasses.fields(cls):
+        flag = "--" + field.name.replace("_", "-")
+        value = getattr(default, field.name)
+        kind = str(field.type).replace(" ", "")
+        optional = kind.endswith("|None")
+        base = kind.removesuffix("|None")
+        text = _first_sentence(docs.get(field.name, field.name)).replace("%", "%%")
+        if field.name == "device":
+            text = device.HELP
+        if base == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value,
+                                help=f"{text} (default {'on' if value else 'off'})")
+            continue
+        if base not in _TYPES:
+            raise TypeError(f"hwr.train.cli: no option type for {cls.__name__}.{field.name}: {field.type}")
+        parse = _optional(_TYPES[base]) if optional else _TYPES[base]
+        shown = "none" if value is None else value
+        parser.add_argument(flag, type=parse, default=value, metavar=base.upper(),
+                            help=f"{text} (default {shown})")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.datasets.cli import add_line_policy
     from hwr.train.config import TrainConfig
 
-    d = TrainConfig()
     parser.add_argument("experiment", help="registry name (see `hwr experiments`), e.g. gate_1, ctc_baseline")
     parser.add_argument("--data", default="synth", help="dataset source: synth, synth:smoke, or a path (default: synth)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, history.csv, metrics.json)")
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs (default {d.epochs})")
-    parser.add_argument("--minutes", type=float, default=d.minutes, help="wall-clock budget in minutes (default: none)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    parser.add_argument("--teacher-forcing", type=float, default=d.teacher_forcing, help=f"default {d.teacher_forcing}")
-    parser.add_argument("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default {d.patience})")
-    parser.add_argument("--val-subset", type=int, default=d.val_subset, help="validate on this many lines (default: all)")
-    parser.add_argument("--val-width", type=int, default=d.val_width, help="pad validation lines to this width (thesis: 1408)")
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
-    parser.add_argument("--threads", type=int, default=d.threads, help="torch threads (default 0: one per free core)")
-    parser.add_argument("--device", default=d.device, help="auto, cpu, cuda (default auto)")
-    parser.add_argument("--workers", type=int, default=d.workers, help=f"data-loader workers (default {d.workers})")
-    parser.add_argument("--log-every", type=int, default=d.log_every, help="progress refresh, in batches")
-    parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
-    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format (no gain measured here)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (slow first call)")
+    add_line_policy(parser)
+    add_config_options(parser.add_argument_group("training (hwr.train.TrainConfig)"), TrainConfig)
     parser.add_argument("-o", "--override", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
                         help="model override passed to hwr.models.build (repeatable)")
 
 
-def main(args: argparse.Namespace) -> int:
-    from hwr.train import TrainConfig, train
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~hwr.train.config.TrainConfig` of parsed arguments (invalid values: one-line error)."""
+    from hwr.errors import HwrError
+    from hwr.train.config import TrainConfig
 
-    config = TrainConfig(
-        epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-        teacher_forcing=args.teacher_forcing, patience=args.patience, val_subset=args.val_subset,
-        val_width=args.val_width, seed=args.seed, threads=args.threads, device=args.device,
-        workers=args.workers, log_every=args.log_every, progress=not args.no_progress,
-        channels_last=args.channels_last, compile=args.compile,
-    )
-    metrics = train(args.experiment, args.data, args.out, config, **dict(args.override))
+    try:
+        return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    except ValueError as e:
+        raise HwrError(str(e)) from None
+
+
+def training_data(args: argparse.Namespace):
+    """``--data`` as given, or, with ``--bad skip`` / ``--unknown skip``, its
+    train and valid splits opened under those rules."""
+    if args.bad == "error" and args.unknown == "error":
+        return args.data  # the loaders' defaults: the run's identity names the source as before
+    from hwr.datasets import open_dataset
+
+    return {split: open_dataset(args.data, split, bad=args.bad, unknown=args.unknown) for split in ("train", "valid")}
+
+
+def main(args: argparse.Namespace) -> int:
+    from hwr.errors import HwrError
+    from hwr.models import EXPERIMENTS
+    from hwr.train import train
+
+    if args.experiment not in EXPERIMENTS:  # before any data is opened or generated
+        raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(EXPERIMENTS)}")
+    config = config_from_args(args)
+    metrics = train(args.experiment, training_data(args), args.out, config, **dict(args.override))
     summary = {k: metrics[k] for k in ("best", "last", "epochs", "minutes", "lines_per_s", "stop_reason", "device")}
     print(json.dumps(summary, indent=2))
     return 0

@@ -131,14 +131,10 @@ def resolve_threads(config: TrainConfig) -> int:
 
 
 def resolve_device(name: str) -> str:
-    """"auto" -> "cuda" when a GPU is visible, else "cpu"; other names pass through."""
-    import torch
+    """The torch device for ``TrainConfig.device``: :func:`hwr.device.resolve`."""
+    from hwr.device import resolve
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"TrainConfig.device={name!r}, but torch sees no CUDA device")
-    return name
+    return resolve(name)
 
 
 def setup_threads(n: int) -> None:

@@ -1,13 +1,15 @@
 """Transcribe a reader's own line images with a trained model.
 
-``hwr recognize IMAGE... --model RUN_OR_CHECKPOINT`` reads each image (any
+``hwr recognize IMAGE... --model RUN_OR_CHECKPOINT`` (:mod:`.cli`) reads each image (any
 size, any format Pillow opens: colour, grey, 16-bit, with transparency),
 converts it to the thesis conditions (grey, dark ink on white, then
 :func:`hwr.preprocess.prepare` at the model's input height) and prints one
 transcription per file. ``--confidences`` adds each character's posterior;
 ``--attention-out DIR`` draws, for a seq2seq model, where the decoder looked
-at every step. A file that cannot be read is reported on stderr and skipped;
-the exit status is then 1.
+at every step. A file that cannot be read, or whose line is too narrow or too
+wide for the model (:func:`check_width`, from the backbone's
+:func:`~hwr.models.backbone.min_input_width`), is reported on stderr in one
+line and skipped; the exit status is then 1.
 
 Each image is recognised alone, at its own width, so no padding changes the
 result (attention models attend over every column, padding included).
@@ -15,8 +17,6 @@ result (attention models attend over every column, padding included).
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -25,9 +25,10 @@ import numpy as np
 import torch
 
 from hwr.decode import transcribe
+from hwr.errors import HwrError
 
 
-class ImageError(ValueError):
+class ImageError(HwrError, ValueError):
     """An input image cannot be used; the message names the file."""
 
 
@@ -68,6 +69,30 @@ def read_line_image(path: str | Path) -> np.ndarray:
         raise ImageError(str(e)) from None
 
 
+def check_width(model, shape: tuple[int, int], name: str = "image") -> int:
+    """The width of a raw ``h x w`` line once prepared for ``model``, checked
+    against the widths the model can read (before it runs, so a line too
+    narrow for its height fails with a reason rather than inside a pool).
+
+    Raises:
+        ImageError: naming ``name``, its size and the model's limit.
+    """
+    from hwr.models.backbone import max_input_width, min_input_width
+    from hwr.preprocess import prepared_width
+
+    h, w = int(shape[0]), int(shape[1])
+    height = model.input_height
+    width = prepared_width(h, w, height)
+    low, high = min_input_width(model), max_input_width(model)
+    if width < low:
+        raise ImageError(f"{name}: {w} x {h} px is too small or too narrow for its height: at the model's height "
+                         f"{height} it is {width} px wide, the model needs at least {low} (crop it to one text line)")
+    if high is not None and width > high:
+        raise ImageError(f"{name}: {w} x {h} px is too wide for its height: at the model's height {height} it is "
+                         f"{width} px wide, the model reads at most {high} (split the line)")
+    return width
+
+
 def recognize_image(
     model,
     image: np.ndarray,
@@ -75,6 +100,7 @@ def recognize_image(
     confidences: bool = False,
     attention: bool = False,
     auto_invert: bool = True,
+    name: str = "image",
 ) -> Recognition:
     """Recognise one raw line image (H x W uint8 grey, ink dark on white).
 
@@ -86,10 +112,18 @@ def recognize_image(
         attention: seq2seq only: keep the attention maps.
         auto_invert: invert an image whose median pixel is dark (light ink
             on a dark ground), since the models saw dark ink on white only.
+        name: the image's name in error messages.
+
+    Raises:
+        ImageError: the image is empty, or too narrow or too wide for the
+            model (:func:`check_width`).
     """
     from hwr.preprocess import prepare
 
     image = np.asarray(image)
+    if image.ndim < 2 or image.size == 0:
+        raise ImageError(f"{name}: empty image (shape {image.shape})")
+    check_width(model, image.shape[:2], name)
     inverted = bool(auto_invert and np.median(image) < 128)
     if inverted:
         image = 255 - image
@@ -110,7 +144,9 @@ def frame_centres(model, width: int, frames: int) -> np.ndarray:
     Pools divide the width (stride = their product, 4 for ConvNet6); each
     unpadded gate block trims ``(width - 1) / 2`` frames on each side.
     """
-    shrink = int(getattr(model, "_shrink", 0))
+    from hwr.models.backbone import gate_shrink
+
+    shrink = gate_shrink(model)
     stride = width / max(frames + shrink, 1)
     return (np.arange(frames) + shrink / 2 + 0.5) * stride
 
@@ -171,83 +207,3 @@ def attention_figure(model, rec: Recognition, title: str = ""):
 def format_confidences(text: str, confidences: Sequence[float]) -> str:
     """``h 0.99  e 0.97  ␣ 0.88 ...`` (spaces shown as ␣)."""
     return "  ".join(f"{'␣' if c == ' ' else c} {p:.2f}" for c, p in zip(text, confidences))
-
-
-# ---------------------------------------------------------------- command line
-def configure(parser) -> None:
-    """Arguments of ``hwr recognize``."""
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="line image files (any size, PNG/JPEG/TIFF/...)")
-    parser.add_argument("--model", required=True, help="checkpoint file or training run folder (its best.pt)")
-    parser.add_argument("--confidences", action="store_true", help="print each character's posterior")
-    parser.add_argument("--attention-out", metavar="DIR", help="seq2seq: write <image>.attention.png here")
-    parser.add_argument("--beam", type=int, default=None,
-                        help="beam width (CTC thesis: 10; seq2seq: attention beam search, no attention map); default greedy")
-    parser.add_argument("--no-invert", action="store_true",
-                        help="never invert images (default: invert light-ink-on-dark images)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per image instead of text")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-
-
-def main(args) -> int:
-    from hwr.train import load_model
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if not Path(args.model).exists():
-        print(f"hwr recognize: --model {args.model}: no such checkpoint file or run folder", file=sys.stderr)
-        return 2
-    model = load_model(args.model, device=device).eval()
-    att_dir = Path(args.attention_out) if args.attention_out else None
-    if att_dir is not None:
-        if model.family != "seq2seq":
-            print("hwr recognize: --attention-out: a CTC model has no attention; ignored", file=sys.stderr)
-            att_dir = None
-        elif args.beam and args.beam > 1:
-            print("hwr recognize: --attention-out: no attention maps with --beam; ignored", file=sys.stderr)
-            att_dir = None
-        else:
-            att_dir.mkdir(parents=True, exist_ok=True)
-    failures = 0
-    written: set[Path] = set()
-    for name in args.images:
-        try:
-            image = read_line_image(name)
-            rec = recognize_image(model, image, beam=args.beam, confidences=args.confidences,
-                                  attention=att_dir is not None, auto_invert=not args.no_invert)
-        except (ImageError, ValueError) as e:
-            failures += 1
-            print(f"hwr recognize: {e}", file=sys.stderr)
-            continue
-        if rec.inverted:
-            print(f"hwr recognize: {name}: light ink on a dark ground, inverted (--no-invert to keep it)",
-                  file=sys.stderr)
-        figure = None
-        if att_dir is not None and rec.attention is not None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            text = rec.text if len(rec.text) <= 60 else rec.text[:57] + "..."
-            fig = attention_figure(model, rec, title=f"{Path(name).name}: {text}")
-            figure = att_dir / f"{Path(name).stem}.attention.png"
-            if figure in written:  # two inputs with the same file name
-                figure = att_dir / f"{Path(name).stem}.{len(written)}.attention.png"
-            written.add(figure)
-            fig.savefig(figure, dpi=120)
-            plt.close(fig)
-        if args.json:
-            row = {"file": str(name), "text": rec.text}
-            if rec.confidences is not None:
-                row["confidences"] = [round(p, 4) for p in rec.confidences]
-            if figure is not None:
-                row["attention_png"] = str(figure)
-            print(json.dumps(row, ensure_ascii=False))
-        else:
-            print(f"{name}\t{rec.text}")
-            if rec.confidences is not None:
-                print(f"\t{format_confidences(rec.text, rec.confidences)}")
-            if figure is not None:
-                print(f"\tattention: {figure}")
-    if failures:
-        print(f"hwr recognize: {failures} of {len(args.images)} image(s) could not be read", file=sys.stderr)
-    return 1 if failures else 0

@@ -1,0 +1,85 @@
+"""``hwr eval --model RUN_OR_CHECKPOINT [--data SOURCE] [--split test]``: score a model.
+
+Prints CER, WER (and the thesis's legacy CER for seq2seq) of one dataset
+split; ``--out DIR`` also writes ``predictions.csv`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from hwr.errors import HwrError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``hwr eval`` (imports nothing heavy: ``hwr --help`` stays fast)."""
+    from hwr import device
+    from hwr.datasets.cli import add_line_policy
+
+    parser.add_argument("--model", required=True, help="checkpoint file or training run folder (its best.pt)")
+    parser.add_argument("--data", default="synth", help="dataset: 'synth', 'synth:<preset>' or a path (default synth)")
+    parser.add_argument("--split", default="test", help="split to score (default test)")
+    parser.add_argument("--out", help="folder for predictions.csv and metrics.json")
+    parser.add_argument("--beam", type=int, default=None,
+                        help="beam width (CTC thesis: 10; seq2seq: attention beam search, no legacy CER); default greedy")
+    parser.add_argument("--fixed-width", default=None,
+                        help="pad every line to this width: an integer, or 'thesis' (1408 at height 64, 3225 at 128)")
+    parser.add_argument("--batch-size", type=int, default=16, help="lines per batch (default 16)")
+    parser.add_argument("--max-lines", type=int, default=None, help="score only the first N lines")
+    parser.add_argument("--no-legacy", action="store_true",
+                        help="seq2seq: stop decoding at EOS and skip the legacy CER (faster)")
+    add_line_policy(parser)
+    device.add_argument(parser)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def fixed_width(value, height: int) -> int | None:
+    """``--fixed-width``: None, an integer, or ``"thesis"`` (the thesis's width at ``height``)."""
+    if value is None:
+        return None
+    if str(value) == "thesis":
+        from hwr.preprocess import THESIS_EVAL_WIDTH
+
+        return THESIS_EVAL_WIDTH[height]
+    try:
+        return int(value)
+    except ValueError:
+        raise HwrError(f"--fixed-width must be an integer or 'thesis', not {value!r}") from None
+
+
+def load_model_arg(path: str, device: str):
+    """The model of ``--model`` (a checkpoint file or a run folder) on ``device``, in eval mode."""
+    if not Path(path).exists():
+        raise HwrError(f"--model {path}: no such checkpoint file or run folder")
+    from hwr.train import load_model
+
+    return load_model(path, device=device).eval()
+
+
+def main(args: argparse.Namespace) -> int:
+    import torch
+
+    from hwr import device
+    from hwr.datasets import open_dataset
+    from hwr.evaluate.core import evaluate, format_metrics
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_model_arg(args.model, device.resolve(args.device))
+    data = open_dataset(args.data, args.split, bad=args.bad, unknown=args.unknown)
+    fixed = fixed_width(args.fixed_width, model.input_height)
+    out = Path(args.out) if args.out else None
+    m, preds = evaluate(model, data, batch_size=args.batch_size, fixed_width=fixed, max_lines=args.max_lines,
+                        beam=args.beam, progress=not args.quiet, legacy=not args.no_legacy,
+                        out=[out / "predictions.csv"] if out else None)
+    print(f"{getattr(model, 'experiment', '?')} on {getattr(data, 'name', args.data)} {args.split}")
+    print(format_metrics(m))
+    if out:
+        info = {**m, "model": str(args.model), "experiment": getattr(model, "experiment", None),
+                "data": str(args.data), "split": args.split, "fixed_width": fixed, "beam": args.beam}
+        (out / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
+        print(f"predictions: {out / 'predictions.csv'}; metrics: {out / 'metrics.json'}")
+    return 0
