@@ -195,6 +195,8 @@ def evaluate(
         for batch in loader:
             if not counted:
                 load_failed += getattr(batch, "skipped", [])
+            if not batch.texts:  # every line of this batch failed to load
+                continue
             n = len(batch.texts)
             if max_lines is not None:
                 n = min(n, max_lines - len(refs))
