@@ -170,6 +170,8 @@ def evaluate(
     if name is None:
         inner = getattr(getattr(data, "dataset", None), "dataset", None) if is_loader else data
         name = str(getattr(inner, "name", None) or "the evaluation data")
+        if getattr(inner, "split", None):
+            name = f"{inner.split} split of {name}"
     loader = _loader(model, data, batch_size, fixed_width, max_lines, workers)
     # Lines whose image fails to load inside a batch: a LineLoader counts
     # them (also in the batches it does not yield, whose lines all failed);

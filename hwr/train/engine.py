@@ -2,11 +2,13 @@
 
 A run lives in a folder::
 
-    <out>/checkpoints/last.pt   every epoch and when the time budget ends
-    <out>/checkpoints/best.pt   the lowest validation CER so far
-    <out>/history.csv           one row per epoch
-    <out>/metrics.json          summary and identity of the finished run
-    <out>/run.json              provenance (commit, versions, hardware)
+    <out>/checkpoints/last.pt       every epoch and when the time budget ends
+    <out>/checkpoints/last.prev.pt  the one before (a fallback if last.pt proves torn)
+    <out>/checkpoints/best.pt       the lowest validation CER so far
+    <out>/history.csv               one row per epoch (lines trained and skipped)
+    <out>/metrics.json              summary and identity of the finished run
+    <out>/run.json                  provenance (commit, versions, hardware)
+    <out>/train.lock                the lock of the process writing the run
 
 Calling :func:`train` again on the same folder is always safe: a finished run
 with the same identity (experiment, overrides, data, result-deciding config)
@@ -14,6 +16,15 @@ is returned without training ("load if present"); an unfinished one resumes
 from ``last.pt`` with the model, optimiser and random states of its last
 epoch, so a run killed at any moment loses at most one epoch, and on the CPU
 a resumed run computes exactly what the uninterrupted run would have.
+
+What is refused, and when. The folder is checked (writable, not under a
+file) and locked against a second writer before anything else; whether it is
+resumable or new is decided before anything in it is removed, so a refused
+call leaves a finished run as it was. A split with no line, an epoch that
+trained none, a validation that scored none, or more than
+``TrainConfig.max_skipped`` of a split's lines skipped (left out when opened,
+or unreadable when loaded) stops the run with the files named: a loss or CER
+over the lines that happened to load would look like a result and is not.
 """
 
 from __future__ import annotations
