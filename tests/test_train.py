@@ -6,7 +6,6 @@ and the thesis models with small decoders, on one thread.
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -21,6 +20,7 @@ from hwr.train import TrainConfig, load_checkpoint, load_model, train
 from hwr.train import engine
 from hwr.train import epoch as train_epoch
 from hwr.train.losses import ctc_loss, seq2seq_loss, seq2seq_targets
+from hwr.train.records import read_history
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16), "gate_1": dict(hidden=32, attention=32, embedding=8)}
 TEXTS = ["ab", "a b", "cab", "b", "abc a", "ca"]
@@ -46,8 +46,7 @@ def config(**kw) -> TrainConfig:
 
 
 def history(out) -> list[dict]:
-    with open(out / "history.csv") as f:
-        return list(csv.DictReader(f))
+    return read_history(out / "history.csv")
 
 
 # -- losses -------------------------------------------------------------------

@@ -31,7 +31,7 @@ import torch
 
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.files import plain
-from hwr.models.io import config_differences, load_checkpoint, load_model, save_checkpoint  # noqa: F401 - re-exported
+from hwr.models.io import config_differences, load_checkpoint, save_checkpoint
 from hwr.train.config import RESUMABLE_FIELDS
 
 log = logging.getLogger(__name__)
