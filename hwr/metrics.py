@@ -26,6 +26,7 @@ from typing import Sequence
 import editdistance
 
 from hwr.codec import EOS, SOS, SYMBOLS
+from hwr.errors import EmptyScoreError
 
 # Stand-ins for the two special tokens when counting bytes: EOS was a
 # two-byte UTF-8 character in the original scoring; SOS (index 0) is never a
@@ -40,9 +41,13 @@ def edit_distance(a: Sequence, b: Sequence) -> int:
     return int(editdistance.eval(a, b))
 
 
-def _check(refs: Sequence, hyps: Sequence) -> None:
+def _check(refs: Sequence, hyps: Sequence, metric: str) -> None:
+    """Same number of references and hypotheses, and at least one line: an
+    error rate over no line is undefined, never 0 (it would read as perfect)."""
     if len(refs) != len(hyps):
         raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    if len(refs) == 0:
+        raise EmptyScoreError(f"{metric} over 0 lines is undefined: nothing was scored")
 
 
 def cer(refs: Sequence[str], hyps: Sequence[str]) -> float:
@@ -54,9 +59,13 @@ def cer(refs: Sequence[str], hyps: Sequence[str]) -> float:
 
     Returns:
         sum of character edit distances / sum of reference lengths
-        (0.0 for an empty corpus or an all-empty reference set with empty hyps).
+        (0.0 for all-empty references with empty hypotheses, inf with
+        non-empty ones).
+
+    Raises:
+        EmptyScoreError: for zero lines.
     """
-    _check(refs, hyps)
+    _check(refs, hyps, "CER")
     dist = sum(edit_distance(r, h) for r, h in zip(refs, hyps))
     total = sum(len(r) for r in refs)
     return _ratio(dist, total)
@@ -64,8 +73,12 @@ def cer(refs: Sequence[str], hyps: Sequence[str]) -> float:
 
 def wer(refs: Sequence[str], hyps: Sequence[str]) -> float:
     """Corpus word error rate, a fraction: words are runs of non-space
-    characters, so punctuation attached to a word is part of it."""
-    _check(refs, hyps)
+    characters, so punctuation attached to a word is part of it.
+
+    Raises:
+        EmptyScoreError: for zero lines.
+    """
+    _check(refs, hyps, "WER")
     dist = sum(edit_distance(r.split(), h.split()) for r, h in zip(refs, hyps))
     total = sum(len(r.split()) for r in refs)
     return _ratio(dist, total)
@@ -117,12 +130,15 @@ def legacy_cer(refs: Sequence[str], hyp_labels: Sequence[Sequence[int]], batch_s
 
     Returns:
         mean over batches of 100 * sum(distances) / sum(reference bytes).
+
+    Raises:
+        EmptyScoreError: for zero lines.
     """
-    _check(refs, hyp_labels)
+    _check(refs, hyp_labels, "legacy CER")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
     rates = []
     for start in range(0, len(refs), batch_size):
         pairs = [legacy_line(r, h) for r, h in zip(refs[start : start + batch_size], hyp_labels[start : start + batch_size])]
         rates.append(100.0 * sum(d for d, _ in pairs) / sum(n for _, n in pairs))
-    return sum(rates) / len(rates) if rates else 0.0
+    return sum(rates) / len(rates)

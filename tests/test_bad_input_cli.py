@@ -38,11 +38,12 @@ def error_lines(result) -> list[str]:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     from hwr.models import build
+    from hwr.models.io import save_model
 
     torch.manual_seed(0)
     model = build("light_in")
     path = tmp_path_factory.mktemp("ckpt") / "light.pt"
-    torch.save({"model": model.state_dict(), "experiment": "light_in", "overrides": {}}, path)
+    save_model(path, model)
     return path
 
 
@@ -104,8 +105,11 @@ def test_eval_bad_line_names_the_file_and_bad_skip_leaves_it_out(tmp_path, check
     assert line.startswith(f"hwr eval: error: {orphan}: no transcription file orphan.gt.txt") and "--bad skip" in line
     r = hwr("eval", "--model", checkpoint, "--data", tmp_path / "lines", "--split", "test", "--device", "cpu",
             "--quiet", "--no-legacy", "--bad", "skip")
+    assert r.returncode == 2 and "1 of 3 lines skipped (33.3%, more than the allowed 1.0%)" in r.stderr
+    r = hwr("eval", "--model", checkpoint, "--data", tmp_path / "lines", "--split", "test", "--device", "cpu",
+            "--quiet", "--no-legacy", "--bad", "skip", "--max-skipped", "0.5")
     assert r.returncode == 0, r.stderr
-    assert "CER " in r.stdout and "2 lines in" in r.stdout
+    assert "CER " in r.stdout and "2 lines in" in r.stdout and "1 skipped" in r.stdout
 
 
 def test_eval_and_train_reject_a_bad_option_value_in_one_line(tmp_path, checkpoint):

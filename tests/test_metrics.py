@@ -5,6 +5,7 @@ import math
 import pytest
 
 from hwr.codec import EOS, SOS, Codec
+from hwr.errors import EmptyScoreError
 from hwr.metrics import cer, edit_distance, legacy_cer, legacy_line, wer
 
 enc = Codec("seq2seq").encode  # text -> labels + [EOS]
@@ -26,7 +27,6 @@ def test_cer_is_corpus_level():
     # corpus: (1 + 2) / (4 + 2) = 0.5 (a per-line mean would be (0.25 + 1) / 2 = 0.625)
     assert cer(["abcd", "ab"], ["abxd", ""]) == pytest.approx(0.5)
     assert cer(["same"], ["same"]) == 0.0
-    assert cer([], []) == 0.0
     # insertions can push it above 1: "a" vs "abc" = 2 / 1
     assert cer(["a"], ["abc"]) == pytest.approx(2.0)
 
@@ -88,4 +88,10 @@ def test_legacy_cer_mean_over_batches():
     assert legacy_cer(refs, hyps, batch_size=2) == pytest.approx((10 + 100 / 3) / 2)
     # one batch: (0 + 1 + 1) / (4 + 6 + 3) = 15.385 %
     assert legacy_cer(refs, hyps, batch_size=64) == pytest.approx(200 / 13)
-    assert legacy_cer([], []) == 0.0
+
+
+@pytest.mark.parametrize("metric", [cer, wer, legacy_cer])
+def test_zero_lines_have_no_score(metric):
+    # an error rate over no line is undefined: 0 % would read as perfect
+    with pytest.raises(EmptyScoreError, match="over 0 lines is undefined"):
+        metric([], [])

@@ -6,7 +6,6 @@ and the thesis models with small decoders, on one thread.
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -16,10 +15,12 @@ from PIL import Image
 
 from hwr.codec import EOS
 from hwr.datasets import LineItem, MemoryDataset
+from hwr.errors import RunFolderError
 from hwr.train import TrainConfig, load_checkpoint, load_model, train
 from hwr.train import engine
 from hwr.train import epoch as train_epoch
 from hwr.train.losses import ctc_loss, seq2seq_loss, seq2seq_targets
+from hwr.train.records import read_history
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16), "gate_1": dict(hidden=32, attention=32, embedding=8)}
 TEXTS = ["ab", "a b", "cab", "b", "abc a", "ca"]
@@ -45,8 +46,7 @@ def config(**kw) -> TrainConfig:
 
 
 def history(out) -> list[dict]:
-    with open(out / "history.csv") as f:
-        return list(csv.DictReader(f))
+    return read_history(out / "history.csv")
 
 
 # -- losses -------------------------------------------------------------------
@@ -98,7 +98,8 @@ def reference(tmp_path_factory, data):
 
 def test_run_folder_and_metrics(reference):
     out, metrics = reference
-    assert {p.name for p in (out / "checkpoints").iterdir()} == {"last.pt", "best.pt"}
+    # the previous last.pt is kept until a new one is complete
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {"last.pt", "last.prev.pt", "best.pt"}
     rows = history(out)
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert metrics["epochs"] == 3 and metrics["stop_reason"] == "epochs" and metrics["device"] == "cpu"
@@ -167,13 +168,13 @@ def test_longer_budget_continues_a_finished_run(data, tmp_path):
     train("ctc_baseline", data, tmp_path, config(epochs=1), **TINY["ctc_baseline"])
     more = train("ctc_baseline", data, tmp_path, config(epochs=2), **TINY["ctc_baseline"])
     assert more["epochs"] == 2 and [int(r["epoch"]) for r in history(tmp_path)] == [1, 2]
-    with pytest.raises(ValueError, match="config.lr"):
+    with pytest.raises(RunFolderError, match="config.lr"):
         train("ctc_baseline", data, tmp_path, config(epochs=3, lr=1e-3), **TINY["ctc_baseline"])
-    with pytest.raises(ValueError, match="overrides"):
+    with pytest.raises(RunFolderError, match="overrides"):
         train("ctc_baseline", data, tmp_path, config(epochs=3), ctc_hidden=8)
     edited = lines(6, 1, "v")
     edited.texts[0] = "changed"  # same name and size, other content
-    with pytest.raises(ValueError, match="data"):
+    with pytest.raises(RunFolderError, match="data"):
         train("ctc_baseline", {"train": data["train"], "valid": edited}, tmp_path, config(epochs=3),
               **TINY["ctc_baseline"])
 
@@ -189,7 +190,8 @@ def test_minutes_budget_stops_cleanly(data, tmp_path):
 
 def test_early_stopping_needs_strict_improvement(data, tmp_path, monkeypatch):
     cers = iter([0.5, 0.4, 0.4, 0.45, 0.3])
-    monkeypatch.setattr(engine, "validate", lambda model, loader: {"cer": next(cers), "wer": 1.0, "seconds": 0.0})
+    monkeypatch.setattr(engine, "validate",
+                        lambda model, loader, **kw: {"cer": next(cers), "wer": 1.0, "seconds": 0.0})
     metrics = train("ctc_baseline", data, tmp_path, config(epochs=10, patience=2), **TINY["ctc_baseline"])
     assert metrics["stop_reason"] == "patience" and metrics["epochs"] == 4
     assert metrics["best"]["epoch"] == 2 and metrics["best"]["val_cer"] == 0.4

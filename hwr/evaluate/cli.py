@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_line_policy(parser)
     device.add_argument(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--max-skipped", type=float, default=0.01,
+                        help="fail when more than this share of the lines was skipped (default 0.01)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -54,7 +56,7 @@ def load_model_arg(path: str, device: str):
     """The model of ``--model`` (a checkpoint file or a run folder) on ``device``, in eval mode."""
     if not Path(path).exists():
         raise HwrError(f"--model {path}: no such checkpoint file or run folder")
-    from hwr.train import load_model
+    from hwr.models.io import load_model
 
     return load_model(path, device=device).eval()
 
@@ -73,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     fixed = fixed_width(args.fixed_width, model.input_height)
     out = Path(args.out) if args.out else None
     m, preds = evaluate(model, data, batch_size=args.batch_size, fixed_width=fixed, max_lines=args.max_lines,
-                        beam=args.beam, progress=not args.quiet, legacy=not args.no_legacy,
+                        beam=args.beam, progress=not args.quiet, legacy=not args.no_legacy, max_skipped=args.max_skipped,
                         out=[out / "predictions.csv"] if out else None)
     print(f"{getattr(model, 'experiment', '?')} on {getattr(data, 'name', args.data)} {args.split}")
     print(format_metrics(m))

@@ -32,8 +32,56 @@ import torch
 
 from hwr import metrics
 from hwr.decode import transcribe
+from hwr.errors import EmptyScoreError
 
 PREDICTION_FIELDS = ("id", "reference", "hypothesis", "distance")
+
+#: default largest share of lines that may be skipped (unreadable, left out)
+#: before a score is refused: a few bad files in a large split do not change
+#: a CER much, many do and must not pass unnoticed
+MAX_SKIPPED = 0.01
+
+
+def dataset_skipped(dataset) -> list[tuple[str, str]]:
+    """Lines a dataset left out when it was opened (``bad="skip"``), as
+    (source, reason) pairs: its ``skipped`` list, or, for loaders that only
+    count them, one entry per line of its report's ``dropped`` counts."""
+    skipped = getattr(dataset, "skipped", None)
+    if skipped is not None:
+        return [(str(a), str(b)) for a, b in skipped]
+    dropped = getattr(getattr(dataset, "report", None), "dropped", None) or {}
+    name = str(getattr(dataset, "name", "dataset"))
+    return [(name, str(reason)) for reason, n in dropped.items() for _ in range(n)]
+
+
+def list_sources(skipped: Sequence[tuple[str, str]], limit: int = 10) -> str:
+    """``"a.png (reason), b.png (reason) and 3 more"``: the files of skipped lines, for one-line messages."""
+    shown = ", ".join(f"{src} ({why})" for src, why in skipped[:limit])
+    return shown + (f" and {len(skipped) - limit} more" if len(skipped) > limit else "")
+
+
+def check_skipped(name: str, lines: int, skipped: Sequence[tuple[str, str]], max_skipped: float,
+                  task: str = "score") -> None:
+    """Refuse a score over zero lines, or over a share of skipped lines above ``max_skipped``.
+
+    Args:
+        name: the split or source scored (named in the message).
+        lines: lines scored.
+        skipped: (source, reason) of each line left out or unreadable.
+        max_skipped: largest allowed share skipped / (lines + skipped).
+        task: what the lines are for, in the message ("score", "train on").
+
+    Raises:
+        EmptyScoreError: one line naming ``name`` and the skipped files.
+    """
+    files = f": {list_sources(skipped)}" if skipped else ""
+    if lines == 0:
+        why = ", a CER over 0 lines is undefined" if task == "score" else ""
+        raise EmptyScoreError(f"{name}: no line to {task}{why} ({len(skipped)} skipped{files})")
+    share = len(skipped) / (lines + len(skipped))
+    if share > max_skipped:
+        raise EmptyScoreError(f"{name}: {len(skipped)} of {lines + len(skipped)} lines skipped ({share:.1%}, "
+                              f"more than the allowed {max_skipped:.1%}){files}")
 
 
 def _device(model) -> torch.device:
@@ -65,6 +113,9 @@ def evaluate(
     max_steps: int = 98,
     out: str | Path | Sequence[str | Path] | None = None,
     workers: int = 0,
+    max_skipped: float = MAX_SKIPPED,
+    name: str | None = None,
+    skipped: Sequence[tuple[str, str]] | None = None,
 ) -> tuple[dict, list[dict]]:
     """Transcribe every line of ``data`` and score the transcriptions.
 
@@ -87,10 +138,23 @@ def evaluate(
         max_steps: seq2seq step limit (thesis 98).
         out: file path(s) to write the predictions to, ``.csv`` or ``.jsonl``.
         workers: loader worker processes (dataset input only).
+        max_skipped: refuse the score when more than this share of the lines
+            was skipped (left out when the dataset was opened, or unreadable
+            when loaded).
+        name: what is scored, for messages (default: the dataset's name).
+        skipped: (source, reason) of lines left out before loading; default
+            :func:`dataset_skipped` of a dataset, none for a DataLoader.
+
+    Raises:
+        EmptyScoreError: naming the data, when no line could be scored (an
+            empty split, every image unreadable) or too many were skipped;
+            no score is returned and no prediction written then.
 
     Returns:
         ``(metrics, predictions)``: metrics ``{cer, wer, legacy_cer (seq2seq
-        with legacy), lines, seconds, lines_per_s, skipped, decoding}`` with
+        with legacy), lines, seconds, lines_per_s, skipped, skipped_lines,
+        decoding}`` (``skipped`` counts the lines left out or unreadable,
+        ``skipped_lines`` lists them as ``{source, reason}``) with
         rates as fractions except ``legacy_cer`` (percent, as the thesis);
         ``seconds`` is wall-clock time of the whole loop, loading included.
         predictions, in data order: ``{id, reference, hypothesis, distance}``
@@ -100,8 +164,21 @@ def evaluate(
     beam = beam if beam and beam > 1 else None
     # The legacy CER is defined on the greedy decoder's raw steps: none with a beam.
     legacy = (seq2seq if legacy is None else (legacy and seq2seq)) and beam is None
+    is_loader = isinstance(data, torch.utils.data.DataLoader)
+    if skipped is None:
+        skipped = [] if is_loader else dataset_skipped(data)
+    if name is None:
+        inner = getattr(getattr(data, "dataset", None), "dataset", None) if is_loader else data
+        name = str(getattr(inner, "name", None) or "the evaluation data")
+        if getattr(inner, "split", None):
+            name = f"{inner.split} split of {name}"
     loader = _loader(model, data, batch_size, fixed_width, max_lines, workers)
-    bad_before = len(getattr(loader, "bad_items", []))
+    # Lines whose image fails to load inside a batch: a LineLoader counts
+    # them (also in the batches it does not yield, whose lines all failed);
+    # other loaders hand them over in ``batch.skipped``.
+    counted = hasattr(loader, "skipped_total")
+    total_before = getattr(loader, "skipped_total", 0)
+    load_failed = []
     device = _device(model)
     was_training = model.training
     model.eval()
@@ -118,6 +195,10 @@ def evaluate(
     started = time.perf_counter()
     try:
         for batch in loader:
+            if not counted:
+                load_failed += getattr(batch, "skipped", [])
+            if not batch.texts:  # every line of this batch failed to load
+                continue
             n = len(batch.texts)
             if max_lines is not None:
                 n = min(n, max_lines - len(refs))
@@ -135,6 +216,15 @@ def evaluate(
         bar.close()
         model.train(was_training)
     seconds = time.perf_counter() - started
+    if counted:
+        # bad_items lists each failing line once per loader (a validation
+        # loader meets the same ones every epoch): the latest are this pass's.
+        fails = loader.skipped_total - total_before
+        load_failed = list(getattr(loader, "bad_items", []))[-fails:] if fails else []
+        load_failed += [None] * (fails - len(load_failed))
+    skipped = list(skipped) + [(b.source, b.error) if b is not None else ("?", "unreadable image")
+                               for b in load_failed]
+    check_skipped(name, len(refs), skipped, max_skipped)
     predictions = [
         {"id": i, "reference": r, "hypothesis": h, "distance": metrics.edit_distance(r, h)}
         for i, r, h in zip(ids, refs, hyps)
@@ -145,7 +235,8 @@ def evaluate(
         "lines": len(refs),
         "seconds": seconds,
         "lines_per_s": len(refs) / seconds if seconds > 0 else float("nan"),
-        "skipped": len(getattr(loader, "bad_items", [])) - bad_before,
+        "skipped": len(skipped),
+        "skipped_lines": [{"source": src, "reason": why} for src, why in skipped],
         "decoding": f"beam{beam}" if beam else "greedy",
     }
     if legacy:

@@ -211,15 +211,40 @@ def build(name: str, **overrides) -> nn.Module:
         first); 4-D weights in channels_last memory format (faster on CPU;
         ``model.to(memory_format=torch.contiguous_format)`` undoes it).
     """
+    return from_config(model_config(name, **overrides), name, overrides)
+
+
+def model_config(name: str, **overrides) -> ModelConfig:
+    """The full :class:`ModelConfig` of registry experiment ``name`` with ``overrides``.
+
+    Raises:
+        KeyError: for an unknown experiment; TypeError for an unknown override.
+    """
+    if name not in EXPERIMENTS:
+        raise KeyError(f"hwr.models.build: unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name].model_config(**overrides)
+
+
+def from_config(cfg: ModelConfig, name: str = "", overrides: dict | None = None) -> nn.Module:
+    """Build the model that ``cfg`` describes, whatever the registry says today.
+
+    This is what a checkpoint is rebuilt with (:mod:`hwr.models.io`): its
+    stored configuration, not the registry's current defaults for ``name``.
+
+    Args:
+        cfg: every field of the model.
+        name: the experiment name to record as ``model.experiment``.
+        overrides: the overrides it was asked with, recorded as ``model.overrides``.
+
+    Returns:
+        the model, as :func:`build` describes it.
+    """
     from .ctc import CTCModel
     from .seq2seq import Seq2Seq
 
-    if name not in EXPERIMENTS:
-        raise KeyError(f"hwr.models.build: unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
-    cfg = EXPERIMENTS[name].model_config(**overrides)
     model = (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
     model.config = cfg
-    model.overrides = dict(overrides)
+    model.overrides = dict(overrides or {})
     # Fix every flex layer's input size with one dummy pass, then drop the
     # Flex wrappers: what remains is plain nn.Conv2d / nn.LSTM / ... modules.
     flex.shape_inference(model.features, (2, 1, cfg.input_height, _dummy_width(model)))

@@ -6,12 +6,14 @@
 
 Modules: :mod:`.config` (:class:`TrainConfig`, threads, device),
 :mod:`.losses` (seq2seq and CTC losses), :mod:`.data` (splits, validation
-subset, loaders), :mod:`.checkpoint` (atomic checkpoints, random states,
-:func:`load_model`), :mod:`.records` (history.csv, metrics.json, run.json),
-:mod:`.engine` (the loop), :mod:`.cli` (``hwr train``).
+subset, loaders), :mod:`.checkpoint` (random states, resuming with fallback,
+what may be resumed), :mod:`.records` (history.csv, metrics.json, run.json),
+:mod:`.engine` (the loop), :mod:`.cli` (``hwr train``). Model files
+(:func:`load_model`, :func:`load_checkpoint`, :func:`save_checkpoint`) live in
+:mod:`hwr.models.io` and are re-exported here.
 """
 
-from hwr.train.checkpoint import load_checkpoint, load_model, save_checkpoint
+from hwr.models.io import load_checkpoint, load_model, save_checkpoint
 from hwr.train.config import TrainConfig
 from hwr.train.engine import train, validate
 

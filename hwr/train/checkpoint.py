@@ -1,31 +1,42 @@
-"""Checkpoints: atomic saving, random-state capture, loading a trained model.
+"""Training checkpoints: random-state capture, resuming, and what may be resumed.
 
-A checkpoint is one ``torch.save`` of a dict of plain types and tensors, so it
-loads with ``torch.load(weights_only=True)`` (no pickled classes)::
+A training checkpoint is a model file of :mod:`hwr.models.io` (weights,
+experiment, overrides, full model configuration, codec) plus what resuming
+needs, all plain types and tensors (``torch.load(weights_only=True)``)::
 
-    {"model": state_dict, "optimizer": state_dict, "experiment": str,
-     "overrides": dict, "data": dict (source, sizes, fingerprint),
+    {"model": state_dict, "experiment": str, "overrides": dict,
+     "model_config": dict, "codec": dict,
+     "optimizer": state_dict, "data": dict (source, sizes, fingerprint),
      "epoch": int, "best_cer": float, "best_epoch": int,
      "history": [dict, ...], "config": dict, "elapsed": float (seconds),
      "rng": {"torch": ByteTensor, "cuda": [ByteTensor, ...],
              "numpy": {...}, "python": [...]}}
 
-Files are written to a temporary name in the same folder and renamed with
-``os.replace``, so a run killed at any moment leaves either the previous or
-the new checkpoint, never a torn one. :func:`check_resumable` refuses to continue a checkpoint
-of another experiment, data set or recipe (budgets and execution details may
-change between calls).
+Files are written atomically (:mod:`hwr.files`), and each new ``last.pt``
+first moves the previous one to ``last.prev.pt``: a ``last.pt`` found empty or
+truncated (a power cut before the disk flushed it) falls back to that one, or
+to ``best.pt``, with a warning (:func:`resume_point`). :func:`check_resumable`
+refuses to continue a checkpoint of another model, data set or recipe
+(budgets and execution details may change between calls).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from hwr.errors import CheckpointError, RunFolderError
+from hwr.files import plain
+from hwr.models.io import config_differences, load_checkpoint, save_checkpoint
+from hwr.train.config import RESUMABLE_FIELDS
+
+log = logging.getLogger(__name__)
+
+LAST, PREVIOUS, BEST = "last.pt", "last.prev.pt", "best.pt"
 
 
 def rng_state() -> dict:
@@ -59,43 +70,55 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp_path)`` then rename the result onto ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def save_last(ckpt_dir: Path, checkpoint: dict) -> None:
+    """Write ``last.pt``, keeping the previous one as ``last.prev.pt``."""
+    save_checkpoint(ckpt_dir / LAST, checkpoint, keep_previous=ckpt_dir / PREVIOUS)
 
 
-def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> None:
-    """``torch.save`` ``checkpoint`` to ``path`` atomically."""
-    atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+def resume_point(ckpt_dir: Path) -> tuple[dict, Path] | None:
+    """The checkpoint to resume from and its path: ``last.pt``, else
+    ``last.prev.pt``, else ``best.pt`` (the first that loads), or None for a new run.
 
-
-def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict:
-    """Load a checkpoint dict safely (``weights_only=True``).
+    Falling back logs one warning line saying which file was unusable and
+    which one the run continues from.
 
     Raises:
-        FileNotFoundError: naming ``path`` when it does not exist.
+        CheckpointError: when checkpoints exist but none can be read (one
+            line: which file, why, and what to do).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=device, weights_only=True)
+    candidates = [ckpt_dir / name for name in (LAST, PREVIOUS, BEST)]
+    if not any(p.exists() for p in candidates):
+        return None
+    problems = []
+    for path in candidates:
+        if not path.exists():
+            problems.append(f"{path}: missing")
+            continue
+        try:
+            ckpt = load_checkpoint(path)  # CPU: the random states must stay there
+        except CheckpointError as e:
+            problems.append(str(e))
+            continue
+        if path.name != LAST:
+            log.warning("%s; resuming from %s (epoch %s) instead", problems[0], path.name, ckpt.get("epoch"))
+        return ckpt, path
+    raise CheckpointError(f"{problems[0]}, and no earlier checkpoint in {ckpt_dir} is usable; "
+                          f"move or delete {ckpt_dir.parent} to train from the start")
 
 
-def check_resumable(ckpt: dict, experiment, overrides, data_desc, config, path: Path) -> None:
-    """Refuse to continue a checkpoint written for another model, data or recipe."""
-    from hwr.train.config import RESUMABLE_FIELDS
-    from hwr.train.records import plain
+def check_resumable(ckpt: dict, experiment, overrides, model_config: dict, data_desc, config, path: Path) -> None:
+    """Refuse to continue a checkpoint written for another model, data or recipe.
 
+    Args:
+        model_config: the full configuration of the model about to be trained
+            (``dataclasses.asdict``).
+
+    Raises:
+        CheckpointError: the checkpoint holds another model configuration
+            (every differing field named), or none (an older version).
+        RunFolderError: it belongs to another run (experiment, overrides,
+            data or result-deciding config differ).
+    """
     problems = []
     if ckpt.get("experiment") != experiment:
         problems.append(f"experiment {ckpt.get('experiment')!r} != {experiment!r}")
@@ -108,22 +131,13 @@ def check_resumable(ckpt: dict, experiment, overrides, data_desc, config, path: 
         if key not in RESUMABLE_FIELDS and key in old and plain(old[key]) != plain(value):
             problems.append(f"config.{key} {old[key]!r} != {value!r}")
     if problems:
-        raise ValueError(f"cannot resume from {path}: it belongs to another run ({'; '.join(problems)}); "
-                         f"use another out_dir or delete {path.parent}")
-
-
-def load_model(path: str | os.PathLike, device: str = "cpu") -> torch.nn.Module:
-    """Rebuild the trained model stored in checkpoint ``path``, in eval mode.
-
-    ``hwr.models.build(experiment, **overrides)`` then ``load_state_dict``.
-    Accepts a checkpoint file or a run folder (then its ``checkpoints/best.pt``).
-    """
-    from hwr.models import build
-
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoints" / "best.pt"
-    ckpt = load_checkpoint(path, device)
-    model = build(ckpt["experiment"], **ckpt.get("overrides", {}))
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval()
+        raise RunFolderError(f"cannot resume from {path}: it belongs to another run ({'; '.join(problems)}); "
+                             f"use another output folder or delete {path.parent.parent}")
+    if "model_config" not in ckpt:
+        raise CheckpointError(f"cannot resume from {path}: it does not record its model configuration "
+                              f"(written by an older hwr); delete {path.parent.parent} to train again")
+    diff = config_differences(ckpt["model_config"], model_config)
+    if diff:
+        raise CheckpointError(f"cannot resume from {path}: built for another {experiment} configuration "
+                              f"({'; '.join(diff)}; stored != asked); use another output folder or delete "
+                              f"{path.parent.parent}")

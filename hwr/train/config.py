@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 #: fields that change how fast a run goes but not what it computes; a finished
 #: run is reused ("load if present") and resumed whatever their values
-EXECUTION_FIELDS = frozenset({"threads", "device", "workers", "log_every", "progress", "compile"})
+EXECUTION_FIELDS = frozenset({"threads", "device", "workers", "log_every", "progress", "compile",
+                              # a tolerance checked against each run, not a setting of what it computes
+                              "max_skipped"})
 
 #: fields a resumed run may change: the execution fields and the budgets
 RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
@@ -56,6 +58,10 @@ class TrainConfig:
             dsc_k2 (the IN norm, LSTMs and decoder dominate, not the pools).
         compile: wrap the model in ``torch.compile(dynamic=True)`` (first call
             costs 1-2 minutes on CPU).
+        max_skipped: largest share of lines that may be skipped (left out
+            when a split was opened, or unreadable when loaded) in either
+            split and in any epoch; above it the run stops with the list of
+            files instead of training or validating on what is left.
     """
 
     epochs: int = 1000
@@ -75,6 +81,7 @@ class TrainConfig:
     progress: bool = True
     channels_last: bool = False
     compile: bool = False
+    max_skipped: float = 0.01
 
     def __post_init__(self):
         checks = {
@@ -88,6 +95,7 @@ class TrainConfig:
             "threads": self.threads >= 0,
             "workers": self.workers >= 0,
             "log_every": self.log_every >= 1,
+            "max_skipped": 0.0 <= self.max_skipped <= 1.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

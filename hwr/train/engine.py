@@ -2,11 +2,13 @@
 
 A run lives in a folder::
 
-    <out>/checkpoints/last.pt   every epoch and when the time budget ends
-    <out>/checkpoints/best.pt   the lowest validation CER so far
-    <out>/history.csv           one row per epoch
-    <out>/metrics.json          summary and identity of the finished run
-    <out>/run.json              provenance (commit, versions, hardware)
+    <out>/checkpoints/last.pt       every epoch and when the time budget ends
+    <out>/checkpoints/last.prev.pt  the one before (a fallback if last.pt proves torn)
+    <out>/checkpoints/best.pt       the lowest validation CER so far
+    <out>/history.csv               one row per epoch (lines trained and skipped)
+    <out>/metrics.json              summary and identity of the finished run
+    <out>/run.json                  provenance (commit, versions, hardware)
+    <out>/train.lock                the lock of the process writing the run
 
 Calling :func:`train` again on the same folder is always safe: a finished run
 with the same identity (experiment, overrides, data, result-deciding config)
@@ -14,10 +16,20 @@ is returned without training ("load if present"); an unfinished one resumes
 from ``last.pt`` with the model, optimiser and random states of its last
 epoch, so a run killed at any moment loses at most one epoch, and on the CPU
 a resumed run computes exactly what the uninterrupted run would have.
+
+What is refused, and when. The folder is checked (writable, not under a
+file) and locked against a second writer before anything else; whether it is
+resumable or new is decided before anything in it is removed, so a refused
+call leaves a finished run as it was. A split with no line, an epoch that
+trained none, a validation that scored none, or more than
+``TrainConfig.max_skipped`` of a split's lines skipped (left out when opened,
+or unreadable when loaded) stops the run with the files named: a loss or CER
+over the lines that happened to load would look like a result and is not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -25,12 +37,17 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from hwr.errors import CheckpointError, RunFolderError
+from hwr.evaluate import check_skipped, dataset_skipped
+from hwr.files import RunLock, prepare_folder
+from hwr.models.io import describe
 from hwr.train import epoch as _epoch
-from hwr.train.checkpoint import (check_resumable, load_checkpoint, rng_state, save_checkpoint, seed_everything,
-                                  set_rng_state)
+from hwr.train.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
+                                  seed_everything, set_rng_state)
 from hwr.train.config import TrainConfig, resolve_device, resolve_threads, setup_threads
 from hwr.train.data import resolve_data, train_loader, valid_loader, validation_subset
-from hwr.train.records import read_json, run_identity, summarise, write_history, write_json, write_provenance
+from hwr.train.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
+                               write_json, write_provenance)
 
 
 def build_model(experiment: str, overrides: dict) -> torch.nn.Module:
@@ -40,16 +57,20 @@ def build_model(experiment: str, overrides: dict) -> torch.nn.Module:
     return build(experiment, **overrides)
 
 
-def validate(model, loader) -> dict:
+def validate(model, loader, max_skipped: float = 0.01, name: str = "validation split") -> dict:
     """Greedy validation through :func:`hwr.evaluate.evaluate` (the project's
-    one evaluation loop): {"cer", "wer", "lines", "seconds", ...}.
+    one evaluation loop): {"cer", "wer", "lines", "skipped", "seconds", ...}.
 
     Seq2seq decoding stops once every line emitted EOS (no legacy CER here:
     running all 98 steps would only slow validation down).
+
+    Raises:
+        EmptyScoreError: no validation line could be read, or more than
+            ``max_skipped`` of them failed (naming the files).
     """
     from hwr.evaluate import evaluate
 
-    metrics, _ = evaluate(model, loader, progress=False, legacy=False)
+    metrics, _ = evaluate(model, loader, progress=False, legacy=False, max_skipped=max_skipped, name=name)
     return metrics
 
 
@@ -61,6 +82,32 @@ def _stop_reason(state: dict, config: TrainConfig, elapsed: float, budget: float
     if state["history"] and elapsed + reserve >= budget:
         return "minutes"
     return None
+
+
+def _split_name(data_desc: dict, split: str) -> str:
+    source = data_desc["source"]
+    return f"{split} split of {source.get(split) if isinstance(source, dict) else source}"
+
+
+def _open_folder(out: Path, identity: dict) -> tuple[RunLock | None, dict | None]:
+    """Lock ``out`` for this process, or return the finished run it already holds.
+
+    Returns:
+        (the held lock, None), or (None, metrics) for a finished run with
+        ``identity`` in a folder this process may not write (published results).
+
+    Raises:
+        RunFolderError: ``out`` is under a file, not writable, or locked by
+            another process (naming its pid).
+    """
+    try:
+        prepare_folder(out)
+    except RunFolderError:
+        done = read_json(out / "metrics.json")
+        if done and identity_of(done) == identity:
+            return None, done
+        raise
+    return RunLock(out).acquire(), None
 
 
 def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **overrides) -> dict:
@@ -77,24 +124,70 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
 
     Returns:
         the content of ``metrics.json``: "best" and "last" ({"epoch",
-        "val_cer", "val_wer", ...}), "epochs", "minutes", "lines_per_s",
-        "device", "stop_reason" ("epochs", "patience" or "minutes"), and the
-        run's identity.
+        "val_cer", "val_wer", "val_skipped", ...}), "epochs", "minutes",
+        "lines_per_s", "device", "stop_reason" ("epochs", "patience" or
+        "minutes"), "skipped" (lines of each split skipped in the last epoch,
+        and their files), and the run's identity.
+
+    Raises:
+        RunFolderError: ``out_dir`` cannot be written (under a file, read
+            only, disk full) or is in use by another process, or holds
+            another run (it is left as it is).
+        CheckpointError: its checkpoints are unreadable, or hold another
+            model configuration.
+        EmptyScoreError: a split has no usable line, an epoch trained none,
+            or more than ``config.max_skipped`` of a split's lines were
+            skipped (the message lists the files).
     """
+    from hwr.models.registry import model_config
+
     config = TrainConfig() if config is None else config
     started = time.time()
     out = Path(out_dir)
-    ckpt_dir = out / "checkpoints"
-    last_path, best_path = ckpt_dir / "last.pt", ckpt_dir / "best.pt"
     train_ds, valid_ds, data_desc = resolve_data(data)
+    asked = dataclasses.asdict(model_config(experiment, **overrides))
+    model_desc = model_description(asked, asked["family"])
+    identity = run_identity(experiment, overrides, model_desc, data_desc, config.to_dict())
 
-    identity = run_identity(experiment, overrides, data_desc, config.to_dict())
+    lock, done = _open_folder(out, identity)
+    if lock is None:
+        tqdm.write(f"{experiment}: finished run found in {out} (read only), not training again")
+        return done
+    try:
+        return _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc,
+                             identity, started)
+    finally:
+        lock.release()
+
+
+def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc, identity,
+                  started) -> dict:
+    """:func:`train` once this process holds the run folder's lock."""
+    ckpt_dir = out / "checkpoints"
     done = read_json(out / "metrics.json")
-    if done and run_identity(done.get("experiment"), done.get("overrides"), done.get("data"), done.get("config", {})) == identity:
+    if done and identity_of(done) == identity:
         tqdm.write(f"{experiment}: finished run found in {out}, not training again")
         return done
 
-    (out / "metrics.json").unlink(missing_ok=True)  # a stale summary must not outlive the run it describes
+    # Decide whether the folder is resumable or new before anything in it is
+    # touched: a refused call must leave a finished run as it found it.
+    resume = resume_point(ckpt_dir)
+    if resume is not None:
+        ckpt, ckpt_path = resume
+        check_resumable(ckpt, experiment, overrides, model_desc["config"], data_desc, config, ckpt_path)
+    elif done:
+        theirs = identity_of(done)
+        differ = ", ".join(k for k in identity if identity[k] != theirs.get(k))
+        raise RunFolderError(f"{out}: holds another finished run (different {differ}) and no checkpoint to "
+                             "continue; use another output folder or delete it")
+    train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
+    train_skipped, valid_skipped = dataset_skipped(train_ds), dataset_skipped(valid_ds)
+    check_skipped(train_name, len(train_ds), train_skipped, config.max_skipped, task="train on")
+    check_skipped(valid_name, len(valid_ds), valid_skipped, config.max_skipped, task="validate on")
+    # Resumable or new: a summary of an earlier state must not outlive it.
+    (out / "metrics.json").unlink(missing_ok=True)
+    ckpt_dir.mkdir(exist_ok=True)
+
     threads = resolve_threads(config)
     setup_threads(threads)
     device = resolve_device(config.device)
@@ -105,11 +198,13 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
     model.train()  # shape inference in build() may leave eval mode on
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}
-    if last_path.exists():
-        ckpt = load_checkpoint(last_path)  # CPU: RNG states must stay there
-        check_resumable(ckpt, experiment, overrides, data_desc, config, last_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
+    if resume is not None:
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise CheckpointError(f"{ckpt_path}: its weights do not fit {experiment} "
+                                  f"({str(e).splitlines()[0]})") from None
         set_rng_state(ckpt["rng"])
         state = {k: ckpt[k] for k in state}
         tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
@@ -140,11 +235,17 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
             break
         epoch = state["epoch"] + 1
         stats = _epoch.train_epoch(runner, model.family, loader, optimizer, device, config, epoch, experiment,
-                             lambda lines, secs: clock() + reserve(lines, secs) >= budget)
-        val = validate(model, vloader)
+                                   lambda lines, secs: clock() + reserve(lines, secs) >= budget)
+        # Unreadable training images: an epoch over none of them is no epoch,
+        # and one over a few of them is refused above the tolerance.
+        check_skipped(f"{train_name}, epoch {epoch}", stats["lines"], stats.pop("skipped_lines"),
+                      config.max_skipped, task="train on")
+        val = validate(model, vloader, max_skipped=config.max_skipped, name=valid_name)
         val_seconds = val["seconds"]
         state["epoch"] = epoch
-        row = {"epoch": epoch, **stats, "val_cer": val["cer"], "val_wer": val["wer"], "val_seconds": val["seconds"],
+        row = {"epoch": epoch, **stats, "skipped": len(train_skipped) + stats["skipped"],
+               "val_cer": val["cer"], "val_wer": val["wer"], "val_lines": val.get("lines"),
+               "val_skipped": len(valid_skipped) + val.get("skipped", 0), "val_seconds": val["seconds"],
                "elapsed": clock(), "lr": optimizer.param_groups[0]["lr"]}
         state["history"].append(row)
         improved = val["cer"] < state["best_cer"]  # strict: ties do not reset the patience
@@ -152,24 +253,28 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
             state["best_cer"], state["best_epoch"] = val["cer"], epoch
         state["elapsed"] = clock()
         call_start = time.perf_counter()
-        ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "experiment": experiment,
-                "overrides": dict(overrides), "data": data_desc, "config": config.to_dict(), "rng": rng_state(),
-                **state}
+        ckpt = {"model": model.state_dict(), **describe(model), "overrides": dict(overrides),
+                "optimizer": optimizer.state_dict(), "data": data_desc, "config": config.to_dict(),
+                "rng": rng_state(), **state}
         if improved:
-            save_checkpoint(best_path, ckpt)
-        save_checkpoint(last_path, ckpt)
+            save_checkpoint(ckpt_dir / "best.pt", ckpt)
+        save_last(ckpt_dir, ckpt)
         write_history(out / "history.csv", state["history"])
+        skipped = f", {row['skipped']} + {row['val_skipped']} lines skipped" if row["skipped"] or row["val_skipped"] else ""
         tqdm.write(f"{experiment} epoch {epoch}: loss {row['train_loss']:.4f}, train CER {row['train_cer']:.2%}, "
                    f"val CER {val['cer']:.2%} (best {state['best_cer']:.2%} @ {state['best_epoch']}), "
-                   f"{row['lines_per_s']:.1f} lines/s, {row['elapsed'] / 60:.1f} min")
+                   f"{row['lines_per_s']:.1f} lines/s, {row['elapsed'] / 60:.1f} min{skipped}")
         if stats["partial"]:
             stop = "minutes"
             break
 
-    metrics = summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model, len(subset))
+    last = state["history"][-1]
+    failed = [(b.source, b.error) for b in [*getattr(loader, "bad_items", []), *getattr(vloader, "bad_items", [])]]
+    skipped = {"train": last.get("skipped", 0), "valid": last.get("val_skipped", 0),
+               "files": [list(x) for x in [*train_skipped, *valid_skipped, *failed]]}
+    metrics = summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model, len(subset),
+                        model_desc=model_desc, skipped=skipped)
     write_json(out / "metrics.json", metrics)
     write_provenance(out / "run.json", {"experiment": experiment, "overrides": dict(overrides), "data": data_desc,
                                         "config": config.to_dict()}, started, kind="train")
     return metrics
-
-

@@ -60,12 +60,17 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     Returns:
         {"train_loss" (mean per line), "train_cer", "lines", "lines_per_s",
         "seconds" (training time, validation excluded), "partial" (stopped
-        early by the budget)}.
+        early by the budget), "skipped" (lines whose image failed to load),
+        "skipped_lines" ([(source, reason), ...] of those lines; not part of
+        the history row)}.
     """
     loader.batch_sampler.set_epoch(epoch)
     # Creating the iterator draws a worker seed from torch's generator; keep
     # that draw out of the training stream so resumed runs match.
     saved = torch.get_rng_state()
+    # The loader counts lines that fail to load, also in the batches it never
+    # yields because all their lines failed.
+    skipped_before = getattr(loader, "skipped_total", 0)
     batches = iter(loader)
     torch.set_rng_state(saved)
     total_loss = lines = dist = ref_len = 0
@@ -91,5 +96,11 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
             partial = True
             break
     bar.close()
-    return {"train_loss": total_loss / max(lines, 1), "train_cer": dist / max(ref_len, 1), "lines": lines,
+    skipped = getattr(loader, "skipped_total", 0) - skipped_before
+    failed = list(getattr(loader, "bad_items", []))[-skipped:] if skipped else []
+    # No lines, no loss: NaN, never a 0.0 that reads as a perfect fit (the
+    # engine refuses such an epoch before it is recorded).
+    return {"train_loss": total_loss / lines if lines else float("nan"),
+            "train_cer": dist / ref_len if ref_len else float("nan"), "lines": lines, "skipped": skipped,
+            "skipped_lines": [(b.source, b.error) for b in failed],
             "lines_per_s": lines / max(seconds, 1e-9), "seconds": seconds, "partial": partial}

@@ -9,7 +9,7 @@
 * ``run.json``: provenance (:func:`hwr.provenance.collect`: commit, versions,
   hardware, duration).
 
-All three are written atomically. :func:`run_identity` says which settings
+All three are written atomically (:mod:`hwr.files`). :func:`run_identity` says which settings
 make two runs the same run; :func:`summarise` builds ``metrics.json``.
 """
 
@@ -17,23 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
-from hwr.train.checkpoint import atomic_write
+from hwr.files import plain, read_json, write_json, write_text  # noqa: F401 - read_json re-exported
 from hwr.train.config import EXECUTION_FIELDS
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "train_cer", "val_cer", "val_wer", "lines", "lines_per_s",
-                   "seconds", "val_seconds", "elapsed", "lr", "partial")
-
-
-def _write_text(path: Path, text: str) -> None:
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    atomic_write(path, write)
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_cer", "val_cer", "val_wer", "lines", "skipped", "val_lines",
+                   "val_skipped", "lines_per_s", "seconds", "val_seconds", "elapsed", "lr", "partial")
+_INT_COLUMNS = ("epoch", "lines", "skipped", "val_lines", "val_skipped", "partial")
 
 
 def write_history(path: Path, history: list[dict]) -> None:
@@ -43,7 +35,7 @@ def write_history(path: Path, history: list[dict]) -> None:
     writer.writeheader()
     for row in history:
         writer.writerow({k: _fmt(row.get(k)) for k in HISTORY_COLUMNS})
-    _write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
 
 
 def _fmt(value):
@@ -60,37 +52,8 @@ def read_history(path: Path) -> list[dict]:
         rows = list(csv.DictReader(f))
     out = []
     for row in rows:
-        out.append({k: (int(v) if k in ("epoch", "lines", "partial") else float(v)) if v != "" else None for k, v in row.items()})
+        out.append({k: (int(v) if k in _INT_COLUMNS else float(v)) if v != "" else None for k, v in row.items()})
     return out
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Pretty JSON, atomically; NaN and infinities become null."""
-    _write_text(path, json.dumps(_clean(data), indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path) -> dict | None:
-    """The JSON object at ``path``, or None when it is missing or unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def plain(value):
-    """``value`` as it reads back from JSON (tuples -> lists), for comparisons."""
-    return json.loads(json.dumps(_clean(value)))
 
 
 def write_provenance(path: Path, params: dict, started: float, **extra) -> None:
@@ -100,18 +63,43 @@ def write_provenance(path: Path, params: dict, started: float, **extra) -> None:
     write_json(path, collect(params, started, **extra))
 
 
-def run_identity(experiment, overrides, data_desc, config_dict) -> dict:
-    """What makes two runs the same run: model, data and the result-deciding config."""
-    result = {k: v for k, v in config_dict.items() if k not in EXECUTION_FIELDS}
-    return plain({"experiment": experiment, "overrides": overrides, "data": data_desc, "config": result})
+def model_description(model_config: dict, family: str) -> dict:
+    """The model part of a run's identity: every configuration field and the codec."""
+    from hwr.models.io import codec_description
+
+    return {"config": dict(model_config), "codec": codec_description(family)}
 
 
-def summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model, val_lines) -> dict:
-    """The ``metrics.json`` content of a run whose checkpoint state is ``state``."""
+def run_identity(experiment, overrides, model_desc, data_desc, config_dict) -> dict:
+    """What makes two runs the same run: the model (experiment, overrides, and
+    the full configuration and codec they stood for when it was trained, so a
+    changed registry default makes it another run), the data and the
+    result-deciding config."""
+    result = {k: v for k, v in (config_dict or {}).items() if k not in EXECUTION_FIELDS}
+    return plain({"experiment": experiment, "overrides": overrides, "model": model_desc, "data": data_desc,
+                  "config": result})
+
+
+def identity_of(metrics: dict) -> dict:
+    """:func:`run_identity` of a finished run's ``metrics.json``."""
+    return run_identity(metrics.get("experiment"), metrics.get("overrides"), metrics.get("model"),
+                        metrics.get("data"), metrics.get("config", {}))
+
+
+def summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model, val_lines,
+              model_desc: dict | None = None, skipped: dict | None = None) -> dict:
+    """The ``metrics.json`` content of a run whose checkpoint state is ``state``.
+
+    Args:
+        model_desc: :func:`model_description` of the trained model.
+        skipped: {"train", "valid": lines skipped in the last epoch,
+            whether left out when the split was opened or unreadable;
+            "files": [[source, reason], ...]}.
+    """
     history = state["history"]
     best = next(r for r in history if r["epoch"] == state["best_epoch"])
     last = history[-1]
-    keys = ("epoch", "val_cer", "val_wer", "train_loss", "train_cer")
+    keys = ("epoch", "val_cer", "val_wer", "val_skipped", "train_loss", "train_cer", "skipped")
     train_lines = sum(r["lines"] for r in history)
     train_seconds = sum(r["seconds"] for r in history)
     return plain({
@@ -120,8 +108,10 @@ def summarise(state, experiment, overrides, data_desc, config, device, threads, 
         "overrides": dict(overrides),
         "data": data_desc,
         "config": config.to_dict(),
-        "best": {k: best[k] for k in keys},
-        "last": {k: last[k] for k in keys},
+        "model": model_desc,
+        "best": {k: best.get(k) for k in keys},
+        "last": {k: last.get(k) for k in keys},
+        "skipped": skipped or {"train": 0, "valid": 0, "files": []},
         "epochs": len(history),
         "partial_last_epoch": bool(last["partial"]),
         "stop_reason": stop,
