@@ -111,7 +111,8 @@ def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
 
 def sample_batches(dataset, batch_size: int, batches: int, height: int = 64, seed: int = 0) -> list[list[int]]:
     """``batches`` index batches of one bucketed epoch at evenly spaced width quantiles."""
-    from hwr.preprocess import BucketBatchSampler, PreparedLines
+    from hwr.datasets.sampler import BucketBatchSampler
+    from hwr.preprocess import PreparedLines
 
     widths = PreparedLines(dataset, height).widths()
     epoch = BucketBatchSampler(widths, batch_size, seed=seed, drop_last=True).batches(0)
