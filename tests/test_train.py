@@ -79,10 +79,10 @@ def test_training_steps_reduce_loss(experiment, data):
     from hwr.preprocess import make_loader
 
     torch.manual_seed(0)
-    model = engine.build_model(experiment, TINY[experiment]).to(memory_format=torch.channels_last).train()
+    model = engine.build_model(experiment, TINY[experiment]).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     batch = next(iter(make_loader(data["train"], 8, train=False)))
-    losses = [train_epoch.train_step(model, batch, optimizer, "cpu", config(channels_last=True))[0] for _ in range(6)]
+    losses = [train_epoch.train_step(model, batch, optimizer, "cpu", config())[0] for _ in range(6)]
     assert losses[-1] < 0.9 * losses[0], losses
 
 

@@ -46,7 +46,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=d.workers, help=f"data-loader workers (default {d.workers})")
     parser.add_argument("--log-every", type=int, default=d.log_every, help="progress refresh, in batches")
     parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
-    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format (no gain measured here)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (slow first call)")
     parser.add_argument("-o", "--override", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
                         help="model override passed to hwr.models.build (repeatable)")
@@ -60,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
         teacher_forcing=args.teacher_forcing, patience=args.patience, val_subset=args.val_subset,
         val_width=args.val_width, seed=args.seed, threads=args.threads, device=args.device,
         workers=args.workers, log_every=args.log_every, progress=not args.no_progress,
-        channels_last=args.channels_last, compile=args.compile,
+        compile=args.compile,
     )
     metrics = train(args.experiment, args.data, args.out, config, **dict(args.override))
     summary = {k: metrics[k] for k in ("best", "last", "epochs", "minutes", "lines_per_s", "stop_reason", "device")}

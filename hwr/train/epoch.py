@@ -28,7 +28,7 @@ def train_step(model, batch, optimizer, device, config: TrainConfig):
         FloatingPointError: when the loss is not finite (naming the batch's first ids).
     """
     optimizer.zero_grad(set_to_none=True)
-    loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, config.channels_last)
+    loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}")
     loss.backward()

@@ -88,8 +88,7 @@ def ctc_loss(log_probs: torch.Tensor, frames: torch.Tensor, texts: list[str], id
                       blank=0, reduction="mean", zero_infinity=True)
 
 
-def batch_loss(model, batch, device, teacher_forcing: float = 0.8, channels_last: bool = False,
-               target_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Forward one batch and its loss.
 
     Args:
@@ -102,9 +101,9 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, channels_last
         (loss scalar, log_probs B x S x C, frames B: valid output positions per
         line, for CTC decoding; for seq2seq the target lengths).
     """
+    # B x 1 x H x W is channels-last and contiguous at once: the weights'
+    # layout (hwr.models.build) decides the format, the input needs none.
     images = batch.images.to(device, non_blocking=True)
-    if channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
     family = family_of(model).name
     if family == "seq2seq":
         targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
