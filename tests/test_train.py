@@ -6,20 +6,20 @@ and the thesis models with small decoders, on one thread.
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from data_fixtures import write_gt_txt
 from hwr.codec import EOS
 from hwr.datasets import LineItem, MemoryDataset
 from hwr.train import TrainConfig, load_checkpoint, load_model, train
 from hwr.train import engine
 from hwr.train import epoch as train_epoch
 from hwr.train.losses import ctc_loss, seq2seq_loss, seq2seq_targets
+from hwr.train.records import read_history
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16), "gate_1": dict(hidden=32, attention=32, embedding=8)}
 TEXTS = ["ab", "a b", "cab", "b", "abc a", "ca"]
@@ -45,8 +45,7 @@ def config(**kw) -> TrainConfig:
 
 
 def history(out) -> list[dict]:
-    with open(out / "history.csv") as f:
-        return list(csv.DictReader(f))
+    return read_history(out / "history.csv")
 
 
 # -- losses -------------------------------------------------------------------
@@ -100,9 +99,9 @@ def test_run_folder_and_metrics(reference):
     out, metrics = reference
     assert {p.name for p in (out / "checkpoints").iterdir()} == {"last.pt", "best.pt"}
     rows = history(out)
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert metrics["epochs"] == 3 and metrics["stop_reason"] == "epochs" and metrics["device"] == "cpu"
-    assert metrics["best"]["val_cer"] == min(float(r["val_cer"]) for r in rows)
+    assert metrics["best"]["val_cer"] == min(r["val_cer"] for r in rows)
     assert json.loads((out / "metrics.json").read_text()) == metrics
     run = json.loads((out / "run.json").read_text())
     assert run["params"]["experiment"] == "gate_1" and "versions" in run
@@ -166,7 +165,7 @@ def test_finished_run_is_loaded_not_trained(reference, data, monkeypatch):
 def test_longer_budget_continues_a_finished_run(data, tmp_path):
     train("ctc_baseline", data, tmp_path, config(epochs=1), **TINY["ctc_baseline"])
     more = train("ctc_baseline", data, tmp_path, config(epochs=2), **TINY["ctc_baseline"])
-    assert more["epochs"] == 2 and [int(r["epoch"]) for r in history(tmp_path)] == [1, 2]
+    assert more["epochs"] == 2 and [r["epoch"] for r in history(tmp_path)] == [1, 2]
     with pytest.raises(ValueError, match="config.lr"):
         train("ctc_baseline", data, tmp_path, config(epochs=3, lr=1e-3), **TINY["ctc_baseline"])
     with pytest.raises(ValueError, match="overrides"):
@@ -217,20 +216,12 @@ def test_config_checks_and_round_trip():
 
 # -- command line and benchmark ---------------------------------------------------------
 
-def write_gt_folder(root, data):
-    for split, ds in (("train", data["train"]), ("valid", data["valid"])):
-        (root / split).mkdir(parents=True)
-        for item in ds:
-            Image.fromarray(item.image).save(root / split / f"{item.id}.png")
-            (root / split / f"{item.id}.gt.txt").write_text(item.text + "\n")
-
-
 def test_cli_trains_from_a_folder(data, tmp_path, capsys):
     from hwr.cli import main
     from hwr.train.cli import parse_override
 
     assert parse_override("gates=2") == ("gates", 2) and parse_override("norm=bn") == ("norm", "bn")
-    write_gt_folder(tmp_path / "lines", data)
+    write_gt_txt(tmp_path / "lines", {s: [(it.id, it.text, it.image) for it in data[s]] for s in ("train", "valid")})
     rc = main(["train", "ctc_baseline", "--data", str(tmp_path / "lines"), "--out", str(tmp_path / "run"),
                "--epochs", "1", "--batch-size", "8", "--threads", "1", "--no-progress", "-o", "ctc_hidden=16"])
     assert rc == 0
@@ -243,11 +234,9 @@ def test_cli_trains_from_a_folder(data, tmp_path, capsys):
 def test_bench_train_reports_both_implementations(monkeypatch):
     from hwr.bench import train as bench
 
-    real = engine.build_model
-    monkeypatch.setattr(engine, "build_model", lambda name, ov: real(name, {**TINY[name], **ov}))
     monkeypatch.setattr(bench, "NAIVE_WIDTH", 400)
     result = bench.bench_train(["gate_1"], batch_size=2, batches=1, warmup=0, source="random", lines=12,
-                               threads=1, report=lambda s: None)
+                               threads=1, report=lambda s: None, overrides={"gate_1": TINY["gate_1"]})
     assert [r["variant"] for r in result["rows"]] == ["straightforward", "optimised"]
     assert result["rows"][0]["mean_width"] >= 400 and result["rows"][0]["decoder_steps"] == "98"
     assert result["ratios"]["gate_1"] > 0
