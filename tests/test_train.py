@@ -239,4 +239,5 @@ def test_bench_train_reports_both_implementations(monkeypatch):
                                threads=1, report=lambda s: None, overrides={"gate_1": TINY["gate_1"]})
     assert [r["variant"] for r in result["rows"]] == ["straightforward", "optimised"]
     assert result["rows"][0]["mean_width"] >= 400 and result["rows"][0]["decoder_steps"] == "98"
+    assert [r["memory_format"] for r in result["rows"]] == ["contiguous", "channels_last"]
     assert result["ratios"]["gate_1"] > 0
