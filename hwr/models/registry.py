@@ -230,7 +230,7 @@ def build(name: str, **overrides) -> nn.Module:
     # (B x 1 x H x W inputs are already channels-last: no conversion).
     # `hwr bench memory-format` (1 thread, default and channels-last
     # alternating A B B A in one process) measured, for ctc_baseline and
-    # gate_1, 8-10 % less CPU time per training step and 15-17 % less per
+    # gate_1, 8-13 % less CPU time per training step and 14-18 % less per
     # batch-1 inference line (every pair of calls faster); outputs agree
     # within 1e-4. load_state_dict and .to(device) keep the layout.
     model.to(memory_format=torch.channels_last)
