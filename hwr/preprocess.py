@@ -7,10 +7,10 @@ interpolation so the height is 64, keeping the aspect ratio; scale to [0, 1]
 column ("edge replication"), to the widest line of the batch in training or
 to a fixed width (1408 at height 64) in evaluation.
 
-Training batches group lines of similar width (:class:`BucketBatchSampler`):
-with random batches most of each batch is padding, since line widths vary by
-a factor of ten; grouping keeps the padding small at the same randomness
-between epochs.
+Training batches group lines of similar width
+(:class:`hwr.datasets.sampler.BucketBatchSampler`): with random batches most
+of each batch is padding, since line widths vary by a factor of ten; grouping
+keeps the padding small at the same randomness between epochs.
 
 A line that cannot be loaded (unreadable image, a file gone missing) must not
 kill a long run: the loader skips it, logs a warning naming the file and
@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from hwr.datasets.sampler import BucketBatchSampler, padding_fraction  # noqa: F401 - re-exported
+from hwr.datasets.sampler import BucketBatchSampler
 
 log = logging.getLogger(__name__)
 

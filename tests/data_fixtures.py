@@ -35,9 +35,10 @@ def png_bytes(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_pair(folder: Path, id: str, text: str, boxes: bool = False) -> Path:
+def write_pair(folder: Path, id: str, text: str, boxes: bool = False, image: np.ndarray | None = None) -> Path:
+    """``id.png`` (``image``, default :func:`line_image` of the text) and ``id.gt.txt``."""
     folder.mkdir(parents=True, exist_ok=True)
-    img = line_image(text)
+    img = line_image(text) if image is None else image
     Image.fromarray(img).save(folder / f"{id}.png")
     (folder / f"{id}.gt.txt").write_text(text + "\n", encoding="utf-8")
     if boxes:
@@ -47,10 +48,15 @@ def write_pair(folder: Path, id: str, text: str, boxes: bool = False) -> Path:
 
 
 def write_gt_txt(root: Path, lines=LINES) -> Path:
-    """png + gt.txt pairs in split subfolders."""
+    """png + gt.txt pairs in split subfolders.
+
+    Args:
+        lines: {split: entries}; an entry is ``(id, text)`` (drawn by
+            :func:`line_image`) or ``(id, text, image H x W uint8)``.
+    """
     for split, items in lines.items():
-        for id, text in items:
-            write_pair(root / split, id, text)
+        for id, text, *image in items:
+            write_pair(root / split, id, text, image=image[0] if image else None)
     return root
 
 

@@ -217,9 +217,9 @@ def test_every_train_config_field_is_an_option():
     for f in dataclasses.fields(TrainConfig):
         assert "--" + f.name.replace("_", "-") in options, f.name
     args = parser.parse_args(["gate_1", "--out", "o", "--epochs", "3", "--minutes", "1.5", "--val-width", "none",
-                              "--no-progress", "--channels-last", "--device", "cpu", "--batch-size", "4"])
+                              "--no-progress", "--compile", "--device", "cpu", "--batch-size", "4"])
     assert config_from_args(args) == TrainConfig(epochs=3, minutes=1.5, val_width=None, progress=False,
-                                                 channels_last=True, device="cpu", batch_size=4)
+                                                 compile=True, device="cpu", batch_size=4)
 
 
 def test_train_bad_skip_opens_the_splits_under_that_rule(tmp_path):

@@ -1,4 +1,4 @@
-"""CTC and seq2seq decoding on hand-made posteriors (hwr.decode)."""
+"""CTC and seq2seq decoding on hand-made posteriors (the hwr.decode package)."""
 
 import itertools
 import math
@@ -98,7 +98,7 @@ def test_fast_package_matches_our_reference():
 
 
 def test_missing_package_falls_back_with_a_warning(monkeypatch):
-    monkeypatch.setattr(decode, "_fast", None)
+    monkeypatch.setattr(decode.ctc, "_fast", None)
     lp = logp([[0.6, 0.4], [0.6, 0.4]])[None]
     with pytest.warns(UserWarning, match="fast-ctc-decode"):
         assert decode.ctc_beam(lp) == [[1]]
@@ -146,7 +146,7 @@ def test_seq2seq_greedy_cuts_at_eos_and_raw_keeps_every_step():
 
 @pytest.mark.parametrize("name", ["light_in", "light_gru"])
 def test_attention_beam_of_one_is_greedy_and_wider_beams_score_higher(name):
-    from hwr.attention_beam import seq2seq_beam
+    from hwr.decode import seq2seq_beam
     from hwr.models import build
 
     torch.manual_seed(0)
@@ -172,3 +172,33 @@ def test_attention_beam_of_one_is_greedy_and_wider_beams_score_higher(name):
     with torch.no_grad():
         for i in range(2):
             assert score(labels5[i], i) >= score(greedy[i], i) - 1e-4
+
+
+def test_family_table_is_the_one_home_of_codec_and_greedy_decoder():
+    from hwr.train import losses
+    from hwr.train.epoch import train_errors
+
+    ctc, s2s = decode.family_of("ctc"), decode.family_of("seq2seq")
+    assert ctc.codec.kind == "ctc" and s2s.codec.kind == "seq2seq"
+    assert not hasattr(losses, "_CODECS")  # training encodes with the table's codecs
+    # CTC: greedy reads "a" (frames a a blank) then nothing past the length.
+    a = ctc.codec.encode("ab")
+    lp = torch.full((1, 4, 81), -10.0)
+    for t, k in enumerate([a[0], a[0], 0, a[1]]):
+        lp[0, t, k] = -0.01
+    assert ctc.read(lp, [3]) == ["a"] and ctc.read(lp) == ["ab"]
+    assert train_errors("ctc", lp, [3], ["ab"]) == (1, 2)
+    # seq2seq: lengths are ignored, the text stops at EOS.
+    b = s2s.codec.encode("ba")  # b, a, EOS
+    lp = torch.full((1, 4, 81), -10.0)
+    for t, k in enumerate(b + [b[0]]):
+        lp[0, t, k] = -0.01
+    assert s2s.read(lp, [1]) == ["ba"]
+    assert train_errors("seq2seq", lp, None, ["ba"]) == (0, 2)
+
+
+def test_family_of_names_the_model_and_its_claim():
+    with pytest.raises(ValueError, match="model Linear has family None"):
+        decode.family_of(torch.nn.Linear(1, 1))
+    with pytest.raises(ValueError, match="family name 'rnn'"):
+        decode.family_of("rnn")

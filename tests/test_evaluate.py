@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
+from data_fixtures import write_gt_txt
 from hwr import metrics
 from hwr.codec import EOS, Codec
 from hwr.evaluate import evaluate, read_predictions
@@ -146,10 +146,8 @@ def test_eval_command(tmp_path, capsys):
     from hwr.models import build
 
     rng = np.random.default_rng(0)
-    for i, text in enumerate(["ab c", "de"]):
-        (tmp_path / "data" / "test").mkdir(parents=True, exist_ok=True)
-        Image.fromarray((rng.random((20, 50)) * 255).astype(np.uint8)).save(tmp_path / "data" / "test" / f"x{i}.png")
-        (tmp_path / "data" / "test" / f"x{i}.gt.txt").write_text(text + "\n")
+    write_gt_txt(tmp_path / "data", {"test": [(f"x{i}", text, (rng.random((20, 50)) * 255).astype(np.uint8))
+                                              for i, text in enumerate(["ab c", "de"])]})
     torch.manual_seed(0)
     model = build("ctc_baseline")
     ckpt = tmp_path / "m.pt"

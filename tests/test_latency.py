@@ -13,6 +13,29 @@ def test_measure_both_ways_small():
     assert r["thesis_steps"] == 98 and r["proper_steps"] == 3
     assert r["ratio"] == r["proper_ms"] / r["thesis_ms"]
     assert r["thesis_reported_ms"] == 248  # thesis CPU BS1 for light IN
+    # The report states the layouts actually measured: the thesis's default one, and the build's.
+    assert (r["thesis_memory_format"], r["memory_format"]) == ("contiguous", "channels_last")
+    r = latency.measure("light_in", batch_size=1, width=96, line_width=None, steps=3, repeats=1, warmup=0,
+                        channels_last=False)
+    assert (r["thesis_memory_format"], r["memory_format"]) == ("contiguous", "contiguous")
+
+
+def test_memory_format_bench_times_both_formats_of_the_same_model():
+    from hwr.bench import memory_format as mf
+    from hwr.models import build
+
+    torch.manual_seed(0)
+    model = build("ctc_baseline")
+    assert mf.weights_format(model) == "channels_last"  # the one place that decides: hwr.models.build
+    assert mf.weights_format(model.to(memory_format=torch.contiguous_format)) == "contiguous"
+    lines = []
+    r = mf.measure_model("light_in", batch_size=2, width=64, steps=2, rounds=1, report=lines.append,
+                         overrides={"hidden": 16, "attention": 16, "embedding": 8})
+    assert r["formats"] == {"default": "contiguous", "channels_last": "channels_last"}
+    assert {k: len(v) for k, v in r["train_ms"].items()} == {"default": 2, "channels_last": 2}
+    assert {k: len(v) for k, v in r["infer_ms"].items()} == {"default": 2, "channels_last": 2}
+    assert r["infer_ratio"] == r["infer_median_ms"]["channels_last"] / r["infer_median_ms"]["default"]
+    assert len(lines) == 1 and lines[0].startswith("light_in")
 
 
 def test_thesis_call_records_gradients_and_proper_does_not():

@@ -12,6 +12,7 @@ import pytest
 
 from hwr.datasets import open_dataset
 from hwr.train import TrainConfig, train
+from hwr.train.records import read_history
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +28,7 @@ def short_lines():
 def test_validation_cer_falls_well_below_the_first_epoch(short_lines, experiment, epochs, tmp_path):
     config = TrainConfig(epochs=epochs, batch_size=4, lr=1e-3, threads=1, progress=False)
     train(experiment, {"train": short_lines, "valid": short_lines}, tmp_path, config)
-    history = (tmp_path / "history.csv").read_text().splitlines()
-    header = history[0].split(",")
-    val_cer = [float(row.split(",")[header.index("val_cer")]) for row in history[1:]]
+    val_cer = [row["val_cer"] for row in read_history(tmp_path / "history.csv")]
     assert len(val_cer) == epochs
     # An untrained seq2seq decoder rambles on (CER far above 1), so "below the
     # first epoch" alone would be cheap: require a CER below 0.8 as well.

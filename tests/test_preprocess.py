@@ -8,8 +8,8 @@ import torch
 
 from data_fixtures import line_image, write_gt_txt
 from hwr.datasets import LineItem, MemoryDataset, open_dataset
-from hwr.preprocess import (BadItem, Batch, BucketBatchSampler, collate, make_loader, padding_fraction,
-                            prepare, prepared_width)
+from hwr.datasets.sampler import BucketBatchSampler, padding_fraction
+from hwr.preprocess import BadItem, Batch, collate, make_loader, prepare, prepared_width
 
 
 def test_prepare_shape_and_range():

@@ -11,8 +11,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from data_fixtures import write_gt_txt
 from hwr.codec import EOS
 from hwr.datasets import LineItem, MemoryDataset
 from hwr.errors import RunFolderError
@@ -79,10 +79,10 @@ def test_training_steps_reduce_loss(experiment, data):
     from hwr.preprocess import make_loader
 
     torch.manual_seed(0)
-    model = engine.build_model(experiment, TINY[experiment]).to(memory_format=torch.channels_last).train()
+    model = engine.build_model(experiment, TINY[experiment]).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     batch = next(iter(make_loader(data["train"], 8, train=False)))
-    losses = [train_epoch.train_step(model, batch, optimizer, "cpu", config(channels_last=True))[0] for _ in range(6)]
+    losses = [train_epoch.train_step(model, batch, optimizer, "cpu", config())[0] for _ in range(6)]
     assert losses[-1] < 0.9 * losses[0], losses
 
 
@@ -101,9 +101,9 @@ def test_run_folder_and_metrics(reference):
     # the previous last.pt is kept until a new one is complete
     assert {p.name for p in (out / "checkpoints").iterdir()} == {"last.pt", "last.prev.pt", "best.pt"}
     rows = history(out)
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert metrics["epochs"] == 3 and metrics["stop_reason"] == "epochs" and metrics["device"] == "cpu"
-    assert metrics["best"]["val_cer"] == min(float(r["val_cer"]) for r in rows)
+    assert metrics["best"]["val_cer"] == min(r["val_cer"] for r in rows)
     assert json.loads((out / "metrics.json").read_text()) == metrics
     run = json.loads((out / "run.json").read_text())
     assert run["params"]["experiment"] == "gate_1" and "versions" in run
@@ -167,7 +167,7 @@ def test_finished_run_is_loaded_not_trained(reference, data, monkeypatch):
 def test_longer_budget_continues_a_finished_run(data, tmp_path):
     train("ctc_baseline", data, tmp_path, config(epochs=1), **TINY["ctc_baseline"])
     more = train("ctc_baseline", data, tmp_path, config(epochs=2), **TINY["ctc_baseline"])
-    assert more["epochs"] == 2 and [int(r["epoch"]) for r in history(tmp_path)] == [1, 2]
+    assert more["epochs"] == 2 and [r["epoch"] for r in history(tmp_path)] == [1, 2]
     with pytest.raises(RunFolderError, match="config.lr"):
         train("ctc_baseline", data, tmp_path, config(epochs=3, lr=1e-3), **TINY["ctc_baseline"])
     with pytest.raises(RunFolderError, match="overrides"):
@@ -219,20 +219,12 @@ def test_config_checks_and_round_trip():
 
 # -- command line and benchmark ---------------------------------------------------------
 
-def write_gt_folder(root, data):
-    for split, ds in (("train", data["train"]), ("valid", data["valid"])):
-        (root / split).mkdir(parents=True)
-        for item in ds:
-            Image.fromarray(item.image).save(root / split / f"{item.id}.png")
-            (root / split / f"{item.id}.gt.txt").write_text(item.text + "\n")
-
-
 def test_cli_trains_from_a_folder(data, tmp_path, capsys):
     from hwr.cli import main
     from hwr.train.cli import parse_override
 
     assert parse_override("gates=2") == ("gates", 2) and parse_override("norm=bn") == ("norm", "bn")
-    write_gt_folder(tmp_path / "lines", data)
+    write_gt_txt(tmp_path / "lines", {s: [(it.id, it.text, it.image) for it in data[s]] for s in ("train", "valid")})
     rc = main(["train", "ctc_baseline", "--data", str(tmp_path / "lines"), "--out", str(tmp_path / "run"),
                "--epochs", "1", "--batch-size", "8", "--threads", "1", "--no-progress", "-o", "ctc_hidden=16"])
     assert rc == 0
@@ -245,11 +237,10 @@ def test_cli_trains_from_a_folder(data, tmp_path, capsys):
 def test_bench_train_reports_both_implementations(monkeypatch):
     from hwr.bench import train as bench
 
-    real = engine.build_model
-    monkeypatch.setattr(engine, "build_model", lambda name, ov: real(name, {**TINY[name], **ov}))
     monkeypatch.setattr(bench, "NAIVE_WIDTH", 400)
     result = bench.bench_train(["gate_1"], batch_size=2, batches=1, warmup=0, source="random", lines=12,
-                               threads=1, report=lambda s: None)
+                               threads=1, report=lambda s: None, overrides={"gate_1": TINY["gate_1"]})
     assert [r["variant"] for r in result["rows"]] == ["straightforward", "optimised"]
     assert result["rows"][0]["mean_width"] >= 400 and result["rows"][0]["decoder_steps"] == "98"
+    assert [r["memory_format"] for r in result["rows"]] == ["contiguous", "channels_last"]
     assert result["ratios"]["gate_1"] > 0

@@ -1,4 +1,4 @@
-"""``hwr bench train|latency``: dispatch to :mod:`hwr.bench.train` and :mod:`hwr.bench.latency`.
+"""``hwr bench train|latency|memory-format``: dispatch to the modules of :mod:`hwr.bench`.
 
 Each benchmark module defines ``configure(parser)`` and ``main(args)``; it is
 imported when ``hwr bench`` runs. An import error is a bug and surfaces with
@@ -14,6 +14,7 @@ import importlib
 BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
+    "memory-format": ("hwr.bench.memory_format", "default against channels-last memory format, side by side"),
 }
 
 

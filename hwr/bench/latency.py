@@ -13,7 +13,8 @@ decoder steps          all 98                           ``--steps`` (45: a typic
 warm-up                none (the first call counts)     ``--warmup`` untimed calls
 GPU synchronisation    none (times kernel launches)     ``torch.cuda.synchronize()``
 statistic              mean of the calls                median of the calls
-memory format          default                          channels-last (``--no-channels-last``)
+memory format          default (contiguous)             channels-last, as ``hwr.models.build``
+                                                        gives it (``--no-channels-last``: default)
 input                  padded to 1408                   same (``proper_ms``), and a typical
                                                         line, 750 wide (``proper_line_ms``)
 =====================  ===============================  ===================================
@@ -126,7 +127,10 @@ def measure(
         repeats: timed calls of each measurement.
         warmup: untimed calls before the proper measurements.
         device: ``"cpu"`` or ``"cuda"``.
-        channels_last: proper measurements in channels-last memory format.
+        channels_last: proper measurements with the weights in channels-last
+            memory format, as :func:`hwr.models.build` gives them; False
+            converts them to the default format. The thesis measurement
+            always runs in the default format, as the thesis's code did.
         compile: proper measurements through ``torch.compile`` (first call 1-2 min).
         seed: seed of the random weights and inputs.
 
@@ -135,14 +139,18 @@ def measure(
         thesis_warm_ms (median of the thesis calls after the first),
         proper_ms, proper_line_ms (medians), ratio, line_ratio (proper /
         thesis_ms), *_calls_ms (every call), thesis_steps, proper_steps,
-        channels_last, compile, thesis_reported_ms}``.
+        channels_last, thesis_memory_format, memory_format (the formats the
+        weights of the two measurements were actually in), compile,
+        thesis_reported_ms}``.
     """
+    from hwr.bench.memory_format import weights_format
     from hwr.models import EXPERIMENTS, build
 
     if repeats < 1:
         raise ValueError(f"hwr bench latency: repeats must be >= 1, got {repeats}")
     torch.manual_seed(seed)
-    model = build(name).to(device).eval()
+    # build() gives channels-last weights; the thesis's code ran the default format.
+    model = build(name).to(device).eval().to(memory_format=torch.contiguous_format)
     height = model.input_height
     width = width or THESIS_EVAL_WIDTH[height]
     x = torch.rand(batch_size, 1, height, width, device=device)
@@ -151,9 +159,9 @@ def measure(
         line_width = line_width * height // 64
         inputs["proper_line"] = torch.rand(batch_size, 1, height, line_width, device=device)
     fast = copy.deepcopy(model)
-    if channels_last:
+    if channels_last:  # B x 1 x H x W inputs are channels-last already
         fast = fast.to(memory_format=torch.channels_last)
-        inputs = {k: v.contiguous(memory_format=torch.channels_last) for k, v in inputs.items()}
+    formats = {"thesis_memory_format": weights_format(model), "memory_format": weights_format(fast)}
     if compile:
         family = fast.family
         fast = torch.compile(fast, dynamic=True)
@@ -197,6 +205,7 @@ def measure(
         "thesis_steps": THESIS_STEPS if seq2seq else None,
         "proper_steps": steps if seq2seq else None,
         "channels_last": channels_last,
+        **formats,
         "compile": compile,
         "thesis_reported_ms": reported.get(key) if key else None,
     }
@@ -218,7 +227,8 @@ def format_report(report: dict) -> str:
              "thesis: padded input, grad recorded, 98 steps, no warm-up, no sync, mean of calls "
              "(warm: median without the first call)",
              "proper: no_grad, realistic steps, warm-up, sync, median of calls; same padded input, "
-             "and a typical line (line width)"]
+             "and a typical line (line width)",
+             "last column: memory format of the weights, thesis/proper"]
     lines.append(f"{'model':<14}{'batch':>6}{'input':>10}{'thesis ms':>11}{'(warm)':>8}{'proper ms':>11}{'ratio':>7}"
                  f"{'line':>6}{'line ms':>10}{'ratio':>7}{'steps':>7}{'paper ms':>10}")
     for r in report["results"]:
@@ -227,7 +237,7 @@ def format_report(report: dict) -> str:
         line = (f"{r['line_width']:>6}{r['proper_line_ms']:>10.1f}{r['line_ratio']:>7.2f}"
                 if r.get("proper_line_ms") else f"{'-':>6}{'-':>10}{'-':>7}")
         warm = f"{r['thesis_warm_ms']:>8.1f}" if r.get("thesis_warm_ms") else f"{'-':>8}"
-        extra = (" channels_last" if r["channels_last"] else "") + (" compiled" if r["compile"] else "")
+        extra = f" {r['thesis_memory_format']}/{r['memory_format']}" + (" compiled" if r["compile"] else "")
         lines.append(f"{r['model']:<14}{r['batch']:>6}{r['height']:>5}x{r['width']:<4}{r['thesis_ms']:>11.1f}{warm}"
                      f"{r['proper_ms']:>11.1f}{r['ratio']:>7.2f}{line}{steps:>7}{paper:>10}{extra}")
     return "\n".join(lines)

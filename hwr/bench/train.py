@@ -10,11 +10,12 @@ what the optimised loop of :mod:`hwr.train` does for speed:
 padding            every line to width 1408        to the widest line of the batch,
                                                    batches of similar widths
 decoder steps      98 (seq2seq)                    the longest target of the batch
-memory format      default (contiguous)            ``TrainConfig.channels_last``
+memory format      default (contiguous)            channels-last (what ``hwr.models.build`` gives)
 =================  ==============================  =================================
 
-``--breakdown`` adds the padding change alone and the optimised loop with the
-other memory format (channels-last gave no measurable gain on these CPUs).
+``--breakdown`` adds the padding change alone and the optimised loop in the
+default memory format (``hwr bench memory-format`` compares the two formats
+on their own).
 
 The lines: the synthetic set on disk (``data/synth/default`` or ``smoke``)
 when present, else random images whose widths after preprocessing follow
@@ -51,16 +52,13 @@ class Variant:
 
 
 def variants(breakdown: bool = False) -> list[Variant]:
-    """Straightforward, [pad to widest alone], optimised, [other memory format]."""
-    from hwr.train.config import TrainConfig
-
-    cl = TrainConfig().channels_last
+    """Straightforward, [pad to widest alone], optimised, [optimised in the default format]."""
     out = [Variant("straightforward", False, False, False)]
     if breakdown:
         out.append(Variant("+pad to widest", True, False, False))
-    out.append(Variant("optimised", True, True, cl))
+    out.append(Variant("optimised", True, True, True))
     if breakdown:
-        out.append(Variant("optimised, contiguous" if cl else "+channels-last", True, True, not cl))
+        out.append(Variant("optimised, contiguous", True, True, False))
     return out
 
 
@@ -111,7 +109,8 @@ def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
 
 def sample_batches(dataset, batch_size: int, batches: int, height: int = 64, seed: int = 0) -> list[list[int]]:
     """``batches`` index batches of one bucketed epoch at evenly spaced width quantiles."""
-    from hwr.preprocess import BucketBatchSampler, PreparedLines
+    from hwr.datasets.sampler import BucketBatchSampler
+    from hwr.preprocess import PreparedLines
 
     widths = PreparedLines(dataset, height).widths()
     epoch = BucketBatchSampler(widths, batch_size, seed=seed, drop_last=True).batches(0)
@@ -129,18 +128,21 @@ def _collate(prepared, index_batches, fixed_width):
     return [collate([prepared[i] for i in b], fixed_width) for b in index_batches]
 
 
-def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, seed: int = 0) -> dict:
-    """Train ``experiment`` on ``batches`` as ``variant`` does; lines/s of the timed steps."""
+def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, seed: int = 0,
+                 overrides: dict | None = None) -> dict:
+    """Train ``experiment`` (with model ``overrides``) on ``batches`` as
+    ``variant`` does; lines/s of the timed steps."""
     import torch
 
+    from hwr.bench.memory_format import weights_format
     from hwr.train.checkpoint import seed_everything
     from hwr.train.engine import build_model
     from hwr.train.losses import batch_loss
 
     seed_everything(seed)
-    model = build_model(experiment, {})
-    if variant.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = build_model(experiment, dict(overrides or {}))  # channels-last weights
+    if not variant.channels_last:
+        model = model.to(memory_format=torch.contiguous_format)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
     seq2seq = model.family == "seq2seq"
@@ -149,7 +151,7 @@ def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, se
     def step(batch):
         optimizer.zero_grad(set_to_none=True)
         target = None if steps is None else max(steps, max(len(t) for t in batch.texts) + 1)
-        loss, _, _ = batch_loss(model, batch, "cpu", 0.8, variant.channels_last, target_steps=target)
+        loss, _, _ = batch_loss(model, batch, "cpu", 0.8, target_steps=target)
         loss.backward()
         optimizer.step()
 
@@ -162,13 +164,18 @@ def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, se
     lines = sum(len(b) for b in batches)
     return {"model": experiment, "variant": variant.name, "lines": lines, "seconds": seconds,
             "lines_per_s": lines / seconds, "mean_width": float(np.mean([b.images.shape[-1] for b in batches])),
-            "decoder_steps": ("98" if steps else "longest target") if seq2seq else "-", "channels_last": variant.channels_last}
+            "decoder_steps": ("98" if steps else "longest target") if seq2seq else "-", "channels_last": variant.channels_last,
+            "memory_format": weights_format(model)}
 
 
 def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches: int = 3, warmup: int = 1,
                 source: str = "auto", lines: int = 400, seed: int = 0, threads: int = 0,
-                breakdown: bool = False, report=print) -> dict:
+                breakdown: bool = False, report=print, overrides: dict[str, dict] | None = None) -> dict:
     """Measure every model in ``models`` as straightforward and optimised.
+
+    Args:
+        overrides: per model name, :class:`~hwr.models.registry.ModelConfig`
+            fields to change (e.g. ``{"gate_1": {"hidden": 32}}``); default none.
 
     Returns:
         {"rows": [{model, variant, lines, seconds, lines_per_s, mean_width,
@@ -193,7 +200,8 @@ def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
     for name in models:
         timed = {}
         for v in variants(breakdown):
-            row = timed[v.name] = time_variant(name, narrow if v.widest else wide, v, warmup, seed)
+            row = timed[v.name] = time_variant(name, narrow if v.widest else wide, v, warmup, seed,
+                                               (overrides or {}).get(name))
             rows.append(row)
             report(f"  {name:14s} {v.name:21s} width {row['mean_width']:6.0f}  steps {row['decoder_steps']:>14s}  "
                    f"{'channels-last' if v.channels_last else 'contiguous':13s} {row['lines_per_s']:7.2f} lines/s")

@@ -4,7 +4,7 @@
 default betas, no weight decay, no scheduler, no clipping; batch 32; teacher
 forcing 0.8; validation every epoch; early stopping after 50 epochs without a
 strict improvement of the validation CER. The CPU-minded additions (a
-wall-clock budget, a validation subset, threads, channels-last, compile) are
+wall-clock budget, a validation subset, threads, compile) are
 execution details that do not change what is being trained.
 """
 
@@ -52,10 +52,6 @@ class TrainConfig:
         workers: data-loader worker processes (0 = load in the main process).
         log_every: refresh the progress display every this many batches.
         progress: show a progress bar (else one log line per ``log_every``).
-        channels_last: run the convolutions in channels-last memory format.
-            Off: measured on these CPUs it changes training speed by less
-            than the noise (+-5 %) for ctc_baseline, gate_1, seq2seq_bn and
-            dsc_k2 (the IN norm, LSTMs and decoder dominate, not the pools).
         compile: wrap the model in ``torch.compile(dynamic=True)`` (first call
             costs 1-2 minutes on CPU).
         max_skipped: largest share of lines that may be skipped (left out
@@ -79,7 +75,6 @@ class TrainConfig:
     workers: int = 0
     log_every: int = 10
     progress: bool = True
-    channels_last: bool = False
     compile: bool = False
     max_skipped: float = 0.01
 

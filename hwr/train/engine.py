@@ -192,9 +192,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     setup_threads(threads)
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    model = build_model(experiment, overrides).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = build_model(experiment, overrides).to(device)  # channels-last weights (hwr.models.build)
     model.train()  # shape inference in build() may leave eval mode on
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}

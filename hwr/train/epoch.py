@@ -12,11 +12,10 @@ import time
 import torch
 from tqdm import tqdm
 
-from hwr.codec import Codec
+from hwr.decode import family_of
+from hwr.metrics import edit_distance
 from hwr.train.config import TrainConfig
 from hwr.train.losses import batch_loss
-
-_CODECS = {"seq2seq": Codec("seq2seq"), "ctc": Codec("ctc")}
 
 
 def train_step(model, batch, optimizer, device, config: TrainConfig):
@@ -29,7 +28,7 @@ def train_step(model, batch, optimizer, device, config: TrainConfig):
         FloatingPointError: when the loss is not finite (naming the batch's first ids).
     """
     optimizer.zero_grad(set_to_none=True)
-    loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, config.channels_last)
+    loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}")
     loss.backward()
@@ -40,11 +39,7 @@ def train_step(model, batch, optimizer, device, config: TrainConfig):
 def train_errors(family: str, log_probs, lengths, texts: list[str]) -> tuple[int, int]:
     """Character edit distance and reference length of the greedy reading of
     training outputs (teacher-forced for seq2seq: an optimistic running CER)."""
-    from hwr.decode import ctc_greedy, seq2seq_greedy
-    from hwr.metrics import edit_distance
-
-    labels = ctc_greedy(log_probs, lengths) if family == "ctc" else seq2seq_greedy(log_probs)
-    hyps = _CODECS[family].decode_batch(labels)
+    hyps = family_of(family).read(log_probs, lengths)
     return sum(edit_distance(r, h) for r, h in zip(texts, hyps)), sum(len(r) for r in texts)
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from hwr.codec import EOS, Codec, UnknownCharacterError
-
-_CODECS = {"seq2seq": Codec("seq2seq"), "ctc": Codec("ctc")}
+from hwr.codec import EOS, UnknownCharacterError
+from hwr.decode import family_of
 
 
 def encode_texts(texts: list[str], family: str, ids: list[str] | None = None) -> list[list[int]]:
@@ -26,7 +25,7 @@ def encode_texts(texts: list[str], family: str, ids: list[str] | None = None) ->
     Raises:
         UnknownCharacterError: naming the line id whose text is outside the alphabet.
     """
-    codec = _CODECS[family]
+    codec = family_of(family).codec
     out = []
     for i, text in enumerate(texts):
         try:
@@ -89,8 +88,7 @@ def ctc_loss(log_probs: torch.Tensor, frames: torch.Tensor, texts: list[str], id
                       blank=0, reduction="mean", zero_infinity=True)
 
 
-def batch_loss(model, batch, device, teacher_forcing: float = 0.8, channels_last: bool = False,
-               target_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Forward one batch and its loss.
 
     Args:
@@ -103,16 +101,14 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, channels_last
         (loss scalar, log_probs B x S x C, frames B: valid output positions per
         line, for CTC decoding; for seq2seq the target lengths).
     """
+    # B x 1 x H x W is channels-last and contiguous at once: the weights'
+    # layout (hwr.models.build) decides the format, the input needs none.
     images = batch.images.to(device, non_blocking=True)
-    if channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    family = getattr(model, "family", None)
+    family = family_of(model).name
     if family == "seq2seq":
         targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
         log_probs = model(images, targets=targets.to(device), teacher_forcing=teacher_forcing)
         return seq2seq_loss(log_probs, targets, lengths), log_probs, lengths
-    if family == "ctc":
-        log_probs = model(images)
-        frames = model.output_width(batch.widths).clamp(1, log_probs.shape[1])
-        return ctc_loss(log_probs, frames, batch.texts, batch.ids), log_probs, frames
-    raise ValueError(f"model {type(model).__name__} has family {family!r}; expected 'seq2seq' or 'ctc'")
+    log_probs = model(images)  # ctc
+    frames = model.output_width(batch.widths).clamp(1, log_probs.shape[1])
+    return ctc_loss(log_probs, frames, batch.texts, batch.ids), log_probs, frames

@@ -35,7 +35,7 @@ def seq2seq_beam(model, images: torch.Tensor, beam: int = 5, max_steps: int = 98
         per symbol, its probability at the step it was emitted.
     """
     if beam < 1:
-        raise ValueError(f"hwr.attention_beam: beam must be >= 1, got {beam}")
+        raise ValueError(f"hwr.decode.attention_beam: beam must be >= 1, got {beam}")
     dec = model.decoder
     memory = model.encode(images)
     b, ch, hh, ww = memory.shape

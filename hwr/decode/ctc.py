@@ -1,4 +1,4 @@
-"""From network outputs to label sequences: CTC and seq2seq decoding.
+"""CTC decoding: from per-frame posteriors to labellings.
 
 CTC models emit per-frame log-probabilities ``B x L x C`` (blank = 0). Two
 decoders turn them into labellings:
@@ -20,27 +20,20 @@ random small posteriors and on peaked 81-class ones. Symbols below
 ``cut = 1e-3`` in a frame are not tried: 250 peaked frames then take about
 7 ms instead of 50 ms per line here, with the same labellings.
 
-Seq2seq models emit ``B x S x C`` log-probabilities, one row per decoder step:
-:func:`seq2seq_greedy` cuts the argmax labels at the first EOS (what the text
-is), :func:`seq2seq_raw` keeps every step (what the thesis's legacy CER
-scores). Per-character confidences (:func:`ctc_confidences`,
-:func:`seq2seq_confidences`) are the posterior of each emitted symbol.
-:func:`transcribe` runs a model on a batch and applies the right decoder; the
-evaluator, the trainer's validation and ``hwr recognize`` all go through it.
-Seq2seq beam search lives in :mod:`hwr.attention_beam`.
+Per-character confidences (:func:`ctc_confidences`) are each emitted
+symbol's posterior along the forced alignment (:func:`ctc_alignment`).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from hwr.codec import BLANK, EOS, Codec
+from hwr.codec import BLANK
 
 try:  # optional fast beam search; the pure-Python reference is the fallback
     import fast_ctc_decode as _fast
@@ -59,12 +52,13 @@ def _numpy(log_probs) -> np.ndarray:
     return np.asarray(log_probs, dtype=np.float32)
 
 
-def _lengths(lengths, batch: int, frames: int) -> list[int]:
+def clip_lengths(lengths, batch: int, frames: int) -> list[int]:
+    """Valid frames per line as B ints (None: all ``frames``), clipped to ``frames``."""
     if lengths is None:
         return [frames] * batch
     out = [int(n) for n in (lengths.tolist() if isinstance(lengths, torch.Tensor) else lengths)]
     if len(out) != batch:
-        raise ValueError(f"hwr.decode: {len(out)} lengths for a batch of {batch}")
+        raise ValueError(f"hwr.decode.ctc: {len(out)} lengths for a batch of {batch}")
     # A length past the frames the network produced means the caller's widths
     # disagree with the model; clip rather than index out of range.
     return [max(0, min(n, frames)) for n in out]
@@ -86,7 +80,7 @@ def ctc_greedy(log_probs, lengths=None, blank: int = BLANK) -> list[list[int]]:
     lp = log_probs if isinstance(log_probs, torch.Tensor) else torch.as_tensor(np.asarray(log_probs))
     best = lp.argmax(dim=-1).cpu().numpy()  # B x L
     out = []
-    for row, n in zip(best, _lengths(lengths, best.shape[0], best.shape[1])):
+    for row, n in zip(best, clip_lengths(lengths, best.shape[0], best.shape[1])):
         row = row[:n]
         keep = np.ones(len(row), dtype=bool)
         keep[1:] = row[1:] != row[:-1]  # first frame of each run
@@ -114,7 +108,7 @@ def prefix_beam_search(log_probs, beam: int = 10, blank: int = BLANK, cut: float
     """
     lp = _numpy(log_probs)
     if beam < 1:
-        raise ValueError(f"hwr.decode: beam must be >= 1, got {beam}")
+        raise ValueError(f"hwr.decode.ctc: beam must be >= 1, got {beam}")
     floor = math.log(cut) if cut > 0 else _NEG
     beams: dict[tuple, tuple[float, float]] = {(): (0.0, _NEG)}  # prefix -> (pb, pnb)
     for frame in lp.tolist():
@@ -177,9 +171,9 @@ def ctc_beam(log_probs, lengths=None, beam: int = 10, backend: str = "auto", cut
         per line, the most probable labelling the search found.
     """
     if backend not in ("auto", "fast", "python"):
-        raise ValueError(f"hwr.decode: backend must be 'auto', 'fast' or 'python', got {backend!r}")
+        raise ValueError(f"hwr.decode.ctc: backend must be 'auto', 'fast' or 'python', got {backend!r}")
     if backend == "fast" and _fast is None:
-        raise ImportError("hwr.decode: backend='fast' needs the package fast-ctc-decode (pip install fast-ctc-decode==0.3.7)")
+        raise ImportError("hwr.decode.ctc: backend='fast' needs the package fast-ctc-decode (pip install fast-ctc-decode==0.3.7)")
     if backend == "auto" and _fast is None:
         warnings.warn("fast-ctc-decode is not installed: using the pure-Python CTC beam search (slow)", stacklevel=2)
     use_fast = _fast is not None and backend != "python"
@@ -190,7 +184,7 @@ def ctc_beam(log_probs, lengths=None, beam: int = 10, backend: str = "auto", cut
         raise ValueError(f"hwr.decode.ctc_beam: expected B x L x C log-probabilities, got shape {lp.shape}")
     alphabet = [chr(_BASE + i) for i in range(lp.shape[2])]
     out = []
-    for row, n in zip(lp, _lengths(lengths, lp.shape[0], lp.shape[1])):
+    for row, n in zip(lp, clip_lengths(lengths, lp.shape[0], lp.shape[1])):
         if n == 0:
             out.append([])
         elif use_fast:
@@ -260,107 +254,3 @@ def ctc_confidences(log_probs, labels: Sequence[int]) -> list[float]:
     path of that labelling spends on it (one line, L x C log-probabilities)."""
     lp = _numpy(log_probs)
     return [float(np.exp(lp[a:b, c].max())) for (a, b), c in zip(ctc_alignment(lp, labels), labels)]
-
-
-def seq2seq_raw(log_probs) -> list[list[int]]:
-    """Argmax label of every decoder step (B x S x C -> B lists of S labels),
-    EOS and whatever follows it included: the input of the legacy CER."""
-    lp = log_probs if isinstance(log_probs, torch.Tensor) else torch.as_tensor(np.asarray(log_probs))
-    return lp.argmax(dim=-1).cpu().tolist()
-
-
-def seq2seq_greedy(log_probs) -> list[list[int]]:
-    """Argmax labels per line, cut before the first EOS (B x S x C -> labels)."""
-    out = []
-    for row in seq2seq_raw(log_probs):
-        out.append(row[: row.index(EOS)] if EOS in row else row)
-    return out
-
-
-def seq2seq_confidences(log_probs, length: int | None = None) -> list[float]:
-    """Per emitted symbol of one line (S x C log-probs), the probability of
-    the argmax at that step; ``length`` symbols (default: up to the first EOS)."""
-    lp = log_probs if isinstance(log_probs, torch.Tensor) else torch.as_tensor(np.asarray(log_probs))
-    best, arg = lp.max(dim=-1)
-    if length is None:
-        labels = arg.tolist()
-        length = labels.index(EOS) if EOS in labels else len(labels)
-    return best[:length].exp().tolist()
-
-
-@dataclass
-class Transcription:
-    """What :func:`transcribe` returns for a batch of B lines.
-
-    Attributes:
-        labels: per line, the decoded labels (no blank, no EOS).
-        texts: per line, the decoded text.
-        raw: seq2seq only, the argmax of every step run (legacy CER input).
-        confidences: per line and character, when asked for.
-        attention: seq2seq with ``attention=True``: B x S x N (or B x S x H' x W').
-        log_probs: the network output (B x L x C or B x S x C), on the CPU.
-        lengths: CTC only, frames per line.
-    """
-
-    labels: list[list[int]]
-    texts: list[str]
-    raw: list[list[int]] | None = None
-    confidences: list[list[float]] | None = None
-    attention: torch.Tensor | None = None
-    log_probs: torch.Tensor | None = None
-    lengths: list[int] | None = field(default=None)
-
-
-@torch.no_grad()
-def transcribe(
-    model,
-    images: torch.Tensor,
-    widths: torch.Tensor | None = None,
-    beam: int | None = None,
-    max_steps: int = 98,
-    stop_at_eos: bool = True,
-    confidences: bool = False,
-    attention: bool = False,
-) -> Transcription:
-    """Run ``model`` on a batch and decode it.
-
-    Args:
-        model: a built model (``family`` "ctc" or "seq2seq"), in eval mode
-            (the caller's business: the trainer restores its own mode).
-        images: B x 1 x H x W on the model's device.
-        widths: B unpadded widths (CTC: frames past ``output_width`` are
-            ignored); None = the full width.
-        beam: beam width; None or 1 = greedy. CTC: prefix beam search
-            (:func:`ctc_beam`); seq2seq: :func:`hwr.attention_beam.seq2seq_beam`,
-            which gives no ``raw`` steps and no attention.
-        max_steps: seq2seq step limit (thesis 98).
-        stop_at_eos: seq2seq: stop once every line emitted EOS; False runs all
-            ``max_steps`` (exact legacy CER, thesis timing).
-        confidences: also compute per-character confidences.
-        attention: seq2seq: also return the attention maps.
-    """
-    family = getattr(model, "family", None)
-    if family == "ctc":
-        codec = Codec("ctc")
-        lp = model(images).float().cpu()
-        if widths is None:
-            widths = torch.full((images.size(0),), images.size(-1), dtype=torch.long)
-        lengths = _lengths(model.output_width(widths.to(images.device)).cpu(), lp.size(0), lp.size(1))
-        labels = ctc_beam(lp, lengths, beam=beam) if beam and beam > 1 else ctc_greedy(lp, lengths)
-        conf = [ctc_confidences(lp[i, :n], labels[i]) for i, n in enumerate(lengths)] if confidences else None
-        return Transcription(labels, codec.decode_batch(labels), None, conf, None, lp, lengths)
-    if family != "seq2seq":
-        raise ValueError(f"hwr.decode.transcribe: model.family must be 'ctc' or 'seq2seq', got {family!r}")
-    codec = Codec("seq2seq")
-    if beam and beam > 1:  # no raw step sequence (legacy CER) and no attention maps
-        from hwr.attention_beam import seq2seq_beam
-
-        labels, conf = seq2seq_beam(model, images, beam=beam, max_steps=max_steps)
-        return Transcription(labels, codec.decode_batch(labels), None, conf if confidences else None)
-    out = model(images, max_steps=max_steps, stop_at_eos=stop_at_eos, return_attention=attention)
-    lp, att = (out if isinstance(out, tuple) else (out, None))
-    lp = lp.float().cpu()
-    labels = seq2seq_greedy(lp)
-    conf = [seq2seq_confidences(lp[i], len(lab)) for i, lab in enumerate(labels)] if confidences else None
-    att = att.float().cpu() if (attention and att is not None) else None
-    return Transcription(labels, codec.decode_batch(labels), seq2seq_raw(lp), conf, att, lp, None)
