@@ -101,7 +101,7 @@ def load_profile(profile: str) -> dict[str, Any]:
         known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
         raise RunnerError(f"no profile {profile!r} ({path} is missing); profiles: {known}")
     cfg = yaml.safe_load(path.read_text()) or {}
-    unknown = set(cfg) - {"defaults", "chapters", "description"}
+    unknown = set(cfg) - {"defaults", "chapters", "description", "task"}
     if unknown:
         raise RunnerError(f"{path}: unknown top-level keys {sorted(unknown)}")
     return cfg

@@ -1,0 +1,39 @@
+"""``hwr sweep CHAPTER``: train a chapter's missing runs without rendering it."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.runs.executors import EXECUTORS
+
+    parser.add_argument("chapters", nargs="+", metavar="CHAPTER", help="chapters whose studies to fill (ch03 or ch03_training)")
+    parser.add_argument("--profile", default="smoke", help="profile whose task and store to use (default: smoke)")
+    parser.add_argument("--executor", default="local", choices=EXECUTORS,
+                        help="local process pool, a SLURM cluster through submitit, or submitit's local executor")
+    parser.add_argument("--workers", type=int, default=2, help="parallel runs for the local executor (default: 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
+    parser.add_argument("--slurm", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                        help="a submitit SLURM parameter, e.g. --slurm partition gpu --slurm gpus_per_node 1")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs and their state, train nothing")
+
+
+def main(args: argparse.Namespace) -> int:
+    from hwr.runs.executors import print_report, run_missing
+    from hwr.runs.studies import study
+
+    for chapter in args.chapters:
+        s = study(chapter, args.profile)
+        print(f"{s.name} ({args.profile}): {len(s.runs)} runs in {s.store.root}; {s.status()}")
+        if args.dry_run:
+            for spec in s.runs:
+                print(f"  {s.store.status(spec):8s} {spec.run_id}  {spec.label}")
+            continue
+        failures = run_missing(s.runs, s.store.root, args.executor, args.workers, args.threads,
+                               slurm=dict(args.slurm), report=print_report)
+        for line in failures:
+            print(f"failed: {line}")
+        if failures:
+            return 1
+    return 0

@@ -1,0 +1,178 @@
+"""Fill a store: run the missing runs of a study, here or on a cluster.
+
+Three executors, one interface (:func:`run_missing`):
+
+* ``"local"`` (default): a pool of ``workers`` processes on this machine, each
+  training one run at a time with ``threads`` torch threads. On a 2-core
+  machine two single-thread runs side by side train more lines per minute in
+  all than one run with two threads (see the README for the measurement).
+* ``"slurm"``: one submitit job per run on a SLURM cluster (submitit is the
+  scheduler's Python client; nothing is re-implemented here). Cluster
+  options (partition, time, GPUs) go in ``slurm``.
+* ``"submitit-local"``: the same submitit code path, run as local
+  subprocesses; this is how the cluster path is tested without a cluster.
+
+Every executor calls :func:`hwr.runs.execute.execute` with the run's spec as a
+plain dict. Runs are resumable, so an interrupted sweep restarted later
+continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Callable, Sequence
+
+from hwr.runs.execute import execute
+from hwr.runs.spec import RunSpec
+
+EXECUTORS = ("local", "slurm", "submitit-local")
+
+
+class Progress:
+    """Done / running / left across the runs of a sweep, with a time estimate.
+
+    The estimate uses the mean duration of the runs finished in this sweep,
+    or each run's minutes budget before any has finished.
+    """
+
+    def __init__(self, specs: Sequence[RunSpec], workers: int, report: Callable[[str], None] | None):
+        self.total, self.workers, self.report = len(specs), max(workers, 1), report
+        self.budget = [float(s.train.get("minutes") or 0) * 60 for s in specs]
+        self.durations: list[float] = []
+        self.done = self.failed = self.running = 0
+        self.started = time.time()
+
+    def eta(self) -> float | None:
+        left = self.total - self.done - self.failed
+        per_run = (sum(self.durations) / len(self.durations) if self.durations
+                   else (max(self.budget) if self.budget and max(self.budget) else None))
+        return None if per_run is None else per_run * left / self.workers
+
+    def line(self) -> str:
+        eta = self.eta()
+        left = self.total - self.done - self.failed - self.running
+        text = f"runs: {self.done} done, {self.running} running, {left} left"
+        if self.failed:
+            text += f", {self.failed} failed"
+        if eta is not None and self.done + self.failed < self.total:
+            text += f", about {eta / 60:.0f} min to go"
+        return text
+
+    def update(self, **counts) -> None:
+        for k, v in counts.items():
+            setattr(self, k, v)
+        if self.report:
+            self.report(self.line())
+
+
+def _worker_init(threads: int) -> None:
+    # Before torch is imported in the worker: one OpenMP pool of `threads`, idle threads yield.
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
+    import multiprocessing as mp
+
+    failures = []
+    ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no forked torch thread pools
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                             initargs=(threads,)) as pool:
+        pending = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < workers:
+                spec = queue.pop(0)
+                pending[pool.submit(execute, spec.to_dict(), str(root), threads, device)] = (spec, time.time())
+            progress.update(running=len(pending))
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                spec, t0 = pending.pop(fut)
+                try:
+                    fut.result()
+                    progress.durations.append(time.time() - t0)
+                    progress.done += 1
+                except Exception as e:  # one failed run must not stop the others
+                    progress.failed += 1
+                    failures.append(f"{spec.run_id}: {type(e).__name__}: {e}")
+    progress.update(running=0)
+    return failures
+
+
+def _run_submitit(todo, root, threads, device, cluster, slurm, progress) -> list[str]:
+    import submitit
+
+    folder = Path(root) / ".submitit"
+    executor = submitit.AutoExecutor(folder=folder, cluster=None if cluster == "slurm" else "local")
+    minutes = max(float(s.train.get("minutes") or 60) for s in todo)
+    params = {"timeout_min": int(minutes * 2 + 30), "cpus_per_task": threads, "name": "hwr-run"}
+    if cluster == "slurm":
+        params.update({f"slurm_{k}" if not k.startswith("slurm_") else k: v for k, v in (slurm or {}).items()})
+    executor.update_parameters(**params)
+    jobs = [(spec, executor.submit(execute, spec.to_dict(), str(root), threads, device)) for spec in todo]
+    failures = []
+    remaining = list(jobs)
+    while remaining:
+        progress.update(running=sum(1 for _, j in remaining if j.state in ("RUNNING", "COMPLETING")))
+        still = []
+        for spec, job in remaining:
+            if job.done():
+                try:
+                    job.result()
+                    progress.done += 1
+                except Exception as e:
+                    progress.failed += 1
+                    failures.append(f"{spec.run_id}: {type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}")
+            else:
+                still.append((spec, job))
+        remaining = still
+        if remaining:
+            time.sleep(2)
+    progress.update(running=0)
+    return failures
+
+
+def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "local", workers: int = 2,
+                threads: int = 1, device: str = "auto", slurm: dict | None = None,
+                report: Callable[[str], None] | None = None) -> list[str]:
+    """Train every run of ``specs`` that is not done in the store at ``root``.
+
+    Args:
+        specs: the runs (duplicates are trained once).
+        root: the store folder.
+        executor: one of :data:`EXECUTORS`.
+        workers: parallel runs (local executor).
+        threads: torch threads per run.
+        device: device for each run.
+        slurm: extra submitit SLURM parameters (``partition``, ``gpus_per_node``...).
+        report: called with a one-line progress text (done, running, left,
+            estimated time) whenever it changes; None is silent.
+
+    Returns:
+        one line per failed run (empty when all succeeded).
+    """
+    from hwr.runs.store import RunStore
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
+    store = RunStore(root)
+    unique = list({s.run_id: s for s in specs}.values())
+    todo = [s for s in unique if not store.is_done(s)]
+    progress = Progress(unique, workers if executor == "local" else len(todo), report)
+    progress.done = len(unique) - len(todo)
+    progress.update()
+    if not todo:
+        return []
+    if executor == "local":
+        return _run_local(todo, root, workers, threads, device, progress)
+    return _run_submitit(todo, root, threads, device, executor, slurm, progress)
+
+
+def print_report(line: str) -> None:
+    """A report callback for terminals: rewrite one status line."""
+    end = "\n" if not sys.stderr.isatty() else "\r"
+    print(line.ljust(70), end=end, file=sys.stderr, flush=True)

@@ -1,0 +1,127 @@
+"""Where runs live and how their records are read back.
+
+A store is a folder of run folders, ``results/<profile>/runs/<run_id>/``::
+
+    spec.json         the RunSpec and its full identity
+    history.csv       one row per validation (val CER against lines seen and minutes)
+    metrics.json      the training summary (best and last validation, speed, stop reason)
+    run.json          provenance: commit, versions, hardware, duration
+    test.json         test metrics at the best checkpoint (CER, WER, legacy CER, skipped lines)
+    predictions.csv   per-line test predictions at the best checkpoint
+    arrays.npz        small arrays a figure needs (optional)
+    checkpoints/      last.pt and best.pt: local only, never committed
+
+Everything but ``checkpoints/`` is small and, for the ``book`` profile,
+committed, so the book renders from records on a fresh clone. A run counts as
+*done* when ``test.json`` exists and its ``spec.json`` holds the same identity.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from hwr.paths import RESULTS
+from hwr.runs.spec import RunSpec
+
+RECORD_FILES = ("spec.json", "history.csv", "metrics.json", "run.json", "test.json", "predictions.csv")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class RunRecord:
+    """The records of one finished run, loaded lazily."""
+
+    spec: RunSpec
+    folder: Path
+
+    @cached_property
+    def metrics(self) -> dict:
+        return _read_json(self.folder / "metrics.json") or {}
+
+    @cached_property
+    def test(self) -> dict:
+        return _read_json(self.folder / "test.json") or {}
+
+    @cached_property
+    def provenance(self) -> dict:
+        return _read_json(self.folder / "run.json") or {}
+
+    @cached_property
+    def history(self):
+        """``history.csv`` as a DataFrame (one row per validation)."""
+        import pandas as pd
+
+        return pd.read_csv(self.folder / "history.csv")
+
+    @cached_property
+    def predictions(self):
+        """Per-line test predictions: id, reference, hypothesis, distance."""
+        import pandas as pd
+
+        return pd.read_csv(self.folder / "predictions.csv", dtype={"id": str, "reference": str, "hypothesis": str},
+                           keep_default_na=False)
+
+    @cached_property
+    def arrays(self) -> dict:
+        """The figure arrays (``arrays.npz``), empty when the run saved none."""
+        import numpy as np
+
+        path = self.folder / "arrays.npz"
+        if not path.exists():
+            return {}
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+class RunStore:
+    """The run folders of one profile (``results/<profile>/runs``)."""
+
+    def __init__(self, root: str | Path | None = None, profile: str = "smoke"):
+        self.root = Path(root) if root is not None else RESULTS / profile / "runs"
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    def folder(self, spec: RunSpec) -> Path:
+        return self.root / spec.run_id
+
+    def status(self, spec: RunSpec) -> str:
+        """``"done"``, ``"started"`` (a folder, no test records yet) or ``"missing"``."""
+        folder = self.folder(spec)
+        if not folder.exists():
+            return "missing"
+        saved = _read_json(folder / "spec.json")
+        if saved and saved.get("identity") == spec.identity() and (folder / "test.json").exists():
+            return "done"
+        return "started"
+
+    def is_done(self, spec: RunSpec) -> bool:
+        return self.status(spec) == "done"
+
+    def load(self, spec: RunSpec) -> RunRecord:
+        """The records of a done run.
+
+        Raises:
+            FileNotFoundError: the run has not finished in this store (names
+                the folder and the command that fills it).
+        """
+        if not self.is_done(spec):
+            raise FileNotFoundError(f"{self.folder(spec)}: run {spec.label} (seed {spec.seed}) has no records "
+                                    f"yet; fill the store with `hwr sweep`")
+        return RunRecord(spec, self.folder(spec))
+
+    def write_spec(self, spec: RunSpec) -> None:
+        from hwr.files import write_json
+
+        self.folder(spec).mkdir(parents=True, exist_ok=True)
+        write_json(self.folder(spec) / "spec.json", {"spec": spec.to_dict(), "run_id": spec.run_id,
+                                                     "identity": spec.identity()})

@@ -1,0 +1,44 @@
+"""Each experiment chapter's study, declared once.
+
+A chapter calls ``study(name, profile)`` and renders what it returns;
+``hwr sweep CHAPTER`` fills the same runs without rendering. Declaring studies
+here rather than inside the notebooks lets the sweep, the tests and the
+chapters agree on one list, and lets chapters share runs (the same spec is
+the same folder).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from hwr.runs.study import Study
+
+STUDIES: dict[str, Callable[[str], Study]] = {}
+
+
+def declares(name: str):
+    """Register a function ``profile -> Study`` under a chapter name."""
+
+    def register(fn):
+        STUDIES[name] = fn
+        return fn
+
+    return register
+
+
+@declares("ch03_training")
+def _training(profile: str) -> Study:
+    """How the book trains: the CTC baseline against the gated light seq2seq model."""
+    return Study.declare("ch03_training", profile, models=["ctc_baseline", "gate_1"])
+
+
+def study(chapter: str, profile: str) -> Study:
+    """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
+
+    Raises:
+        KeyError: no chapter of that name declares a study.
+    """
+    matches = [n for n in STUDIES if n == chapter or n.startswith(chapter + "_")]
+    if len(matches) != 1:
+        raise KeyError(f"no single study for {chapter!r}; chapters with studies: {', '.join(STUDIES)}")
+    return STUDIES[matches[0]](profile)
