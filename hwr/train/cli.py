@@ -36,6 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, default=d.minutes, help="wall-clock budget in minutes (default: none)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    parser.add_argument("--schedule", default=d.schedule, choices=("constant", "warmup_cosine", "onecycle"),
+                        help="learning-rate schedule, peak --lr (default constant: the thesis)")
+    parser.add_argument("--warmup", type=float, default=d.warmup,
+                        help="schedule warm-up: fraction of --schedule-steps if < 1, else steps")
+    parser.add_argument("--schedule-steps", type=int, default=d.schedule_steps,
+                        help="optimiser steps at which the schedule reaches its floor")
+    parser.add_argument("--lr-floor", type=float, default=d.lr_floor,
+                        help=f"final rate of a schedule, as a fraction of --lr (default {d.lr_floor})")
     parser.add_argument("--teacher-forcing", type=float, default=d.teacher_forcing, help=f"default {d.teacher_forcing}")
     parser.add_argument("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default {d.patience})")
     parser.add_argument("--val-subset", type=int, default=d.val_subset, help="validate on this many lines (default: all)")
@@ -57,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+        schedule=args.schedule, warmup=args.warmup, schedule_steps=args.schedule_steps, lr_floor=args.lr_floor,
         teacher_forcing=args.teacher_forcing, patience=args.patience, val_subset=args.val_subset,
         val_width=args.val_width, seed=args.seed, threads=args.threads, device=args.device,
         workers=args.workers, log_every=args.log_every, progress=not args.no_progress,

@@ -30,6 +30,7 @@ from hwr.train.checkpoint import (check_resumable, load_checkpoint, rng_state, s
                                   set_rng_state)
 from hwr.train.config import TrainConfig, resolve_device, resolve_threads, setup_threads
 from hwr.train.data import resolve_data, train_loader, valid_loader, validation_subset
+from hwr.train.schedule import LRSchedule
 from hwr.train.records import read_json, run_identity, summarise, write_history, write_json, write_provenance
 
 
@@ -104,12 +105,14 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
         model = model.to(memory_format=torch.channels_last)
     model.train()  # shape inference in build() may leave eval mode on
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = LRSchedule(optimizer, config)  # constant (thesis): leaves the optimiser alone
     state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}
     if last_path.exists():
         ckpt = load_checkpoint(last_path)  # CPU: RNG states must stay there
         check_resumable(ckpt, experiment, overrides, data_desc, config, last_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
+        schedule.load_state_dict(ckpt.get("schedule"))
         set_rng_state(ckpt["rng"])
         state = {k: ckpt[k] for k in state}
         tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
@@ -154,6 +157,7 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
         call_start = time.perf_counter()
         ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "experiment": experiment,
                 "overrides": dict(overrides), "data": data_desc, "config": config.to_dict(), "rng": rng_state(),
+                "schedule": schedule.state_dict(),
                 **state}
         if improved:
             save_checkpoint(best_path, ckpt)
