@@ -14,6 +14,7 @@ import importlib
 BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
+    "task": ("hwr.bench.task", "book-task candidates: task x model x minutes -> val CER, lines/s"),
 }
 
 
