@@ -40,7 +40,8 @@ def test_candidates_state_their_departures():
     assert t.overrides() == {"input_height": 32} and t.data == "synth:phrases"
     cfg = t.config("ctc_baseline", seed=1, threads=1)
     assert (cfg.batch_size, cfg.lr, cfg.schedule, cfg.minutes, cfg.seed) == (16, 1e-3, "warmup_cosine", 10, 1)
-    assert cfg.schedule_steps == math.ceil(t.schedule_lines / 16)
+    assert cfg.schedule_steps == math.ceil(t.schedule_lines["ctc_baseline"] / 16)
+    assert t.config("gate_1").schedule_steps == math.ceil(t.schedule_lines["default"] / 16)
     assert t.settings()["input_height"] == 32 and t.settings()["schedule"] == "warmup_cosine"
 
 
