@@ -7,10 +7,15 @@ interpolation so the height is 64, keeping the aspect ratio; scale to [0, 1]
 column ("edge replication"), to the widest line of the batch in training or
 to a fixed width (1408 at height 64) in evaluation.
 
-Training batches group lines of similar width
-(:class:`hwr.datasets.sampler.BucketBatchSampler`): with random batches most
-of each batch is padding, since line widths vary by a factor of ten; grouping
-keeps the padding small at the same randomness between epochs.
+The padding is added in source pixels, before the resize: at another input
+height (128 for one thesis variant, 32 for a book-task candidate) it stays
+the same share of the line, so a height-32 input is the height-64 input
+halved (evaluation width 704 = 1408 / 2).
+
+Training batches group lines of similar width (:class:`hwr.datasets.sampler.BucketBatchSampler`):
+with random batches most of each batch is padding, since line widths vary by
+a factor of ten; grouping keeps the padding small at the same randomness
+between epochs.
 
 A line that cannot be loaded (unreadable image, a file gone missing) must not
 kill a long run: the loader skips it, logs a warning naming the file and
@@ -34,7 +39,8 @@ log = logging.getLogger(__name__)
 
 PAD_TOP_BOTTOM = 16
 PAD_LEFT_RIGHT = 32
-THESIS_EVAL_WIDTH = {64: 1408, 128: 3225}  # fixed evaluation widths per input height
+# fixed evaluation widths per input height (32: not a thesis setting, the 64 width halved)
+THESIS_EVAL_WIDTH = {64: 1408, 128: 3225, 32: 704}
 
 
 def prepared_width(h: int, w: int, height: int = 64) -> int:

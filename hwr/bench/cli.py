@@ -15,6 +15,7 @@ BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
     "memory-format": ("hwr.bench.memory_format", "default against channels-last memory format, side by side"),
+    "task": ("hwr.bench.task", "book-task candidates: task x model x minutes -> val CER, lines/s"),
 }
 
 

@@ -5,6 +5,12 @@ Dropout(0.15). Input B x 1 x H x W (H = 64, or 128 for one 2D variant);
 output B x C x H' x W' with H' = 1 for the 1D models and 4 or 8 for the
 "expand h" 2D-attention variants, which drop some of the height pools.
 
+Input height 32 (a book-task candidate, not a thesis setting) needs one
+height halving fewer: the pool of block 6 (after the 1x1 conv, on a 2-row
+map at height 64) is dropped, and the 2D variants drop the last pools as at
+64. Convolution and norm parameters do not depend on the input size, and the
+widths are still divided by 4, so every state count is the thesis's.
+
 The DSC variant (depthwise-separable convolutions with multiplier k) replaces
 every conv by a depthwise conv (in -> in*k, groups = in) and a pointwise 1x1
 conv (in*k -> out); its conv parameters are 129,530*k + 864.
@@ -28,6 +34,11 @@ POOLS: dict[tuple[int, int], tuple] = {
     (64, 4): ((2, 2), (2, 2), (2, 1), (2, 1), None, None),
     (64, 8): ((2, 2), (2, 2), (2, 1), None, None, None),
     (128, 8): ((2, 2), (2, 2), (2, 2), (2, 1), None, None),
+    # not in the thesis: one height halving fewer at input height 32 (the
+    # last pool goes, as in the expand-h variants); widths still W/4
+    (32, 1): ((2, 2), (2, 2), (2, 1), (2, 1), (2, 1), None),
+    (32, 4): ((2, 2), (2, 2), (2, 1), None, None, None),
+    (32, 8): ((2, 2), (2, 2), None, None, None, None),
 }
 
 
@@ -122,7 +133,7 @@ def convnet6(
         out_channels: C, the channels of block 6 ("backbone out", thesis 256 or 384).
         norm: ``"in"`` (thesis IN, unbiased std) or ``"bn"`` (BatchNorm2d).
         dsc: 0 for plain convs, k >= 1 for depthwise-separable convs with multiplier k.
-        input_height: 64 or 128.
+        input_height: 64 (thesis), 128 (one 2D variant) or 32 (book-task candidate).
         expand_h: feature height H' (1, 4 or 8; see :data:`POOLS`).
         dropout: dropout after the last block (thesis 0.15).
 

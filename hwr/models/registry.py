@@ -41,7 +41,7 @@ class ModelConfig:
         norm: backbone norm, ``"in"`` (thesis IN/"LN") or ``"bn"``.
         backbone_out: C, channels of the last backbone block (256; 384).
         dsc: 0 for plain convs, k >= 1 for depthwise-separable backbone convs.
-        input_height: 64 or 128.
+        input_height: 64 or 128 (thesis); 32 (book-task candidate, see backbone.POOLS).
         expand_h: feature height H' (1 for 1D attention; 4 or 8 for 2D).
         dropout: backbone dropout and decoder output dropout (0.15).
         gates: number of GFCN gate blocks (0-3).

@@ -39,6 +39,10 @@ class SynthConfig:
         extra_weights: use the extra weights of kalam, caveat and
             dancing-script as extra writers.
         families: restrict to these font families (None: all 40).
+        phrase_words: None for IAM-like full lines; ``(lo, hi)`` for short
+            lines of ``lo`` to ``hi`` consecutive words of the same texts
+            (:func:`hwr.synth.text.chop`), drawn and rendered like the full
+            lines (same writers, same split by font and by document).
     """
 
     seed: int = 0
@@ -50,6 +54,7 @@ class SynthConfig:
     text_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     extra_weights: bool = True
     families: tuple[str, ...] | None = None
+    phrase_words: tuple[int, int] | None = None
 
     def __post_init__(self):
         for split in SPLITS:
@@ -68,6 +73,12 @@ class SynthConfig:
             if len(set(self.families)) < 3:
                 raise ValueError("SynthConfig.families: at least 3 families (one per split)")
             object.__setattr__(self, "families", tuple(self.families))
+        if self.phrase_words is not None:
+            pw = tuple(self.phrase_words)
+            if len(pw) != 2 or not all(isinstance(k, int) for k in pw) or not 1 <= pw[0] <= pw[1]:
+                raise ValueError(f"SynthConfig.phrase_words: (lo, hi) word counts with 1 <= lo <= hi, "
+                                 f"not {self.phrase_words!r}")
+            object.__setattr__(self, "phrase_words", pw)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -82,13 +93,22 @@ class SynthConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def to_dict(self) -> dict:
+        """Plain dict for the manifest; ``phrase_words`` only when set, so the
+        full-line presets keep the config they had before phrases existed."""
         d = dataclasses.asdict(self)
+        if d["phrase_words"] is None:
+            del d["phrase_words"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 PRESETS: dict[str, SynthConfig] = {
     "smoke": SynthConfig(train=240, valid=60, test=60),
     "default": SynthConfig(train=4000, valid=400, test=800),
+    # book-task candidates: short lines of 1-4 words, generated directly (not
+    # cut from full lines); same writers, renderer, splits and sizes
+    "phrases-smoke": SynthConfig(train=240, valid=60, test=60, phrase_words=(1, 4)),
+    "phrases": SynthConfig(train=4000, valid=400, test=800, phrase_words=(1, 4)),
+    "phrases-large": SynthConfig(train=12000, valid=400, test=800, phrase_words=(1, 4)),
 }
 
 
@@ -138,11 +158,15 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
     docs, corpus = T.load_documents(node_modules)
     doc_split = T.split_documents(docs, config.seed, config.text_fractions)
     jobs = []
+    earlier: set[str] = set()  # phrases of earlier splits (full lines do not repeat across documents)
     for split in SPLITS:
         n = config.sizes[split]
         if n <= 0 or not lines:
             continue
-        lines = T.make_lines(doc_split[split], n, random.Random(f"text-{config.seed}-{split}"))
+        lines = T.make_lines(doc_split[split], n, random.Random(f"text-{config.seed}-{split}"),
+                             words=config.phrase_words, exclude=frozenset(earlier))
+        if config.phrase_words:
+            earlier.update(t for t, _ in lines)
         # one writer per form, cycling through the split's writers in shuffled rounds
         wrng = random.Random(f"writers-{config.seed}-{split}")
         order: list[str] = []

@@ -8,6 +8,9 @@ a new sentence, and number words are sometimes written in digits (IAM:
 3.7 digits per 1000 characters). Lines are wrapped greedily to target lengths
 drawn around IAM's distribution, with occasional end-of-line hyphenation.
 
+Short lines ("phrases", a book-task candidate) come from the same passages,
+cut into runs of a few consecutive words (:func:`chop`) instead of wrapped.
+
 Texts are disjoint across splits: every chapter or address belongs to exactly
 one split (:func:`hwr.synth.corpus.split_documents`).
 """
@@ -119,6 +122,34 @@ def wrap(paragraphs: list[str], n_lines: int, rng: random.Random) -> list[str]:
     return lines
 
 
+#: a phrase shorter than this is dropped (a lone "a", "I", "of" or "-" is
+#: hardly a text line, and narrower than a gate model's smallest input)
+PHRASE_MIN_CHARS = 3
+
+
+def chop(paragraphs: list[str], n_lines: int, rng: random.Random, words: tuple[int, int],
+         exclude: frozenset | set = frozenset()) -> list[str]:
+    """Cut paragraphs into phrases of ``words[0]``..``words[1]`` consecutive
+    words (count drawn uniformly per phrase; a paragraph's last phrase may be
+    shorter): up to ``n_lines`` phrases. Phrases never span paragraphs;
+    those under :data:`PHRASE_MIN_CHARS` characters or in ``exclude`` (the
+    texts of earlier splits: short phrases such as "in the" recur across
+    documents) are dropped."""
+    lines: list[str] = []
+    for para in paragraphs:
+        tokens = para.split()
+        i = 0
+        while i < len(tokens) and len(lines) < n_lines:
+            k = rng.randint(*words)
+            phrase = " ".join(tokens[i:i + k])[:TARGET_MAX]
+            i += k
+            if len(phrase) >= PHRASE_MIN_CHARS and phrase not in exclude:
+                lines.append(phrase)
+        if len(lines) >= n_lines:
+            break
+    return lines
+
+
 def _target(rng: random.Random) -> int:
     return int(min(TARGET_MAX, max(TARGET_MIN, round(rng.gauss(TARGET_MEAN, TARGET_SD)))))
 
@@ -161,8 +192,14 @@ def passage(doc: Document, rng: random.Random, chars: int, used: set | None = No
 
 
 def make_lines(docs: list[Document], n: int, rng: random.Random,
-               form_lines: tuple[int, int] = (4, 10)) -> list[tuple[str, int]]:
+               form_lines: tuple[int, int] = (4, 10),
+               words: tuple[int, int] | None = None,
+               exclude: frozenset | set = frozenset()) -> list[tuple[str, int]]:
     """``n`` line texts from ``docs``, in "forms" of consecutive lines.
+
+    ``words=None`` wraps passages into IAM-like lines (:func:`wrap`);
+    ``words=(lo, hi)`` cuts them into phrases of lo..hi words (:func:`chop`),
+    none of them in ``exclude``.
 
     Returns:
         ``[(text, form_index), ...]``: a form is a passage wrapped into
@@ -182,7 +219,11 @@ def make_lines(docs: list[Document], n: int, rng: random.Random,
         corpus = by_corpus[rng.choices(corpora, weights=[CORPUS_WEIGHTS.get(c, 1.0) for c in corpora])[0]]
         doc = rng.choices(corpus, weights=[d.size for d in corpus])[0]
         k = rng.randint(*form_lines)
-        got = wrap(passage(doc, rng, chars=60 * k + 200, used=used), min(k, n - len(lines)), rng)
+        paragraphs = passage(doc, rng, chars=60 * k + 200, used=used)
+        if words is None:
+            got = wrap(paragraphs, min(k, n - len(lines)), rng)
+        else:
+            got = chop(paragraphs, min(k, n - len(lines)), rng, words, exclude)
         got = [t for t in got if t.strip()]
         lines += [(t, form) for t in got]
         form += 1

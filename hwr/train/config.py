@@ -3,7 +3,8 @@
 :class:`TrainConfig` carries the thesis defaults (spec §9): Adam with lr 5e-4,
 default betas, no weight decay, no scheduler, no clipping; batch 32; teacher
 forcing 0.8; validation every epoch; early stopping after 50 epochs without a
-strict improvement of the validation CER. The CPU-minded additions (a
+strict improvement of the validation CER. A learning-rate schedule
+(:mod:`hwr.train.schedule`) is a book-task candidate, off by default. The CPU-minded additions (a
 wall-clock budget, a validation subset, threads, compile) are
 execution details that do not change what is being trained.
 """
@@ -14,11 +15,16 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
+from hwr.train.schedule import SCHEDULES
+
 #: fields that change how fast a run goes but not what it computes; a finished
 #: run is reused ("load if present") and resumed whatever their values
 EXECUTION_FIELDS = frozenset({"threads", "device", "workers", "log_every", "progress", "compile",
                               # a tolerance checked against each run, not a setting of what it computes
                               "max_skipped"})
+
+#: the learning-rate schedule's fields at their defaults (the thesis's constant rate)
+SCHEDULE_DEFAULTS = {"schedule": "constant", "warmup": 0.0, "schedule_steps": None, "lr_floor": 0.01}
 
 #: fields a resumed run may change: the execution fields and the budgets
 RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
@@ -34,8 +40,16 @@ class TrainConfig:
             included; checked between batches, the run then validates, saves
             and stops cleanly. ``None``: no limit.
         batch_size: lines per training batch.
-        lr: Adam learning rate (default betas, no scheduler).
+        lr: Adam learning rate (default betas); the peak rate of a schedule.
         weight_decay: Adam weight decay (thesis: none).
+        schedule: learning-rate schedule, ``"constant"`` (thesis),
+            ``"warmup_cosine"`` or ``"onecycle"`` (:mod:`hwr.train.schedule`).
+        warmup: warm-up of a schedule: a fraction of ``schedule_steps`` when
+            below 1, else a number of optimiser steps.
+        schedule_steps: optimiser steps at which a schedule's decay ends
+            (the rate stays at the floor after); required by every schedule
+            but ``"constant"``. See :func:`hwr.train.schedule.estimate_steps`.
+        lr_floor: a schedule's final rate as a fraction of ``lr``.
         teacher_forcing: probability of feeding the ground-truth symbol to the
             next decoder step (seq2seq only).
         patience: stop after this many epochs without a strict improvement of
@@ -65,6 +79,10 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 5e-4
     weight_decay: float = 0.0
+    schedule: str = "constant"
+    warmup: float = 0.0
+    schedule_steps: int | None = None
+    lr_floor: float = 0.01
     teacher_forcing: float = 0.8
     patience: int = 50
     val_subset: int | None = None
@@ -91,14 +109,29 @@ class TrainConfig:
             "workers": self.workers >= 0,
             "log_every": self.log_every >= 1,
             "max_skipped": 0.0 <= self.max_skipped <= 1.0,
+            "schedule": self.schedule in SCHEDULES,
+            "schedule_steps": (self.schedule_steps is None and self.schedule == "constant")
+            or (isinstance(self.schedule_steps, int) and self.schedule_steps >= 1),
+            "warmup": self.warmup >= 0 and (self.warmup < 1 or float(self.warmup).is_integer())
+            and (not self.schedule_steps or self.warmup < 1 or self.warmup <= self.schedule_steps),
+            "lr_floor": 0.0 <= self.lr_floor <= 1.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"TrainConfig: invalid {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
 
     def to_dict(self) -> dict:
-        """Plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
-        return dataclasses.asdict(self)
+        """Plain dict (JSON- and ``torch.load(weights_only=True)``-safe).
+
+        The schedule fields are left out while all of them are at their
+        defaults (constant rate): runs made before schedules existed keep
+        their identity, and :meth:`from_dict` restores the defaults.
+        """
+        d = dataclasses.asdict(self)
+        if all(d[k] == v for k, v in SCHEDULE_DEFAULTS.items()):
+            for k in SCHEDULE_DEFAULTS:
+                del d[k]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

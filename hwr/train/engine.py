@@ -46,6 +46,7 @@ from hwr.train.checkpoint import (check_resumable, resume_point, rng_state, save
                                   seed_everything, set_rng_state)
 from hwr.train.config import TrainConfig, resolve_device, resolve_threads, setup_threads
 from hwr.train.data import resolve_data, train_loader, valid_loader, validation_subset
+from hwr.train.schedule import LRSchedule
 from hwr.train.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
                                write_json, write_provenance)
 
@@ -195,6 +196,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     model = build_model(experiment, overrides).to(device)  # channels-last weights (hwr.models.build)
     model.train()  # shape inference in build() may leave eval mode on
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = LRSchedule(optimizer, config)  # constant (thesis): leaves the optimiser alone
     state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}
     if resume is not None:
         try:
@@ -203,6 +205,11 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{ckpt_path}: its weights do not fit {experiment} "
                                   f"({str(e).splitlines()[0]})") from None
+        try:
+            schedule.load_state_dict(ckpt.get("schedule"))
+        except ValueError as e:
+            raise RunFolderError(f"{ckpt_path}: cannot resume under another learning-rate schedule ({e}); "
+                                 f"use another out folder") from None
         set_rng_state(ckpt["rng"])
         state = {k: ckpt[k] for k in state}
         tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
@@ -253,7 +260,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         call_start = time.perf_counter()
         ckpt = {"model": model.state_dict(), **describe(model), "overrides": dict(overrides),
                 "optimizer": optimizer.state_dict(), "data": data_desc, "config": config.to_dict(),
-                "rng": rng_state(), **state}
+                "rng": rng_state(), "schedule": schedule.state_dict(), **state}
         if improved:
             save_checkpoint(ckpt_dir / "best.pt", ckpt)
         save_last(ckpt_dir, ckpt)

@@ -1,0 +1,235 @@
+"""``hwr bench task``: measure book-task candidates (task x model x minutes -> val CER).
+
+::
+
+    hwr bench task --task phrases-32,phrases-32-cosine --models ctc_baseline,gate_1,seq2seq_bn \\
+        --seeds 0,1,2 --minutes 10 --workers 2
+
+trains every (task, model, seed) with :func:`hwr.train.train`, one torch
+thread per run and ``--workers`` runs at a time in a process pool, into
+``<out>/<task>/<model>/seed<seed>`` (a run already finished there with the
+same identity is read back, not trained again). It then reads each run's
+``history.csv`` and prints the table the book needs: for each task and
+model, the val CER at fixed minute marks (mean and seed sd), the training
+lines/s, and whether the book-task criterion holds at the last mark (mean
+<= 15 %, seed sd <= 2 points). ``<out>/measure.csv`` keeps one row per
+(task, model, seed, mark).
+
+The val CER "at minute m" is the last validation (one per epoch) whose
+elapsed run time is at most ``m`` minutes (5 % slack: a budget run's
+closing validation ends slightly after its budget); blank when no epoch had
+ended by then. Times are wall-clock, so they depend on what else the machine
+does: measure on an otherwise idle machine, ``--workers`` no more than its
+cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+#: the book-task criterion (issue 8 §4), in CER fractions
+CRITERION_MEAN, CRITERION_SD = 0.15, 0.02
+MARK_SLACK = 0.05
+
+
+def value_at(history: list[dict], seconds: float, key: str = "val_cer", slack: float = MARK_SLACK):
+    """``key`` of the last history row with ``elapsed <= seconds * (1 + slack)``, else None."""
+    got = None
+    for row in history:
+        if row.get("elapsed") is not None and row["elapsed"] <= seconds * (1 + slack) and row.get(key) is not None:
+            got = row[key]
+    return got
+
+
+def mean_sd(values: list[float]) -> tuple[float, float, int]:
+    """Mean, sample sd (0 for one value; nan for none) and count of the non-missing values."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return math.nan, math.nan, 0
+    m = sum(v) / len(v)
+    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+    return m, sd, len(v)
+
+
+def _init_worker() -> None:
+    # one thread per run; set before torch is imported in this process
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["MKL_NUM_THREADS"] = "1"
+
+
+def run_one(job: dict) -> dict:
+    """Train one (task, model, seed); returns the job with ``metrics`` or ``error``."""
+    from hwr.train import train
+    from hwr.train.task import get_task
+
+    task = get_task(job["task"], job.get("tasks_file"))
+    # one thread; epoch summaries only (no per-batch log lines from parallel runs)
+    config = task.config(job["model"], job["seed"], threads=1, progress=False, log_every=10**6, **job["config"])
+    overrides = {**task.overrides(), **job["overrides"]}
+    try:
+        metrics = train(job["model"], task.source(job.get("profile_data")), job["out"], config, **overrides)
+        return {**job, "metrics": metrics}
+    except Exception as e:  # one failed run must not lose the others
+        return {**job, "error": f"{type(e).__name__}: {e}"}
+
+
+def jobs_for(tasks: list[str], models: list[str], seeds: list[int], out: Path, minutes: float | None,
+             config: dict, overrides: dict, tasks_file: str | None) -> list[dict]:
+    """One job per (task, model, seed); ``minutes`` (if given) replaces the task's budget."""
+    extra = dict(config)
+    if minutes is not None:
+        extra["minutes"] = minutes
+    combos = [(t, m, s) for t in tasks for m in models for s in seeds]
+    return [{"index": i, "task": t, "model": m, "seed": s, "out": str(out / t / m / f"seed{s}"), "config": extra,
+             "overrides": dict(overrides), "tasks_file": tasks_file} for i, (t, m, s) in enumerate(combos)]
+
+
+def run_jobs(jobs: list[dict], workers: int, log=print) -> list[dict]:
+    """Run ``jobs`` in a pool of ``workers`` processes (in this process for 1);
+    results in the order of ``jobs``."""
+    done = []
+    start = time.perf_counter()
+
+    def report(r: dict) -> None:
+        done.append(r)
+        what = f"{r['task']} {r['model']} seed {r['seed']}"
+        if "error" in r:
+            log(f"[{len(done)}/{len(jobs)}] {what}: FAILED {r['error']}")
+        else:
+            m = r["metrics"]
+            log(f"[{len(done)}/{len(jobs)}] {what}: val CER {m['last']['val_cer']:.1%} after "
+                f"{m['minutes']:.1f} min, {m['lines_per_s']:.1f} lines/s "
+                f"({(time.perf_counter() - start) / 60:.1f} min so far)")
+
+    if workers <= 1:
+        for job in jobs:
+            report(run_one(job))
+        return sorted(done, key=lambda r: r["index"])
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: each worker imports torch afresh with one OpenMP thread
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+        for fut in as_completed([pool.submit(run_one, j) for j in jobs]):
+            report(fut.result())
+    return sorted(done, key=lambda r: r["index"])
+
+
+def measure_rows(results: list[dict], marks: list[float]) -> list[dict]:
+    """Long rows (task, model, seed, minutes, val_cer, lines_per_s) from the runs' histories."""
+    from hwr.train.records import read_history
+
+    rows = []
+    for r in results:
+        if "error" in r:
+            continue
+        history = read_history(Path(r["out"]) / "history.csv")
+        for mark in marks:
+            rows.append({"task": r["task"], "model": r["model"], "seed": r["seed"], "minutes": mark,
+                         "val_cer": value_at(history, mark * 60), "lines_per_s": r["metrics"]["lines_per_s"]})
+    return rows
+
+
+def table(rows: list[dict], marks: list[float]) -> tuple[list[str], list[list[str]]]:
+    """Header and lines of the task x model table (val CER mean +- sd per mark)."""
+    keys = list(dict.fromkeys((r["task"], r["model"]) for r in rows))  # first-appearance order
+    header = ["task", "model", "seeds"] + [f"{m:g} min" for m in marks] + ["lines/s", "criterion"]
+    lines = []
+    for task, model in keys:
+        mine = [r for r in rows if (r["task"], r["model"]) == (task, model)]
+        cells = []
+        last = None
+        for mark in marks:
+            m, sd, n = mean_sd([r["val_cer"] for r in mine if r["minutes"] == mark])
+            cells.append("-" if n == 0 else f"{m:.1%} ± {sd * 100:.1f}")
+            last = (m, sd, n)
+        seeds = len({r["seed"] for r in mine})
+        speed, _, _ = mean_sd(list({r["seed"]: r["lines_per_s"] for r in mine}.values()))
+        m, sd, n = last
+        if n < seeds or n == 0:
+            verdict = "incomplete"
+        else:
+            ok = m <= CRITERION_MEAN and sd <= CRITERION_SD
+            verdict = "met" if ok else (f"missed by {max(m - CRITERION_MEAN, 0) * 100:.1f} pt"
+                                        + (f", sd {sd * 100:.1f}" if sd > CRITERION_SD else ""))
+        lines.append([task, model, str(seeds)] + cells + [f"{speed:.1f}", verdict])
+    return header, lines
+
+
+def format_table(header: list[str], lines: list[list[str]]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *lines)]
+    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths))  # noqa: E731
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in lines])
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["task", "model", "seed", "minutes", "val_cer", "lines_per_s"],
+                           lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "val_cer": "" if r["val_cer"] is None else f"{r['val_cer']:.6g}",
+                        "lines_per_s": f"{r['lines_per_s']:.4g}"})
+
+
+def _list(text: str, kind=str) -> list:
+    return [kind(x) for x in text.split(",") if x.strip()]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.train.cli import parse_override
+
+    parser.add_argument("--task", required=True, help="task name(s) of configs/tasks.yaml, comma-separated")
+    parser.add_argument("--models", default="ctc_baseline,gate_1,seq2seq_bn", help="registry names, comma-separated")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated (default 0,1,2)")
+    parser.add_argument("--minutes", type=float, help="budget per run (default: the task's)")
+    parser.add_argument("--marks", help="minute marks of the table, comma-separated (default: 5 even marks)")
+    parser.add_argument("--workers", type=int, default=2, help="runs at a time, one thread each (default 2)")
+    parser.add_argument("--out", type=Path, help="run folders and measure.csv (default results/tasks)")
+    parser.add_argument("--tasks-file", help="task file (default configs/tasks.yaml)")
+    parser.add_argument("--data", help="data for tasks that leave it to the profile (default synth:default)")
+    parser.add_argument("-o", "--override", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
+                        help="model override for every run (e.g. a tiny model for a dry run)")
+    parser.add_argument("--set", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
+                        help="TrainConfig field for every run (e.g. epochs=1 for a dry run)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from hwr.paths import RESULTS
+    from hwr.train.task import get_task
+
+    tasks = _list(args.task)
+    tasks_objs = [get_task(t, args.tasks_file) for t in tasks]  # unknown names fail before any training
+    minutes = args.minutes or max((t.train.get("minutes") or 0) for t in tasks_objs) or None
+    if args.marks:
+        marks = _list(args.marks, float)
+    elif minutes:
+        marks = [round(minutes * k / 5, 2) for k in range(1, 6)]
+    else:
+        raise SystemExit("hwr bench task: the task has no minutes budget; give --minutes or --marks")
+    out = args.out or RESULTS / "tasks"
+    jobs = jobs_for(tasks, _list(args.models), _list(args.seeds, int), out, args.minutes, dict(args.set),
+                    dict(args.override), args.tasks_file)
+    for j in jobs:
+        j["profile_data"] = args.data
+    # build the datasets once, here, before the workers race for them
+    from hwr.datasets import open_dataset
+
+    for source in {t.source(args.data) for t in tasks_objs}:
+        open_dataset(source, "train")
+    print(f"hwr bench task: {len(jobs)} runs, {args.workers} at a time, one thread each -> {out}", flush=True)
+    results = run_jobs(jobs, args.workers, log=lambda s: print(s, flush=True))
+    rows = measure_rows(results, marks)
+    write_rows(out / "measure.csv", rows)
+    header, lines = table(rows, marks)
+    print("\nval CER (mean ± seed sd, points) at each mark; lines/s = training lines per second\n")
+    print(format_table(header, lines))
+    failed = [r for r in results if "error" in r]
+    return 1 if failed else 0

@@ -1,0 +1,155 @@
+"""Book tasks: the data and training conditions an experiment runs under.
+
+A task is data, read from ``configs/tasks.yaml``: the dataset, the model
+input height, the training recipe (batch size, peak learning rate,
+schedule) and the budget in minutes. The thesis's own conditions are the
+task ``thesis``; the other entries are the candidates for the book's task
+(issue 8 §4), measured with ``hwr bench task``. Every setting that departs
+from the thesis is a field here, so it ends up in the run's identity (the
+model overrides and the :class:`~hwr.train.config.TrainConfig`) and can be
+stated in the book.
+
+``profiles`` in the same file names the task of each profile (``full``
+keeps the thesis's conditions; ``book`` stays open until the measurement
+has chosen).
+
+Fields of a task (all optional but ``description``):
+
+- ``data``: a dataset source ("synth:phrases", a path); None: the profile's
+  ``defaults.data``.
+- ``input_height``: model input height (32, 64, 128); None: each model's own
+  (64, or 128 for ``attn2d_h8_in128``).
+- ``schedule_lines``: length of a learning-rate schedule in training lines
+  (converted to ``schedule_steps`` with the batch size, rounding up), as one
+  number or per model: ``{default: 30000, ctc_baseline: 60000}``.
+- any :class:`~hwr.train.config.TrainConfig` field that decides the result
+  (``batch_size``, ``lr``, ``schedule``, ``warmup``, ``lr_floor``,
+  ``minutes``, ``epochs``, ``val_subset``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwr.train.config import EXECUTION_FIELDS, TrainConfig
+
+TASK_KEYS = {"description", "data", "input_height", "schedule_lines"}
+_TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - EXECUTION_FIELDS - {"seed", "schedule_steps"}
+
+
+def tasks_path() -> Path:
+    from hwr.paths import CONFIGS
+
+    return CONFIGS / "tasks.yaml"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One book task.
+
+    Attributes:
+        name: its key in ``configs/tasks.yaml``.
+        description: one line for tables.
+        data: dataset source, None for the profile's.
+        input_height: model input height, None for each model's own.
+        schedule_lines: schedule length in lines (int, or {model or "default": int}).
+        train: TrainConfig fields (result-deciding ones only).
+    """
+
+    name: str
+    description: str = ""
+    data: str | None = None
+    input_height: int | None = None
+    schedule_lines: int | dict | None = None
+    train: dict = field(default_factory=dict)
+
+    def overrides(self) -> dict:
+        """Model overrides this task implies (``input_height``)."""
+        return {} if self.input_height is None else {"input_height": self.input_height}
+
+    def config(self, model: str = "", seed: int = 0, **execution) -> TrainConfig:
+        """The training config of ``model`` under this task.
+
+        Args:
+            model: registry name (picks a per-model ``schedule_lines``).
+            seed: the run's seed.
+            **execution: execution fields (threads, progress, ...) and, for
+                tests and smoke runs, other TrainConfig fields to replace.
+        """
+        fields = {**self.train, "seed": seed, **execution}
+        lines = self.schedule_lines
+        if isinstance(lines, dict):
+            lines = lines.get(model, lines.get("default"))
+        if lines and "schedule_steps" not in execution:
+            fields["schedule_steps"] = math.ceil(lines / fields.get("batch_size", TrainConfig.batch_size))
+        return TrainConfig(**fields)
+
+    def source(self, profile_data: str | None = None) -> str:
+        """The dataset source: the task's, else the profile's, else the default synthetic set."""
+        return self.data or profile_data or "synth:default"
+
+    def settings(self) -> dict:
+        """Everything that defines the task, flat (for tables and the book)."""
+        return {"data": self.data, "input_height": self.input_height, **self.train,
+                **({"schedule_lines": self.schedule_lines} if self.schedule_lines else {})}
+
+
+def _parse(name: str, raw: dict, path: Path) -> Task:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: task {name!r} must be a mapping of settings, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - TASK_KEYS - _TRAIN_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: task {name!r} has unknown setting(s) {unknown}; "
+                         f"known: {sorted(TASK_KEYS | _TRAIN_KEYS)}")
+    train = {k: v for k, v in raw.items() if k in _TRAIN_KEYS}
+    task = Task(name, str(raw.get("description", "")).strip(), raw.get("data"), raw.get("input_height"),
+                raw.get("schedule_lines"), train)
+    try:
+        task.config(task.name)  # refuse bad values now, not an hour into a sweep
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: task {name!r}: {e}") from None
+    return task
+
+
+def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[str, str | None]]:
+    """All tasks and the profile -> task name map of ``configs/tasks.yaml``.
+
+    Raises:
+        FileNotFoundError: naming the file when it is missing.
+        ValueError: naming the file and the task for a bad entry.
+    """
+    import yaml
+
+    path = Path(path) if path else tasks_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no task file")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    unknown = sorted(set(raw) - {"description", "tasks", "profiles"})
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level keys {unknown} (expected description, tasks, profiles)")
+    tasks = {name: _parse(name, body or {}, path) for name, body in (raw.get("tasks") or {}).items()}
+    profiles = dict(raw.get("profiles") or {})
+    for profile, name in profiles.items():
+        if name is not None and name not in tasks:
+            raise ValueError(f"{path}: profile {profile!r} names unknown task {name!r}")
+    return tasks, profiles
+
+
+def get_task(name: str, path: str | Path | None = None) -> Task:
+    """One task by name (clear error listing the known ones)."""
+    tasks, _ = load_tasks(path)
+    if name not in tasks:
+        raise KeyError(f"{path or tasks_path()}: no task {name!r}; tasks: {', '.join(tasks)}")
+    return tasks[name]
+
+
+def profile_task(profile: str, path: str | Path | None = None) -> Task | None:
+    """The task of a profile, None while it is not chosen yet."""
+    tasks, profiles = load_tasks(path)
+    if profile not in profiles:
+        raise KeyError(f"{path or tasks_path()}: profile {profile!r} has no entry under 'profiles'")
+    name = profiles[profile]
+    return None if name is None else tasks[name]
