@@ -39,8 +39,8 @@ def show(path: Path) -> str:
 
 def imported_modules(nb) -> list[Path]:
     """The ``hwr`` source files a chapter imports directly (``import hwr.x``,
-    ``from hwr.x import y``, ``from hwr import x``); a package counts with all
-    its files. Cells that do not parse are skipped."""
+    ``from hwr.x import y``, ``from hwr import x``); a package counts with its
+    ``__init__.py``. Cells that do not parse are skipped."""
     names: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -55,11 +55,12 @@ def imported_modules(nb) -> list[Path]:
             elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "hwr":
                 names.add(node.module)
                 names.update(f"{node.module}.{a.name}" for a in node.names)
+    parents = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
     files: set[Path] = set()
-    for name in names:
+    for name in names | parents:  # importing hwr.x.y runs hwr/__init__.py and hwr/x/__init__.py too
         base = paths.ROOT.joinpath(*name.split("."))
-        if base.is_dir():
-            files.update(base.rglob("*.py"))
+        if (base / "__init__.py").is_file():
+            files.add(base / "__init__.py")
         elif base.with_suffix(".py").is_file():
             files.add(base.with_suffix(".py"))
     return sorted(files)
