@@ -167,6 +167,8 @@ n_match = int(table["match"].sum())
 glue("n_match", n_match, display=False)
 glue("n_rows", len(table), display=False)
 Table(table.drop(columns=["description"]), name="tbl-counts", decimals=3,
+      # the thesis's run names may wrap after an underscore, so the table fits the column
+      formats={"thesis run": lambda run: str(run).replace("_", "_\u200b")},
       caption="Every rebuilt model's parameter count against the thesis's, with the thesis's test CER on IAM.")
 
 # %% [markdown]
