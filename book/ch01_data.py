@@ -135,8 +135,13 @@ glue("fig_rates", plots.rate_comparison(
     display=False)
 
 # %% tags=["hide-input"]
-Table(pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset", "IAM"]).set_index("statistic"),
-      name="tbl-text-stats", caption="Text statistics of all splits against IAM's lines.")
+LABELS = {"length_mean": "characters per line: mean", "length_sd": "characters per line: standard deviation",
+          "length_p5": "characters per line: 5th percentile", "length_p95": "characters per line: 95th percentile",
+          "length_max": "characters per line: longest", "upper case %": "capital letters, % of characters"}
+rows = [(LABELS.get(name, name), *values) for name, *values in compare_with_iam(texts)]
+Table(pd.DataFrame(rows, columns=["statistic", "this dataset", "IAM"]).set_index("statistic"),
+      name="tbl-text-stats", decimals=2, formats={"this dataset": lambda v: f"{v:g}", "IAM": lambda v: f"{v:g}"},
+      caption="Text statistics of all splits against IAM's lines (rates per 1000 characters).")
 
 # %% [markdown]
 # ```{glue:figure} fig_lengths
@@ -167,8 +172,9 @@ Table(pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset"
 # silently dropped.
 
 # %% tags=["hide-input"]
-print(" ".join(repr(s) for s in codec.SYMBOLS[1:codec.EOS]), "| EOS |",
-      "".join(codec.SYMBOLS[codec.EOS + 1:]))
+print(f"classes 1-{codec.EOS - 1}:", " ".join("space" if c == " " else c for c in codec.SYMBOLS[1:codec.EOS]))
+print(f"class {codec.EOS}: end of sequence")
+print(f"classes {codec.EOS + 1}-{len(codec.SYMBOLS) - 1}:", "".join(codec.SYMBOLS[codec.EOS + 1:]))
 print("normalisation of the training transcriptions:", train.report.summary())
 
 # %% [markdown]

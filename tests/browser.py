@@ -120,12 +120,16 @@ class Page:
             raise RuntimeError(f"{expression[:60]}: {res['exceptionDetails']}")
         return res.get("result", {}).get("value")
 
-    def screenshot(self, path: Path) -> Path:
-        """A full-page PNG."""
-        height = self.evaluate("document.documentElement.scrollHeight")
-        width = self.evaluate("document.documentElement.clientWidth")
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": width, "height": min(height, 16000), "scale": 1})
+    def screenshot(self, path: Path, max_height: int = 16000) -> Path:
+        """A full-page PNG: the viewport is stretched to the page's height for
+        the capture (capturing beyond the viewport shifts sticky layouts)."""
+        width = self.evaluate("window.innerWidth")
+        height = min(self.evaluate("document.documentElement.scrollHeight"), max_height)
+        mobile = width < 600
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=2 if mobile else 1, mobile=mobile)
+        self.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 200)))", promise=True)
+        shot = self.call("Page.captureScreenshot", format="png")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
         return path

@@ -89,7 +89,8 @@ def kernel_environment(log: Path):
         # Figures reach the notebook as outputs only with the inline backend,
         # even when the caller runs headless with Agg.
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        # No progress bars on a page (tqdm reads TQDM_* when it is imported).
+        # Progress bars off by default (a bar that sets disable= itself still
+        # draws: hwr.book.page.records sends it to the log).
         "TQDM_DISABLE": "1",
         # Where hwr.book.page sends warnings and long work's output.
         "HWR_RUN_LOG": str(log),

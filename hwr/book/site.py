@@ -66,9 +66,12 @@ def machine(record: dict) -> str:
     return f"{hw.get('cores', '?')} cores of {hw.get('cpu', '?')}{mem}, {gpu}"
 
 
-def commit(record: dict) -> str:
+def commit(record: dict, short: bool = False) -> str:
+    """The commit's first 10 hex digits, and whether the tree had uncommitted changes."""
     c = (record.get("commit") or "unknown")[:10]
-    return c + (" (with uncommitted changes)" if record.get("dirty") else "")
+    if record.get("dirty"):
+        c += "*" if short else " (with uncommitted changes)"
+    return c
 
 
 def executed_box(record: dict) -> str:
@@ -91,6 +94,14 @@ def rerun_box(chapter: str, record: dict) -> str:
     overrides = " ".join(f"-p {k} {json.dumps(v) if isinstance(v, str) and ' ' in v else v}"
                          for k, v in record.get("params", {}).items() if k != "profile")
     short = chapter.split("_")[0]
+    lines = ["# once: the pinned environment, fonts and texts", "make venv assets",
+             f"# this page as published (profile {profile})", f".venv/bin/hwr run {short} --profile {profile}"]
+    if overrides:
+        lines += ["# the same with every parameter spelled out (change one to explore)",
+                  f".venv/bin/hwr run {short} --profile {profile} {overrides}"]
+    if profile != "smoke":
+        lines += ["# a quick check that it runs (tiny data, seconds)", f".venv/bin/hwr run {short} --profile smoke"]
+    lines += ["# render the website from the recorded runs", f".venv/bin/hwr run --build-only --profile {profile}"]
     return "\n".join([
         ":::{admonition} Re-run this page",
         ":class: hwr-rerun tip",
@@ -98,11 +109,7 @@ def rerun_box(chapter: str, record: dict) -> str:
         "From a clone of the repository:",
         "",
         "```bash",
-        "make venv assets                       # once: the pinned environment and fonts",
-        f".venv/bin/hwr run {short} --profile {profile}        # this page as published",
-        f".venv/bin/hwr run {short} --profile smoke            # seconds, to check that it runs",
-        f".venv/bin/hwr run {short} --profile {profile} {overrides}".rstrip() + "  # the same, parameters spelled out",
-        ".venv/bin/hwr run --build-only --profile " + profile + "   # render the website again",
+        *lines,
         "```",
         "",
         f"Downloads: the chapter's source {{download}}`{chapter}.py <../src/{chapter}.py>` (jupytext, "
@@ -154,9 +161,12 @@ def run_records(profile: str) -> str:
            "| chapter | status | commit | date | duration | machine |",
            "|:---|:---|:---|:---|---:|:---|"]
     for name, r in records.items():
-        out.append(f"| {{doc}}`{name}` | {r.get('status')} | `{commit(r)}` | {_when(r)} | "
+        when = _when(r).replace(" ", "\u00a0")  # a date and time that do not wrap
+        out.append(f"| {{doc}}`{name}` | {r.get('status')} | `{commit(r, short=True)}` | {when} | "
                    f"{_duration(r.get('duration_s'))} | {machine(r)} |")
     out += ["```", ""]
+    if any(r.get("dirty") for r in records.values()):
+        out += ["\\* the checkout had uncommitted changes when the chapter ran.", ""]
     first = next(iter(records.values()))
     versions = {k: v for k, v in first.get("versions", {}).items() if v}
     same = all(r.get("versions") == first.get("versions") for r in records.values())

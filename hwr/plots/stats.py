@@ -23,7 +23,7 @@ def length_histogram(lengths: Sequence[int], reference_mean: float, reference_sd
             color=REFERENCE, lw=2, label=f"{reference_label}: mean {reference_mean}, sd {reference_sd}")
     ax.set_xlabel("characters per line")
     ax.set_ylabel("share of lines")
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=1)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -41,7 +41,7 @@ def rate_comparison(names: Sequence[str], ours: Sequence[float], reference: Sequ
     ax.invert_yaxis()
     ax.set_xlabel("per 1000 characters (log scale above 1)")
     ax.set_xscale("symlog", linthresh=1)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
     plt.close(fig)
