@@ -5,7 +5,7 @@ does), opens each page at 1280 px (desktop) and 390 px (phone) and fails on:
 
 - a console error or uncaught exception (requests to other hosts excepted:
   CI runs offline, and the MathJax script comes from a CDN);
-- an image that did not load;
+- an image that did not load, or a figure that a click does not open full size;
 - output text that looks like a progress bar, a warning or a machine path;
 - at 1280 px, a table wider than the content column.
 
@@ -39,11 +39,12 @@ CHECKS = """(() => {
   const main = document.querySelector("main") || document.querySelector(".bd-article") || document.body;
   const column = (document.querySelector(".bd-article") || main).getBoundingClientRect().width;
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
+  const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
   const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
   const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
       width: Math.round(t.getBoundingClientRect().width),
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
-  return {column: Math.round(column), broken, outputs, tables};
+  return {column: Math.round(column), broken, unlinked, outputs, tables};
 })()"""
 
 
@@ -76,6 +77,7 @@ def test_pages_in_a_real_browser(book):
                 problems += [f"{where}: {e}" for e in tab.errors if not _external(e, base)]
                 found = tab.evaluate(CHECKS)
                 problems += [f"{where}: image did not load: {src}" for src in found["broken"]]
+                problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
                 for text in found["outputs"]:
                     m = NOISE.search(text)
                     if m:
