@@ -204,3 +204,29 @@ def test_table_formats_numbers_one_way():
         "```{table} Sizes.", ":name: tbl-x", "", "| split | lines | cer | name |", "|:---|---:|---:|:---|",
         "| train | 4,000 | 0.50 | a\\|b |", "| test | 60 | 12.25 | c |", "```"]
     assert "<caption>Sizes.</caption>" in t._repr_html_() and 'text-align:right">4,000<' in t._repr_html_()
+
+
+RECORD = {"commit": "0123456789abcdef", "dirty": True, "started": "2026-12-02T02:44:00+00:00", "duration_s": 75.4,
+          "params": {"profile": "book", "data": "synth:default", "n_gallery": 12}, "profile": "book",
+          "status": "ok", "versions": {"python": "3.11.7", "torch": "2.13.0"},
+          "hardware": {"cpu": "Some CPU", "cores": 2, "memory_gb": 8.0, "gpu": None}}
+
+
+def test_boxes_and_run_records_come_from_run_json(sandbox):
+    from hwr.book import site
+
+    box = site.executed_box(RECORD)
+    assert "**profile** `book` · data = `synth:default`, n_gallery = `12`" in box
+    assert "`0123456789 (with uncommitted changes)`" in box and "2026-12-02 02:44 UTC" in box
+    assert "**duration** 1 min 15 s" in box and "2 cores of Some CPU, 8 GB, no GPU" in box
+    rerun = site.rerun_box("ch01_data", RECORD)
+    assert ".venv/bin/hwr run ch01 --profile book -p data synth:default -p n_gallery 12" in rerun
+    assert ".venv/bin/hwr run ch01 --profile smoke" in rerun
+    assert "{download}`ch01_data.py <../src/ch01_data.py>`" in rerun
+    out = sandbox / "results" / "book" / "ch09_test"
+    out.mkdir(parents=True)
+    (out / "run.json").write_text(json.dumps(RECORD))
+    records = site.run_records("book")
+    assert "| {doc}`ch09_test` | ok | `0123456789*` | 2026-12-02\u00a002:44\u00a0UTC | 1 min 15 s |" in records
+    assert "| torch | 2.13.0 |" in records and "uncommitted changes" in records
+    assert site.run_records("smoke") == "No chapter has been run with profile `smoke` yet."
