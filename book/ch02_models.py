@@ -166,10 +166,13 @@ table = report.parameter_frame()
 n_match = int(table["match"].sum())
 glue("n_match", n_match, display=False)
 glue("n_rows", len(table), display=False)
-Table(table.drop(columns=["description"]), name="tbl-counts", decimals=3,
+counts = table.drop(columns=["description", "match"]).rename(columns={
+    "thesis count": "thesis", "our count": "rebuilt", "thesis CER %": "thesis CER (%)"})
+Table(counts, name="tbl-counts", decimals=3,
       # the thesis's run names may wrap after an underscore, so the table fits the column
       formats={"thesis run": lambda run: str(run).replace("_", "_\u200b")},
-      caption="Every rebuilt model's parameter count against the thesis's, with the thesis's test CER on IAM.")
+      caption="Parameter counts: the thesis's against the rebuilt model's (trainable ones apart), "
+              "with the thesis's test CER on IAM.")
 
 # %% [markdown]
 # {glue:text}`n_match` of the {glue:text}`n_rows` rebuilt models ({numref}`tbl-counts`) have exactly

@@ -41,8 +41,11 @@ CHECKS = """(() => {
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
   const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
   const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
+  // a table overflows when it is wider than the column, or than any box it sits in (which then scrolls)
+  const hidden = t => { for (let e = t; e && e !== main; e = e.parentElement)
+      if (e.scrollWidth > e.clientWidth + 1) return e.scrollWidth - e.clientWidth; return 0; };
   const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
-      width: Math.round(t.getBoundingClientRect().width),
+      width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t),
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
   return {column: Math.round(column), broken, unlinked, outputs, tables};
 })()"""
@@ -84,6 +87,7 @@ def test_pages_in_a_real_browser(book):
                         problems.append(f"{where}: noise in an output ({m.group(0)!r}): {text[:120]!r}")
                 if label == "desktop":
                     problems += [f"{where}: table {t['caption']!r} is {t['width']} px wide, the column "
-                                 f"{found['column']} px" for t in found["tables"] if t["width"] > found["column"] + 1]
+                                 f"{found['column']} px, and {t['hidden']} px of it need scrolling"
+                                 for t in found["tables"] if t["width"] > found["column"] + 1 or t["hidden"]]
                 tab.screenshot(SCREENS / f"{Path(page).stem}-{label}.png")
     assert not problems, "\n".join(problems)
