@@ -134,6 +134,7 @@ def test_run_writes_provenance_and_skips_unchanged(sandbox, capsys):
     out = execute.run_chapter(ch, "smoke", progress=False)
     record = json.loads((out.parent / "run.json").read_text())
     assert record["status"] == "ok" and record["params"] == {"profile": "smoke", "n": 3}
+    assert record["effective_params"] == {"profile": "smoke", "n": 3, "scale": 1.0, "fail": False}
     assert record["versions"]["torch"] and record["hardware"]["cores"] >= 1
     nb = nbformat.read(out, as_version=4)
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]

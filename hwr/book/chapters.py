@@ -129,6 +129,23 @@ def chapter_parameters(chapter: Path, profile: str, overrides: dict[str, Any] | 
     return params
 
 
+def effective_parameters(nb, params: dict[str, Any]) -> dict[str, Any]:
+    """Every declared parameter with the value a run gets: ``params`` where
+    given, else the declared default (a literal; left as source text otherwise)."""
+    import ast
+
+    out = {}
+    for name, p in declared_parameters(nb).items():
+        if name in params:
+            out[name] = params[name]
+            continue
+        try:
+            out[name] = ast.literal_eval(p["default"])
+        except (ValueError, SyntaxError):
+            out[name] = p["default"]
+    return out
+
+
 def results_dir(profile: str, chapter: str) -> Path:
     """Where a chapter's executed notebook, run.json and artefacts live."""
     return paths.RESULTS / profile / chapter

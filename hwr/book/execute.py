@@ -25,7 +25,7 @@ from typing import Any
 
 from hwr import __version__, paths, provenance
 from hwr.book import RunnerError
-from hwr.book.chapters import chapter_parameters, read_notebook, results_dir
+from hwr.book.chapters import chapter_parameters, effective_parameters, read_notebook, results_dir
 from hwr.book.notebook import reader_notebook
 
 
@@ -155,7 +155,8 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
             error = e
     status = "failed" if error else "ok"
     record = provenance.collect(params, started, profile=profile, chapter=chapter.stem, source=source,
-                                input_hash=digest, status=status, log=show(log))
+                                input_hash=digest, status=status, log=show(log),
+                                effective_params=effective_parameters(nb, params))
     target_nb, target_json = (failed_nb, failed_json) if error else (out_nb, run_json)
     if partial.exists():
         done = nbformat.read(partial, as_version=4)

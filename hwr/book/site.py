@@ -76,7 +76,8 @@ def commit(record: dict, short: bool = False) -> str:
 
 def executed_box(record: dict) -> str:
     """The MyST admonition under a chapter's title."""
-    params = ", ".join(f"{k} = `{v}`" for k, v in record.get("params", {}).items() if k != "profile")
+    values = record.get("effective_params") or record.get("params", {})  # defaults included
+    params = ", ".join(f"{k} = `{v}`" for k, v in values.items() if k != "profile")
     return "\n".join([
         ":::{admonition} This page was executed with",
         ":class: hwr-run note",
