@@ -17,7 +17,7 @@ FONTS   := data/node_modules/.package-lock.json
 export OMP_WAIT_POLICY ?= PASSIVE
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: all venv assets data book chapters test bench clean distclean
+.PHONY: all venv assets data book chapters chromium test bench clean distclean
 
 all: book
 
@@ -49,7 +49,16 @@ book: venv assets
 chapters: venv assets
 	$(HWR) run --profile $(PROFILE) --no-build
 
-test: venv assets
+# Headless Chromium for tests/test_browser.py (Debian's package); the test is
+# skipped, saying why, where it cannot be installed (no apt-get, not root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "make: chromium could not be installed; tests/test_browser.py will be skipped"
+
+# Screenshots of every page (desktop and phone) land in _build/screens/.
+test: venv assets chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv assets

@@ -33,17 +33,21 @@ data: str = "synth:smoke"  # dataset: "synth:<preset>" or a path to IAM, Parquet
 n_gallery: int = 6  # lines shown in the gallery
 seed: int = 0  # which lines are drawn for the figures
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from myst_nb import glue
 
 from hwr import codec, plots, preprocess
+from hwr.book import page
+from hwr.book.tables import Table
 from hwr.datasets import open_dataset
 from hwr.datasets.sampler import padding_comparison
 from hwr.datasets.stats import IAM_STATS, compare_with_iam, dataset_stats, text_stats
 
-splits = {name: open_dataset(data, name) for name in ("train", "valid", "test")}
+page.start()
+with page.records(f"open {data} (built first when missing)"):
+    splits = {name: open_dataset(data, name) for name in ("train", "valid", "test")}
 rng = np.random.default_rng(seed)
 train = splits["train"]
 
@@ -74,7 +78,7 @@ train = splits["train"]
 # lies, something IAM does not provide and that a later chapter uses to check
 # whether attention maps segment characters.
 
-# %%
+# %% tags=["hide-input"]
 if data.startswith("synth"):  # one line per writer (font), named
     from hwr.synth import dataset_path, gallery
 
@@ -87,20 +91,25 @@ glue("fig_gallery", fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_gallery
 # :name: fig-gallery
+# :figclass: hwr-wide
 #
 # Training lines of the dataset this chapter ran on, each with its
 # transcription. In the synthetic set every line comes from one font, the
 # font standing for a writer.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 rows = {name: dataset_stats(ds) for name, ds in splits.items()}
-pd.DataFrame({name: {"lines": r["lines"], "median width (px)": r["width"]["median"],
-                     "median height (px)": r["height"]["median"],
-                     "median width at height 64": r["prepared_width_h64"]["median"],
-                     "characters per line (mean)": r["chars_per_line"]["mean"],
-                     "wider than 1408 at height 64": r["wider_than_eval_width"]["lines"]}
-              for name, r in rows.items()}).T
+sizes = pd.DataFrame({name: {"lines": r["lines"], "median width (px)": r["width"]["median"],
+                             "median height (px)": r["height"]["median"],
+                             "median width at height 64": r["prepared_width_h64"]["median"],
+                             "characters per line": r["chars_per_line"]["mean"],
+                             "wider than 1408 at height 64": r["wider_than_eval_width"]["lines"]}
+                      for name, r in rows.items()}).T
+sizes.index.name = "split"
+Table(sizes.astype({"lines": int, "wider than 1408 at height 64": int}), name="tbl-splits", decimals=1,
+      caption="The splits of the dataset this chapter ran on: line counts, median image sizes "
+              "and mean characters per line.")
 
 # %% [markdown]
 # ## How close to IAM are the texts?
@@ -109,21 +118,31 @@ pd.DataFrame({name: {"lines": r["lines"], "median width (px)": r["width"]["media
 # transcriptions, so their statistics matter as well as the pictures. The
 # generator wraps prose to line lengths drawn around IAM's distribution and
 # rewrites nineteenth-century punctuation (far more `;` than IAM) towards
-# IAM's rates. {numref}`fig-lengths` and {numref}`fig-rates` compare the
-# result with the IAM figures.
+# IAM's rates. {numref}`fig-lengths`, {numref}`fig-rates` and
+# {numref}`tbl-text-stats` compare the result with the IAM figures.
 
-# %%
+# %% tags=["hide-input"]
 texts = [t for ds in splits.values() for t in ds.texts]
 ours = text_stats(texts)
 glue("mean_len", ours["length_mean"], display=False)
 glue("sd_len", ours["length_sd"], display=False)
 glue("fig_lengths", plots.length_histogram([len(t) for t in texts], IAM_STATS["length_mean"],
                                            IAM_STATS["length_sd"]), display=False)
-names = list(IAM_STATS["per_1000"]) + ["digits"]
+# every mark IAM counts, then digits and capital letters (per 1000 characters, as IAM's rates)
+names = [f"'{ch}'" for ch in IAM_STATS["per_1000"]] + ["digits", "capitals"]
 glue("fig_rates", plots.rate_comparison(
-    names, [*ours["per_1000"].values(), ours["digits_per_1000"]],
-    [*IAM_STATS["per_1000"].values(), IAM_STATS["digits_per_1000"]]), display=False)
-pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset", "IAM"]).set_index("statistic")
+    names, [*ours["per_1000"].values(), ours["digits_per_1000"], 10 * ours["upper_percent"]],
+    [*IAM_STATS["per_1000"].values(), IAM_STATS["digits_per_1000"], 10 * IAM_STATS["upper_percent"]]),
+    display=False)
+
+# %% tags=["hide-input"]
+LABELS = {"length_mean": "characters per line: mean", "length_sd": "characters per line: standard deviation",
+          "length_p5": "characters per line: 5th percentile", "length_p95": "characters per line: 95th percentile",
+          "length_max": "characters per line: longest", "upper case %": "capital letters, % of characters"}
+rows = [(LABELS.get(name, name), *values) for name, *values in compare_with_iam(texts)]
+Table(pd.DataFrame(rows, columns=["statistic", "this dataset", "IAM"]).set_index("statistic"),
+      name="tbl-text-stats", decimals=2, formats={"this dataset": lambda v: f"{v:g}", "IAM": lambda v: f"{v:g}"},
+      caption="Text statistics of all splits against IAM's lines (rates per 1000 characters).")
 
 # %% [markdown]
 # ```{glue:figure} fig_lengths
@@ -138,8 +157,9 @@ pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset", "IAM
 # ```{glue:figure} fig_rates
 # :name: fig-rates
 #
-# Punctuation, digits and capitals per 1000 characters, IAM against this
-# dataset (logarithmic above 1).
+# Each punctuation mark that IAM's transcriptions use, digits, and capital
+# letters, per 1000 characters: IAM against this dataset (the scale is
+# logarithmic above 1).
 # ```
 
 # %% [markdown]
@@ -152,9 +172,10 @@ pd.DataFrame(compare_with_iam(texts), columns=["statistic", "this dataset", "IAM
 # mapped (curly quotes to straight ones, dashes to hyphens) and counted, never
 # silently dropped.
 
-# %%
-print(" ".join(repr(s) for s in codec.SYMBOLS[1:codec.EOS]), "| EOS |",
-      "".join(codec.SYMBOLS[codec.EOS + 1:]))
+# %% tags=["hide-input"]
+print(f"classes 1-{codec.EOS - 1}:", " ".join("space" if c == " " else c for c in codec.SYMBOLS[1:codec.EOS]))
+print(f"class {codec.EOS}: end of sequence")
+print(f"classes {codec.EOS + 1}-{len(codec.SYMBOLS) - 1}:", "".join(codec.SYMBOLS[codec.EOS + 1:]))
 print("normalisation of the training transcriptions:", train.report.summary())
 
 # %% [markdown]
@@ -167,7 +188,7 @@ print("normalisation of the training transcriptions:", train.report.summary())
 # to the widest one by repeating their last column, so the padding looks like
 # the paper around the line rather than a black bar.
 
-# %%
+# %% tags=["hide-input"]
 item = train[int(rng.integers(len(train)))]
 padded = np.pad(item.image, ((16, 16), (32, 32)), constant_values=255)
 prepared = preprocess.prepare(item.image, height=64)
@@ -179,6 +200,7 @@ glue("fig_preprocess", fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_preprocess
 # :name: fig-preprocess
+# :figclass: hwr-wide
 #
 # One line through the thesis preprocessing. In the last panel the line sits
 # in a batch whose widest member is 160 px wider; the dashed line marks where
@@ -192,12 +214,11 @@ glue("fig_preprocess", fig, display=False)
 # similar width into the same batch (shuffling the groups and the lines inside
 # them, deterministically from a seed), so that little of a batch is padding.
 
-# %%
+# %% tags=["hide-input"]
 widths = [preprocess.prepared_width(h, w) for h, w in train.sizes()]
 pad = padding_comparison(widths, batch_size=16, seed=seed)
 glue("pad_random", 100 * pad["random"], display=False)
 glue("pad_bucketed", 100 * pad["bucketed"], display=False)
-pad
 
 # %% [markdown]
 # With batches of 16 lines, random batching spends

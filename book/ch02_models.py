@@ -40,13 +40,16 @@
 # %% tags=["parameters"]
 profile: str = "smoke"  # parameter profile the chapter runs under
 
-# %%
+# %% tags=["hide-input"]
 import torch
 from myst_nb import glue
 
+from hwr.book import page
+from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.models import diagram, report
 
+page.start()
 torch.set_num_threads(1)
 glue("n_experiments", len(EXPERIMENTS), display=False)
 
@@ -54,22 +57,57 @@ glue("n_experiments", len(EXPERIMENTS), display=False)
 # ## Four families
 #
 # The {glue:text}`n_experiments` models of the thesis fall into four families
-# ({numref}`fig-families`). Every box below is drawn from a model built by the
-# same factory the training chapters use, and its parameter count is summed
-# from that model, so the drawing cannot disagree with the code.
+# ({numref}`fig-seq2seq` to {numref}`fig-ctc`). Every box below is drawn
+# from a model built by the same factory the training chapters use, and its
+# parameter count is summed from that model, so the drawing cannot disagree
+# with the code. Each arrow carries the shape of the tensor that flows along
+# it, in axis letters: B lines per batch, W the line width in pixels, S
+# decoder steps. A click on a diagram opens it full size.
 
-# %%
-fig = diagram.draw_families()
-glue("fig_families", fig, display=False)
+# %% tags=["hide-input"]
+for family in diagram.FAMILIES:
+    glue(f"fig_{family}", diagram.draw_family(family), display=False)
 
 # %% [markdown]
-# ```{glue:figure} fig_families
-# :name: fig-families
+# ::::{grid} 1 1 2 2
+# :gutter: 3
 #
-# The model families. Shapes use axis letters: B lines per batch, W the line
-# width in pixels, S decoder steps; the decoder feeds each emitted symbol back
-# as its next input.
+# :::{grid-item}
+# ```{glue:figure} fig_seq2seq_in
+# :name: fig-seq2seq
+#
+# The seq2seq baseline (`seq2seq_in`): ConvNet6, a BiLSTM encoder and an
+# attention decoder that feeds each emitted symbol back as its next input.
 # ```
+# :::
+#
+# :::{grid-item}
+# ```{glue:figure} fig_gate_1
+# :name: fig-light
+#
+# seq2seq-light (`gate_1`): positional encoding and a gate block replace the
+# encoder.
+# ```
+# :::
+#
+# :::{grid-item}
+# ```{glue:figure} fig_attn2d_h8
+# :name: fig-2d
+#
+# Two-dimensional attention (`attn2d_h8`): the backbone keeps H' = 8 rows and
+# the decoder attends over all of them.
+# ```
+# :::
+#
+# :::{grid-item}
+# ```{glue:figure} fig_ctc_baseline
+# :name: fig-ctc
+#
+# The CTC baseline (`ctc_baseline`): ConvNet6, a BiLSTM and a classifier for
+# every column of features.
+# ```
+# :::
+# ::::
 #
 # ## The parts
 #
@@ -103,13 +141,14 @@ glue("fig_families", fig, display=False)
 # scores. It stops when every line in the batch has emitted the end token, or
 # after 98 steps.
 
-# %%
+# %% tags=["hide-input"]
 parts = {name: report.components(name) for name in ("seq2seq_bn", "gate_1", "ctc_baseline")}
 for key, value in parts["gate_1"].items():
     glue(f"gate1_{key}", value, display=False)
 glue("bn_statistics", parts["seq2seq_bn"]["backbone statistics"], display=False)
 glue("encoder_params", parts["seq2seq_bn"]["encoder"], display=False)
-report.components_frame(parts)
+Table(report.components_frame(parts), name="tbl-components",
+      caption="Parameters per part of three models (BN running statistics counted apart).")
 
 # %% [markdown]
 # In the gated light model two parts hold most of the parameters: the
@@ -122,16 +161,21 @@ report.components_frame(parts)
 #
 # ## Every count, against the thesis
 
-# %%
+# %% tags=["hide-input"]
 table = report.parameter_frame()
 n_match = int(table["match"].sum())
 glue("n_match", n_match, display=False)
 glue("n_rows", len(table), display=False)
-table.style.format({"thesis count": "{:,}", "our count": "{:,}", "trainable": "{:,}",
-                    "thesis CER %": lambda v: "-" if v != v or v is None else f"{v:.3f}"})
+counts = table.drop(columns=["description", "match"]).rename(columns={
+    "thesis count": "thesis", "our count": "rebuilt", "thesis CER %": "thesis CER (%)"})
+Table(counts, name="tbl-counts", decimals=3,
+      # the thesis's run names may wrap after an underscore, so the table fits the column
+      formats={"thesis run": lambda run: str(run).replace("_", "_\u200b")},
+      caption="Parameter counts: the thesis's against the rebuilt model's (trainable ones apart), "
+              "with the thesis's test CER on IAM.")
 
 # %% [markdown]
-# {glue:text}`n_match` of the {glue:text}`n_rows` rebuilt models have exactly
+# {glue:text}`n_match` of the {glue:text}`n_rows` rebuilt models ({numref}`tbl-counts`) have exactly
 # the number of parameters the thesis reports. The thesis counts what a saved
 # model contains, minus the positional-encoding table: for the BN models that
 # includes the running statistics, which is why their counts exceed their
@@ -150,13 +194,14 @@ table.style.format({"thesis count": "{:,}", "our count": "{:,}", "trainable": "{
 # their decoder scores every position of an H' x W' grid at every step instead
 # of a single row.
 
-# %%
+# %% tags=["hide-input"]
 positions = report.positions_frame(["gate_1", "attn2d_h4", "attn2d_h8", "attn2d_h8_in128"])
 for name, n in positions["positions"].items():
     glue(f"pos_{name}", int(n), display=False)
 ratio = positions.loc["attn2d_h8", "positions"] / positions.loc["gate_1", "positions"]
 glue("ratio_h8", float(ratio), display=False)
-positions
+Table(positions, name="tbl-positions",
+      caption="Positions the decoder attends over at each step, at the thesis's evaluation width.")
 
 # %% [markdown]
 # At the thesis's evaluation width of 1408 pixels the light model's decoder

@@ -9,7 +9,7 @@ The package behind the executable thesis in ``book/``. Modules, one job each:
 - :mod:`hwr.datasets`   one loader interface for synthetic and real line datasets
 - :mod:`hwr.synth`      the offline synthetic handwriting-line generator
 - :mod:`hwr.models`     the thesis models, built from torchmore flex layers
-- :mod:`hwr.runner`     papermill chapter runner with provenance records
+- :mod:`hwr.book`       the executable book: chapter runner, provenance, website
 - :mod:`hwr.cli`        the ``hwr`` command
 """
 

@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hwr.datasets.cli", "build the synthetic dataset, export or inspect datasets"),
     "experiments": ("hwr.models.cli", "list the thesis experiments with parameter counts"),
-    "run": ("hwr.runner", "execute chapters with a parameter profile and render the book"),
+    "run": ("hwr.book.cli", "execute chapters with a parameter profile and render the book"),
     "train": ("hwr.train.cli", "train one model (resumable; returns a finished run as is)"),
     "bench": ("hwr.bench.cli", "measure training speed (bench train) or inference latency (bench latency)"),
     "eval": ("hwr.evaluate.cli", "score a trained model on a dataset split: CER, WER, legacy CER, per-line predictions"),

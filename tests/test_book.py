@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from hwr import runner
+from hwr.book.chapters import chapters
 from hwr.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def hwr(env, *args):
                           capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("chapter", [p.stem for p in runner.chapters()])
+@pytest.mark.parametrize("chapter", [p.stem for p in chapters()])
 def test_chapter_smoke_run(book_env, chapter):
     tmp, env = book_env
     proc = hwr(env, "run", chapter, "--profile", "smoke", "--no-build")
@@ -45,7 +45,21 @@ def test_book_builds_strictly(book_env):
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     index = tmp / "_build" / "html" / "index.html"
     assert index.exists()
-    for chapter in runner.chapters():
+    for chapter in chapters():
         page = tmp / "_build" / "html" / "book" / f"{chapter.stem}.html"
         assert page.exists(), f"{page} missing"
-        assert "<img" in page.read_text(), f"{chapter.stem} rendered without figures"
+        html = page.read_text()
+        assert "<img" in html, f"{chapter.stem} rendered without figures"
+        assert "This page was executed with" in html and "Re-run this page" in html
+        assert f"{chapter.stem}.py" in html  # the jupytext source can be downloaded
+    # the notebook behind the download button shows its figures in Jupyter
+    import nbformat
+
+    for chapter in chapters():
+        nb = nbformat.read(tmp / "_build" / "html" / "_sources" / "book" / f"{chapter.stem}.ipynb", as_version=4)
+        mimes = {k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})}
+        assert mimes & {"image/png", "image/svg+xml"}, f"{chapter.stem}: no figure Jupyter can show"
+        assert str(ROOT) not in nbformat.writes(nb)
+    appendix = (tmp / "_build" / "html" / "book" / "reproducibility.html").read_text()
+    assert all(chapter.stem in appendix for chapter in chapters()) and "% RUN RECORDS" not in appendix
+    assert not (tmp / "_build" / "html" / "genindex.html").exists()

@@ -70,7 +70,7 @@ def test_bad_task_files_name_file_and_cause(tmp_path, body, match):
 
 
 def test_profiles_still_load_in_the_runner():
-    from hwr.runner import load_profile
+    from hwr.book.chapters import load_profile
 
     for profile in ("book", "full", "smoke"):
         assert "chapters" in load_profile(profile)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch
 
 from .backbone import min_input_width, pool_schedule, width_divisor
 
@@ -98,50 +98,83 @@ def stages(name: str) -> list[Stage]:
     return out
 
 
-def draw_pipeline(ax, name: str, title: str | None = None, slots: int | None = None) -> None:
-    """Draw experiment ``name`` as a left-to-right chain of boxes on ``ax``.
+def _lines(text: str) -> int:
+    return text.count("\n") + 1 if text else 0
 
-    ``slots`` fixes the number of box positions so that panels line up.
+
+#: vertical sizes in inches: one text line, box padding, the arrow between boxes
+LINE, PAD, GAP = 0.2, 0.12, 0.42
+
+
+def _height(items: list[Stage]) -> float:
+    return sum(LINE * (1 + _lines(st.detail) + bool(st.params)) + 2 * PAD for st in items) + GAP * (len(items) - 1)
+
+
+def draw_pipeline(ax, name: str, title: str | None = None, height: float | None = None) -> None:
+    """Draw experiment ``name`` on ``ax`` as a top-to-bottom chain of boxes,
+    each arrow labelled with the tensor shape that flows along it.
+
+    Coordinates are inches from the top (``height`` fixes the panel's height
+    so that panels side by side share a scale).
     """
     items = stages(name)
-    ax.set_xlim(0, max(slots or 0, len(items)))
-    ax.set_ylim(-0.15, 1.25)
+    total = height or _height(items)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(total, 0)
     ax.axis("off")
-    centres = []
+    y = 0.0
+    middles = []
     for i, st in enumerate(items):
-        x0 = i + 0.06
-        box = FancyBboxPatch((x0, 0.18), 0.88, 0.72, boxstyle="round,pad=0.0,rounding_size=0.05",
-                             fc=COLOURS[st.kind], ec="#444444", lw=1.0)
-        ax.add_patch(box)
-        ax.text(i + 0.5, 0.80, st.title, ha="center", va="center", fontsize=8.5, weight="bold")
-        ax.text(i + 0.5, 0.52, st.detail, ha="center", va="center", fontsize=7, linespacing=1.3)
+        h = LINE * (1 + _lines(st.detail) + bool(st.params)) + 2 * PAD
+        ax.add_patch(FancyBboxPatch((0.03, y), 0.9, h, boxstyle="round,pad=0.0,rounding_size=0.03",
+                                    fc=COLOURS[st.kind], ec="#444444", lw=1.0))
+        ax.text(0.48, y + PAD + LINE / 2, st.title, ha="center", va="center", fontsize=12, weight="bold")
+        if st.detail:
+            ax.text(0.48, y + PAD + LINE * (1 + _lines(st.detail) / 2), st.detail, ha="center", va="center",
+                    fontsize=10.5, linespacing=1.25)
         if st.params:
-            ax.text(i + 0.5, 0.25, f"{st.params:,} params", ha="center", va="center", fontsize=7, color="#1f4e79")
-        ax.text(i + 0.5, 0.06, st.shape, ha="center", va="center", fontsize=7, family="monospace", color="#555555")
-        centres.append(i + 0.5)
-    for a, b in zip(centres[:-1], centres[1:]):
-        ax.add_patch(FancyArrowPatch((a + 0.44, 0.54), (b - 0.44, 0.54), arrowstyle="-|>", mutation_scale=10, lw=1.0))
+            ax.text(0.48, y + h - PAD - LINE / 2, f"{st.params:,} parameters", ha="center", va="center",
+                    fontsize=10.5, color="#1f4e79")
+        middles.append(y + h / 2)
+        y += h
+        if i < len(items) - 1:
+            ax.annotate("", xy=(0.3, y + GAP), xytext=(0.3, y),
+                        arrowprops=dict(arrowstyle="-|>", lw=1.2, color="#444444", shrinkA=0, shrinkB=0))
+            ax.text(0.34, y + GAP / 2, st.shape, ha="left", va="center", fontsize=10, family="monospace",
+                    color="#444444")
+            y += GAP
     if items[-1].title == "output":  # the decoder feeds its previous symbol back
-        a, b = centres[-1], centres[-2] + 0.15
-        ax.plot([a, a, b], [0.90, 1.04, 1.04], color="#7f6000", lw=1.0)
-        ax.add_patch(FancyArrowPatch((b, 1.04), (b, 0.90), arrowstyle="-|>", mutation_scale=10, lw=1.0,
-                                     color="#7f6000", shrinkA=0, shrinkB=0))
-        ax.text((a + b) / 2, 1.07, "previous symbol y(t-1)", ha="center", va="bottom", fontsize=7, color="#7f6000")
+        ax.annotate("", xy=(0.97, middles[-2]), xytext=(0.97, middles[-1]), arrowprops=dict(
+            arrowstyle="-|>", color="#7f6000", lw=1.2, shrinkA=0, shrinkB=0,
+            connectionstyle="arc,angleA=0,angleB=0,armA=14,armB=14,rad=6"))
+        ax.text(0.99, (middles[-1] + middles[-2]) / 2, "y(t-1)", ha="left", va="center", fontsize=10,
+                color="#7f6000", rotation=90)
     if title:
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=12, loc="left")
 
 
-def draw_families(families: dict[str, str] | None = None, width: float = 13.0):
-    """One figure, one panel per model family (default :data:`FAMILIES`).
+def draw_family(name: str, width: float = 3.6):
+    """One family as its own figure, narrow enough to stay legible on a phone."""
+    items = stages(name)
+    fig, ax = plt.subplots(figsize=(width, _height(items) + 0.1))
+    fig.subplots_adjust(0, 0, 1, 1)
+    draw_pipeline(ax, name)
+    plt.close(fig)
+    return fig
+
+
+def draw_families(families: dict[str, str] | None = None, width: float = 3.4):
+    """One figure, one column per model family (default :data:`FAMILIES`),
+    titled with the family's name.
 
     Returns a :class:`matplotlib.figure.Figure` already closed in pyplot, so
     a notebook shows it only where it is displayed or glued, not twice.
     """
     families = families or FAMILIES
-    fig, axes = plt.subplots(len(families), 1, figsize=(width, 2.1 * len(families)))
-    slots = max(len(stages(name)) for name in families)
-    for ax, (name, title) in zip(axes if len(families) > 1 else [axes], families.items()):
-        draw_pipeline(ax, name, f"{title}  [{name}]", slots)
+    height = max(_height(stages(name)) for name in families)
+    fig, axes = plt.subplots(1, len(families), figsize=(width * len(families), height + 0.5), squeeze=False)
+    for ax, (name, title) in zip(axes[0], families.items()):
+        draw_pipeline(ax, name, name, height)
     fig.tight_layout()
     plt.close(fig)
     return fig

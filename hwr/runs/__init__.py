@@ -16,6 +16,6 @@ Modules: :mod:`.spec` (identity), :mod:`.store` (folders and records),
 
 from hwr.runs.spec import RunSpec, data_identity
 from hwr.runs.store import RunRecord, RunStore
-from hwr.runs.study import Study, task_settings
+from hwr.runs.study import Study, profile_task
 
-__all__ = ["RunSpec", "RunRecord", "RunStore", "Study", "data_identity", "task_settings"]
+__all__ = ["RunSpec", "RunRecord", "RunStore", "Study", "data_identity", "profile_task"]

@@ -4,8 +4,8 @@
 >>> study.ensure()                    # trains what is missing, else returns at once
 >>> df = study.frame()                # one row per run: test CER/WER, speed, provenance
 
-The task (data, model input settings, training budget, seeds) comes from the
-profile's ``task`` section (``configs/<profile>.yaml``), so the same chapter
+The task (data, model input height, training recipe and budget) is the
+profile's entry in ``configs/tasks.yaml`` (:mod:`hwr.train.task`), so the same chapter
 declares its study once and runs it under ``smoke`` in CI, ``book`` for the
 website and ``full`` at the thesis's conditions.
 """
@@ -17,27 +17,25 @@ from pathlib import Path
 from typing import Sequence
 
 from hwr.runs.spec import RunSpec
+from hwr.train.config import EXECUTION_FIELDS
 from hwr.runs.store import RunRecord, RunStore
 
-#: the task when a profile declares none: the thesis's conditions on the default synthetic set
-DEFAULT_TASK = {"data": "synth:default", "model": {}, "train": {}, "seeds": [0]}
+#: seeds per profile when a study names none: three for every verdict of the book
+SEEDS = {"smoke": [0], "book": [0, 1, 2], "full": [0, 1, 2]}
 
 
-def task_settings(profile: str) -> dict:
-    """The profile's task: ``data``, ``model`` (overrides), ``train`` (TrainConfig fields), ``seeds``."""
-    import yaml
+def profile_task(profile: str):
+    """The :class:`~hwr.train.task.Task` of ``profile`` (``configs/tasks.yaml``).
 
-    from hwr.paths import CONFIGS
+    Raises:
+        ValueError: the profile's task is not chosen yet.
+    """
+    from hwr.train import task as tasks
 
-    path = CONFIGS / f"{profile}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
-        raise FileNotFoundError(f"{path}: no profile {profile!r}; profiles: {known}")
-    task = (yaml.safe_load(path.read_text()) or {}).get("task") or {}
-    unknown = sorted(set(task) - set(DEFAULT_TASK))
-    if unknown:
-        raise ValueError(f"{path}: unknown task key(s) {unknown}; known: {sorted(DEFAULT_TASK)}")
-    return {**DEFAULT_TASK, **task}
+    task = tasks.profile_task(profile)
+    if task is None:
+        raise ValueError(f"{tasks.tasks_path()}: profile {profile!r} has no task yet (profiles.{profile} is null)")
+    return task
 
 
 @dataclass
@@ -71,19 +69,21 @@ class Study:
                 applied on top of the task (None: the task as it is).
             seeds: training seeds (None: the task's).
         """
-        task = task_settings(profile)
+        task = profile_task(profile)
         variants = variants or {"": {}}
-        seeds = list(task["seeds"] if seeds is None else seeds)
+        seeds = list(SEEDS.get(profile, [0]) if seeds is None else seeds)
         runs = []
         for experiment in models:
+            base = {k: v for k, v in task.config(experiment).to_dict().items() if k not in EXECUTION_FIELDS}
+            base.pop("seed")
             for label, change in variants.items():
                 unknown = sorted(set(change) - {"model", "train"})
                 if unknown:
                     raise ValueError(f"{name}: variant {label!r} has unknown key(s) {unknown}; use 'model' and 'train'")
                 for seed in seeds:
-                    runs.append(RunSpec(experiment, task["data"], seed,
-                                        overrides={**task["model"], **change.get("model", {})},
-                                        train={**task["train"], **change.get("train", {})}, variant=label))
+                    runs.append(RunSpec(experiment, task.source(), seed,
+                                        overrides={**task.overrides(), **change.get("model", {})},
+                                        train={**base, **change.get("train", {})}, variant=label))
         return cls(name, profile, runs, store)
 
     def status(self) -> dict[str, int]:

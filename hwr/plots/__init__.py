@@ -1,0 +1,15 @@
+"""Figures the chapters share, all in one style (:mod:`hwr.plots.style`).
+
+Every function returns a matplotlib ``Figure`` already closed in pyplot, so a
+chapter shows it only where it glues or displays it, and tests can check it
+without a screen.
+
+- :mod:`hwr.plots.style`  the seaborn theme, font sizes and figure widths
+- :mod:`hwr.plots.lines`  line galleries and the preprocessing steps
+- :mod:`hwr.plots.stats`  distributions and rates against a reference
+"""
+
+from hwr.plots.lines import line_gallery, preprocessing_steps
+from hwr.plots.stats import length_histogram, rate_comparison
+
+__all__ = ["line_gallery", "preprocessing_steps", "length_histogram", "rate_comparison"]

@@ -1,0 +1,93 @@
+"""The smoke book as a reader sees it: every page opened in headless Chromium.
+
+Builds the smoke book into a temporary folder (through ``hwr run``, as CI
+does), opens each page at 1280 px (desktop) and 390 px (phone) and fails on:
+
+- a console error or uncaught exception (requests to other hosts excepted:
+  CI runs offline, and the MathJax script comes from a CDN);
+- an image that did not load, or a figure that a click does not open full size;
+- output text that looks like a progress bar, a warning or a machine path;
+- at 1280 px, a table wider than the content column.
+
+Screenshots of every page at both widths are kept in ``_build/screens/`` (the
+CI artefacts). Chromium is Debian's ``chromium`` package: ``.ci/run`` and
+``make test`` install it when missing; without it this test is skipped.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwr.paths import BUILD, ROOT
+
+sys.path.insert(0, str(Path(__file__).parent))
+from browser import Chromium, find_chromium, install_hint, serve  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+SCREENS = BUILD / "screens"
+OFFLINE = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED",
+           "net::ERR_ADDRESS_UNREACHABLE", "net::ERR_PROXY_CONNECTION_FAILED")
+NOISE = re.compile(r"\d+%\|[█▉▊▋▌▍▎▏ #]*\||\bit/s\]|Warning\b|(?<![\w.])/(?:root|home|tmp|work|usr|var|opt|Users)/")
+
+CHECKS = """(() => {
+  const main = document.querySelector("main") || document.querySelector(".bd-article") || document.body;
+  const column = (document.querySelector(".bd-article") || main).getBoundingClientRect().width;
+  const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
+  const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
+  const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
+  // a table overflows when it is wider than the column, or than any box it sits in (which then scrolls)
+  const hidden = t => { for (let e = t; e && e !== main; e = e.parentElement)
+      if (e.scrollWidth > e.clientWidth + 1) return e.scrollWidth - e.clientWidth; return 0; };
+  const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
+      width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t),
+      caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
+  return {column: Math.round(column), broken, unlinked, outputs, tables};
+})()"""
+
+
+def _external(error: str, base: str) -> bool:
+    return any(code in error for code in OFFLINE) and base not in error
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    if not find_chromium():
+        pytest.skip(f"chromium is not installed and could not be installed ({install_hint()})")
+    tmp = tmp_path_factory.mktemp("browser")
+    env = dict(os.environ, HWR_RESULTS=str(tmp / "results"), HWR_BUILD_ROOT=str(tmp),
+               OMP_WAIT_POLICY="PASSIVE", MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, "-m", "hwr.cli", "run", "--profile", "smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tmp / "_build" / "html"
+
+
+def test_pages_in_a_real_browser(book):
+    pages = sorted(p.relative_to(book).as_posix() for p in (book / "book").glob("*.html"))
+    assert pages, f"no pages in {book}"
+    problems = []
+    with serve(book) as base, Chromium() as browser:
+        for page in pages:
+            for label, width in WIDTHS.items():
+                tab = browser.open(f"{base}/{page}", width)
+                where = f"{page} at {width} px"
+                problems += [f"{where}: {e}" for e in tab.errors if not _external(e, base)]
+                found = tab.evaluate(CHECKS)
+                problems += [f"{where}: image did not load: {src}" for src in found["broken"]]
+                problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
+                for text in found["outputs"]:
+                    m = NOISE.search(text)
+                    if m:
+                        problems.append(f"{where}: noise in an output ({m.group(0)!r}): {text[:120]!r}")
+                if label == "desktop":
+                    problems += [f"{where}: table {t['caption']!r} is {t['width']} px wide, the column "
+                                 f"{found['column']} px, and {t['hidden']} px of it need scrolling"
+                                 for t in found["tables"] if t["width"] > found["column"] + 1 or t["hidden"]]
+                tab.screenshot(SCREENS / f"{Path(page).stem}-{label}.png")
+    assert not problems, "\n".join(problems)
