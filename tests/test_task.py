@@ -105,7 +105,7 @@ def test_table_verdicts():
 def test_bench_task_trains_each_run_and_prints_the_table(tmp_path, capsys, workers):
     from hwr.cli import main
 
-    data = {"train": lines(16, 0, "t"), "valid": lines(6, 1, "v")}
+    data = {"train": lines(16, 0, "t"), "valid": lines(6, 1, "v"), "test": lines(4, 2, "x")}
     write_gt_txt(tmp_path / "lines", {s: [(it.id, it.text, it.image) for it in data[s]] for s in data})
     (tmp_path / "tasks.yaml").write_text(
         "tasks:\n"
@@ -123,8 +123,13 @@ def test_bench_task_trains_each_run_and_prints_the_table(tmp_path, capsys, worke
     assert rc == 0
     out = capsys.readouterr().out
     assert "tiny" in out and "ctc_baseline" in out and "1 min" in out and "5 min" in out
-    for seed in (0, 1):
-        metrics = json.loads((tmp_path / "out" / "tiny" / "ctc_baseline" / f"seed{seed}" / "metrics.json").read_text())
+    from hwr.runs import RunStore
+
+    folders = sorted(RunStore(tmp_path / "out" / "runs").root.glob("ctc_baseline-s*"))
+    assert [f.name[:15] for f in folders] == ["ctc_baseline-s0", "ctc_baseline-s1"]  # runs of the store
+    for seed, folder in zip((0, 1), folders):
+        assert (folder / "test.json").exists() and (folder / "predictions.csv").exists()
+        metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["epochs"] == 1 and metrics["config"]["seed"] == seed
         assert metrics["overrides"] == {"input_height": 32, "ctc_hidden": 16}
         assert metrics["config"]["schedule_steps"] == 2 and metrics["config"]["minutes"] == 5

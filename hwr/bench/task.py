@@ -5,10 +5,11 @@
     hwr bench task --task phrases-32,phrases-32-cosine --models ctc_baseline,gate_1,seq2seq_bn \\
         --seeds 0,1,2 --minutes 10 --workers 2
 
-trains every (task, model, seed) with :func:`hwr.train.train`, one torch
-thread per run and ``--workers`` runs at a time in a process pool, into
-``<out>/<task>/<model>/seed<seed>`` (a run already finished there with the
-same identity is read back, not trained again). It then reads each run's
+trains every (task, model, seed) as a run of the run store
+(:mod:`hwr.runs`: ``<out>/runs/<run id>``, default ``results/book``), one
+torch thread per run and ``--workers`` runs at a time in a process pool; a
+run already done in the store is read back, not trained again, and the
+measurement runs are book records like any other. It then reads each run's
 ``history.csv`` and prints the table the book needs: for each task and
 model, the val CER at fixed minute marks (mean and seed sd), the training
 lines/s, and whether the book-task criterion holds at the last mark (mean
@@ -28,8 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
-import time
 from pathlib import Path
 
 #: the book-task criterion (issue 8 §4), in CER fractions
@@ -56,83 +55,32 @@ def mean_sd(values: list[float]) -> tuple[float, float, int]:
     return m, sd, len(v)
 
 
-def _init_worker() -> None:
-    # one thread per run; set before torch is imported in this process
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.environ["MKL_NUM_THREADS"] = "1"
-
-
-def run_one(job: dict) -> dict:
-    """Train one (task, model, seed); returns the job with ``metrics`` or ``error``."""
-    from hwr.train import train
+def specs_for(tasks: list[str], models: list[str], seeds: list[int], minutes: float | None, config: dict,
+              overrides: dict, tasks_file: str | None, data: str | None = None) -> list[tuple[str, object]]:
+    """One run spec per (task, model, seed); ``minutes`` (if given) replaces the task's budget."""
+    from hwr.runs.study import task_spec
     from hwr.train.task import get_task
 
-    task = get_task(job["task"], job.get("tasks_file"))
-    # one thread; epoch summaries only (no per-batch log lines from parallel runs)
-    config = task.config(job["model"], job["seed"], threads=1, progress=False, log_every=10**6, **job["config"])
-    overrides = {**task.overrides(), **job["overrides"]}
-    try:
-        metrics = train(job["model"], task.source(job.get("profile_data")), job["out"], config, **overrides)
-        return {**job, "metrics": metrics}
-    except Exception as e:  # one failed run must not lose the others
-        return {**job, "error": f"{type(e).__name__}: {e}"}
-
-
-def jobs_for(tasks: list[str], models: list[str], seeds: list[int], out: Path, minutes: float | None,
-             config: dict, overrides: dict, tasks_file: str | None) -> list[dict]:
-    """One job per (task, model, seed); ``minutes`` (if given) replaces the task's budget."""
     extra = dict(config)
     if minutes is not None:
         extra["minutes"] = minutes
-    combos = [(t, m, s) for t in tasks for m in models for s in seeds]
-    return [{"index": i, "task": t, "model": m, "seed": s, "out": str(out / t / m / f"seed{s}"), "config": extra,
-             "overrides": dict(overrides), "tasks_file": tasks_file} for i, (t, m, s) in enumerate(combos)]
+    return [(t, task_spec(get_task(t, tasks_file), m, s, overrides, extra, variant=t, data=data))
+            for t in tasks for m in models for s in seeds]
 
 
-def run_jobs(jobs: list[dict], workers: int, log=print) -> list[dict]:
-    """Run ``jobs`` in a pool of ``workers`` processes (in this process for 1);
-    results in the order of ``jobs``."""
-    done = []
-    start = time.perf_counter()
-
-    def report(r: dict) -> None:
-        done.append(r)
-        what = f"{r['task']} {r['model']} seed {r['seed']}"
-        if "error" in r:
-            log(f"[{len(done)}/{len(jobs)}] {what}: FAILED {r['error']}")
-        else:
-            m = r["metrics"]
-            log(f"[{len(done)}/{len(jobs)}] {what}: val CER {m['last']['val_cer']:.1%} after "
-                f"{m['minutes']:.1f} min, {m['lines_per_s']:.1f} lines/s "
-                f"({(time.perf_counter() - start) / 60:.1f} min so far)")
-
-    if workers <= 1:
-        for job in jobs:
-            report(run_one(job))
-        return sorted(done, key=lambda r: r["index"])
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # spawn: each worker imports torch afresh with one OpenMP thread
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-        for fut in as_completed([pool.submit(run_one, j) for j in jobs]):
-            report(fut.result())
-    return sorted(done, key=lambda r: r["index"])
-
-
-def measure_rows(results: list[dict], marks: list[float]) -> list[dict]:
-    """Long rows (task, model, seed, minutes, val_cer, lines_per_s) from the runs' histories."""
+def measure_rows(specs: list[tuple[str, object]], store, marks: list[float]) -> list[dict]:
+    """Long rows (task, model, seed, minutes, val_cer, lines_per_s) from the finished runs' histories."""
     from hwr.train.records import read_history
 
     rows = []
-    for r in results:
-        if "error" in r:
+    for task, spec in specs:
+        if not store.is_done(spec):
             continue
-        history = read_history(Path(r["out"]) / "history.csv")
+        rec = store.load(spec)
+        history = read_history(rec.folder / "history.csv")
         for mark in marks:
-            rows.append({"task": r["task"], "model": r["model"], "seed": r["seed"], "minutes": mark,
-                         "val_cer": value_at(history, mark * 60), "lines_per_s": r["metrics"]["lines_per_s"]})
+            rows.append({"task": task, "model": spec.experiment, "seed": spec.seed, "minutes": mark,
+                         "val_cer": value_at(history, mark * 60), "lines_per_s": rec.metrics["lines_per_s"]})
     return rows
 
 
@@ -202,7 +150,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from hwr.errors import HwrError
     from hwr.paths import RESULTS
+    from hwr.runs.executors import print_report, run_missing
+    from hwr.runs.store import RunStore
     from hwr.train.task import get_task
 
     tasks = _list(args.task)
@@ -213,23 +164,23 @@ def main(args: argparse.Namespace) -> int:
     elif minutes:
         marks = [round(minutes * k / 5, 2) for k in range(1, 6)]
     else:
-        raise SystemExit("hwr bench task: the task has no minutes budget; give --minutes or --marks")
-    out = args.out or RESULTS / "tasks"
-    jobs = jobs_for(tasks, _list(args.models), _list(args.seeds, int), out, args.minutes, dict(args.set),
-                    dict(args.override), args.tasks_file)
-    for j in jobs:
-        j["profile_data"] = args.data
+        raise HwrError("the task has no minutes budget; give --minutes or --marks")
+    out = args.out or RESULTS / "book"
+    store = RunStore(out / "runs")
+    specs = specs_for(tasks, _list(args.models), _list(args.seeds, int), args.minutes, dict(args.set),
+                      dict(args.override), args.tasks_file, args.data)
     # build the datasets once, here, before the workers race for them
     from hwr.datasets import open_dataset
 
-    for source in {t.source(args.data) for t in tasks_objs}:
+    for source in {spec.data for _, spec in specs}:
         open_dataset(source, "train")
-    print(f"hwr bench task: {len(jobs)} runs, {args.workers} at a time, one thread each -> {out}", flush=True)
-    results = run_jobs(jobs, args.workers, log=lambda s: print(s, flush=True))
-    rows = measure_rows(results, marks)
+    print(f"hwr bench task: {len(specs)} runs, {args.workers} at a time, one thread each -> {store.root}", flush=True)
+    failures = run_missing([s for _, s in specs], store.root, "local", args.workers, 1, report=print_report)
+    for line in failures:
+        print(f"failed: {line}")
+    rows = measure_rows(specs, store, marks)
     write_rows(out / "measure.csv", rows)
     header, lines = table(rows, marks)
     print("\nval CER (mean ± seed sd, points) at each mark; lines/s = training lines per second\n")
     print(format_table(header, lines))
-    failed = [r for r in results if "error" in r]
-    return 1 if failed else 0
+    return 1 if failures else 0

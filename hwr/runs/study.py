@@ -38,6 +38,22 @@ def profile_task(profile: str):
     return task
 
 
+def task_spec(task, experiment: str, seed: int, model: dict | None = None, train: dict | None = None,
+              variant: str = "", data: str | None = None) -> RunSpec:
+    """The run of ``experiment`` under a :class:`~hwr.train.task.Task`, with changes on top.
+
+    Args:
+        task: the task (data, input height, training recipe, budget).
+        model: model overrides on top of the task's.
+        train: TrainConfig fields on top of the task's (e.g. another budget).
+        data: the data source when the task leaves it open.
+    """
+    fields = {k: v for k, v in task.config(experiment).to_dict().items() if k not in EXECUTION_FIELDS}
+    fields.pop("seed")
+    return RunSpec(experiment, task.source(data), seed, overrides={**task.overrides(), **(model or {})},
+                   train={**fields, **(train or {})}, variant=variant)
+
+
 @dataclass
 class Study:
     """The runs a chapter needs, in a store.
@@ -74,16 +90,12 @@ class Study:
         seeds = list(SEEDS.get(profile, [0]) if seeds is None else seeds)
         runs = []
         for experiment in models:
-            base = {k: v for k, v in task.config(experiment).to_dict().items() if k not in EXECUTION_FIELDS}
-            base.pop("seed")
             for label, change in variants.items():
                 unknown = sorted(set(change) - {"model", "train"})
                 if unknown:
                     raise ValueError(f"{name}: variant {label!r} has unknown key(s) {unknown}; use 'model' and 'train'")
-                for seed in seeds:
-                    runs.append(RunSpec(experiment, task.source(), seed,
-                                        overrides={**task.overrides(), **change.get("model", {})},
-                                        train={**base, **change.get("train", {})}, variant=label))
+                runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label)
+                         for seed in seeds]
         return cls(name, profile, runs, store)
 
     def status(self) -> dict[str, int]:
