@@ -58,7 +58,7 @@ def add_debug(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hwr", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="hwr", description=__doc__.splitlines()[0].replace("``", ""))
     add_debug(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():

@@ -47,6 +47,6 @@ def main(args: argparse.Namespace) -> int:
         if build:
             build_book(args.profile)
     except RunnerError as e:
-        print(f"hwr run: {e}", file=sys.stderr)
+        print(f"hwr run: error: {e}", file=sys.stderr)  # the one-line shape of hwr.cli
         return e.exit_code
     return 0
