@@ -45,3 +45,14 @@ def test_cli_reports_flops_efficiency_and_parts(monkeypatch, tmp_path, capsys):
     assert gate["fractions"]["gates"] > 0 and gate["fractions"]["decoder loop"] > 0
     assert gate["fractions"]["decoder cell"] > 0 and gate["fractions"]["LSTM/GRU"] == 0
     assert "% of matmul" in capsys.readouterr().out
+
+
+def test_bench_parallel_arrangements_and_a_tiny_run():
+    from hwr.bench.parallel import arrangements, bench_parallel
+
+    assert arrangements(2) == [(2, 1), (1, 2)] and arrangements(4) == [(4, 1), (2, 2), (1, 4)]
+    lines = []
+    result = bench_parallel("ctc_baseline", cores=2, rounds=1, batch_size=2, batches=1, data="random", lines=8,
+                            report=lines.append)
+    assert set(result["median"]) == {"2x1", "1x2"} and all(v > 0 for v in result["median"].values())
+    assert result["ratio_to_one_run"]["1x2"] == 1.0 and len(lines) == 2

@@ -1,4 +1,4 @@
-"""``hwr bench train|latency|memory-format``: dispatch to the modules of :mod:`hwr.bench`.
+"""``hwr bench train|latency|memory-format|parallel|task``: dispatch to the modules of :mod:`hwr.bench`.
 
 Each benchmark module defines ``configure(parser)`` and ``main(args)``; it is
 imported when ``hwr bench`` runs. An import error is a bug and surfaces with
@@ -15,6 +15,7 @@ BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
     "memory-format": ("hwr.bench.memory_format", "default against channels-last memory format, side by side"),
+    "parallel": ("hwr.bench.parallel", "workers x threads: total training lines/s of parallel runs, side by side"),
     "task": ("hwr.bench.task", "book-task candidates: task x model x minutes -> val CER, lines/s"),
 }
 
