@@ -162,3 +162,16 @@ def test_tasks_frame_states_departures():
     assert "height 32" in text and "batch 8" in text and "data synth:phrases-smoke" in text
     with pytest.raises(KeyError, match="no task"):
         report.tasks_frame(["nope"])
+
+
+def test_learning_curves_by_task_share_colours_and_scale():
+    a, b = _curves(), _curves()
+    a["task"], b["task"] = "phrases-32", "lines-64"
+    b["val_cer"] *= 0.5
+    fig = plots.learning_curves_by(pd.concat([a, b]), "task")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["phrases-32", "lines-64"]
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()
+    colours = [{ln.get_color() for ln in ax.get_lines() if ln.get_linewidth() > 2} for ax in fig.axes]
+    assert colours[0] == colours[1] and len(colours[0]) == 2
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ctc_baseline", "gate_1"]
+    assert fig.axes[1].get_xlabel() == "minutes of training"

@@ -58,6 +58,44 @@ def mean_curve(curves: Sequence[tuple[np.ndarray, np.ndarray]], points: int = 60
     return grid, np.mean([np.interp(grid, x, y) for x, y in curves], axis=0)
 
 
+def _cer_scale(curves: pd.DataFrame) -> tuple[float, bool]:
+    """The top of the CER axis (%) and whether values above :data:`CER_CAP` are capped.
+
+    An untrained seq2seq model can emit far more symbols than the reference
+    (CER above 100 %): such points are drawn at the cap, so the scale stays useful.
+    """
+    peak = float(curves["val_cer"].max()) * 100 if len(curves) else 100.0
+    return min(peak, CER_CAP) * 1.05, peak > CER_CAP
+
+
+def _draw_curves(ax, curves: pd.DataFrame, column: str, colours: dict) -> None:
+    """One thin line per (label, seed) and a thick mean per label on ``ax``."""
+    for label, runs in curves.groupby("label", sort=False):
+        seeds = []
+        for _, run in runs.groupby("seed"):
+            run = run.sort_values(column)
+            x, y = run[column].to_numpy(float), np.minimum(run["val_cer"].to_numpy(float) * 100, CER_CAP)
+            ax.plot(x, y, color=colours[label], lw=0.8, alpha=0.45)
+            seeds.append((x, y))
+        x, y = mean_curve(seeds)
+        n = len(seeds)
+        ax.plot(x, y, color=colours[label], lw=2.6, label=f"{label} ({n} seed{'s' if n != 1 else ''})")
+
+
+def _finish(fig, panels, curves: pd.DataFrame, colours: dict, columns: Sequence[str]) -> None:
+    top, capped = _cer_scale(curves)
+    for ax, column in zip(panels, columns):
+        ax.set_ylabel("val CER (%)" + (f", capped at {CER_CAP:g}" if capped else ""))
+        ax.set_ylim(0, top)
+        ax.set_xlim(left=0)
+        if column == "lines_seen":
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    handles, labels = panels[0].get_legend_handles_labels()
+    panels[0].legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(colours), 2))
+    fig.tight_layout()
+    plt.close(fig)
+
+
 def learning_curves(curves: pd.DataFrame, axes: Sequence[str] = ("lines", "minutes"), colours: dict | None = None,
                     height: float = 2.9):
     """Validation CER against lines seen and/or minutes: seeds thin, their mean thick.
@@ -77,31 +115,44 @@ def learning_curves(curves: pd.DataFrame, axes: Sequence[str] = ("lines", "minut
     curves = curves.dropna(subset=["val_cer"])
     colours = colours or palette(curves["label"])
     fig, panels = plt.subplots(len(axes), 1, figsize=(WIDTH, height * len(axes) + 0.5), squeeze=False)
-    # an untrained seq2seq model can emit far more symbols than the reference
-    # (CER above 100 %): such points are drawn at the cap, so the scale stays useful
-    peak = float(curves["val_cer"].max()) * 100 if len(curves) else 100.0
-    capped = peak > CER_CAP
-    for ax, which in zip(panels[:, 0], axes):
-        column, xlabel = CURVE_AXES[which]
-        for label, runs in curves.groupby("label", sort=False):
-            seeds = []
-            for _, run in runs.groupby("seed"):
-                run = run.sort_values(column)
-                x, y = run[column].to_numpy(float), np.minimum(run["val_cer"].to_numpy(float) * 100, CER_CAP)
-                ax.plot(x, y, color=colours[label], lw=0.8, alpha=0.45)
-                seeds.append((x, y))
-            x, y = mean_curve(seeds)
-            n = len(seeds)
-            ax.plot(x, y, color=colours[label], lw=2.6, label=f"{label} ({n} seed{'s' if n != 1 else ''})")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("validation CER (%)" + (f", capped at {CER_CAP:g}" if capped else ""))
-        ax.set_ylim(0, min(peak, CER_CAP) * 1.05)
-        ax.set_xlim(left=0)
-        if which == "lines":
-            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    panels[0, 0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(colours), 2))
+    columns = [CURVE_AXES[a][0] for a in axes]
+    for ax, which, column in zip(panels[:, 0], axes, columns):
+        _draw_curves(ax, curves, column, colours)
+        ax.set_xlabel(CURVE_AXES[which][1])
+    _finish(fig, list(panels[:, 0]), curves, colours, columns)
+    return fig
+
+
+def learning_curves_by(curves: pd.DataFrame, panel: str, axis: str = "minutes", colours: dict | None = None,
+                       height: float = 2.2):
+    """:func:`learning_curves` with one stacked panel per value of ``panel`` (a task, say),
+    the same colours and CER scale in every panel, each titled with its value.
+
+    Args:
+        curves: as for :func:`learning_curves`, plus the ``panel`` column.
+        axis: the x axis of every panel, ``"lines"`` or ``"minutes"``.
+    """
+    if axis not in CURVE_AXES:
+        raise ValueError(f"hwr.plots.runs: axis must be one of {list(CURVE_AXES)}, not {axis!r}")
+    curves = curves.dropna(subset=["val_cer"])
+    colours = colours or palette(curves["label"])
+    values = list(dict.fromkeys(curves[panel]))
+    column, xlabel = CURVE_AXES[axis]
+    fig, panels = plt.subplots(max(len(values), 1), 1, figsize=(WIDTH, height * max(len(values), 1) + 0.6),
+                               squeeze=False, sharex=True)
+    for ax, value in zip(panels[:, 0], values):
+        _draw_curves(ax, curves[curves[panel] == value], column, colours)
+        ax.set_title(str(value), loc="left", fontsize=12)
+    panels[-1, 0].set_xlabel(xlabel)
+    # the legend names every label once, whichever panel drew it
+    handles = {}
+    for ax in panels[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab.split(" (")[0], h)
+    _finish(fig, list(panels[:, 0]), curves, colours, [column] * len(values))
+    panels[0, 0].legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 1.15),
+                        ncol=min(len(handles), 3))
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 
