@@ -106,24 +106,56 @@ def candidate_specs(candidates: dict[str, Sequence[int]], models: Sequence[str])
             for pair in specs_for([task], list(models), [int(s) for s in seeds], None, {}, {}, None)]
 
 
-def candidate_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[float]) -> pd.DataFrame:
-    """The book-task table: val CER (mean ± seed sd, %) per minute mark, lines/s and the criterion.
+def criterion_text(mean: float, sd: float, n: int, seeds: int) -> str:
+    """The book-task criterion at the last mark, briefly: ``met``, ``+3.2 pt``
+    (mean above the limit by), ``sd 2.4`` (seed sd above its limit), or ``incomplete``."""
+    from hwr.bench.task import CRITERION_MEAN, CRITERION_SD
 
-    Built with :func:`hwr.bench.task.measure_rows` and :func:`~hwr.bench.task.table`
-    (the same numbers ``hwr bench task`` prints). Runs not yet in ``store`` are
-    left out; a (task, model) with fewer finished seeds than asked says so.
+    if n == 0 or n < seeds:
+        return "incomplete"
+    missed = []
+    if mean > CRITERION_MEAN:
+        missed.append(f"+{100 * (mean - CRITERION_MEAN):.1f} pt")
+    if sd > CRITERION_SD:
+        missed.append(f"sd {100 * sd:.1f}")
+    return ", ".join(missed) or "met"
+
+
+def candidate_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[float]) -> pd.DataFrame:
+    """The book-task table: val CER (%, mean ± seed sd) per minute mark, lines/s and the criterion.
+
+    The numbers are those ``hwr bench task`` prints (:func:`hwr.bench.task.measure_rows`:
+    the last validation at or before each mark). Runs not yet in ``store``
+    are left out, and a (task, model) with fewer finished seeds than asked
+    says so (``1 of 3``); a single seed has no ``±``.
+
+    Returns:
+        one row per (task, model): task, model, seeds, one column per mark
+        (``2 min``), lines/s (mean over seeds) and criterion (:func:`criterion_text`).
     """
-    from hwr.bench.task import measure_rows, table
+    from hwr.bench.task import mean_sd, measure_rows
 
     marks = list(marks)
-    header, lines = table(measure_rows(specs, store, marks), marks)
-    frame = pd.DataFrame(lines, columns=header)
-    asked = pd.Series([(t, s.experiment) for t, s in specs]).value_counts()
-    for i, row in frame.iterrows():
-        n = asked.get((row["task"], row["model"]), 0)
-        if int(row["seeds"]) < n:
-            frame.loc[i, "seeds"] = f"{row['seeds']} of {n}"
-    return frame
+    rows = measure_rows(specs, store, marks)
+    asked: dict[tuple[str, str], set] = {}
+    for task, spec in specs:
+        asked.setdefault((task, spec.experiment), set()).add(spec.seed)
+    out = []
+    for (task, model), seeds in asked.items():
+        mine = [r for r in rows if (r["task"], r["model"]) == (task, model)]
+        done = len({r["seed"] for r in mine})
+        row = {"task": task, "model": model, "seeds": str(done) if done == len(seeds) else f"{done} of {len(seeds)}"}
+        last = (float("nan"), float("nan"), 0)
+        for mark in marks:
+            last = mean_sd([r["val_cer"] for r in mine if r["minutes"] == mark])
+            m, sd, n = last
+            row[f"{mark:g} min"] = "-" if n == 0 else mean_sd_text(m, sd if n > 1 else None)
+        speed, _, k = mean_sd(list({r["seed"]: r["lines_per_s"] for r in mine}.values()))
+        row["lines/s"] = speed if k else float("nan")
+        row["criterion"] = criterion_text(last[0], last[1], last[2], len(seeds))
+        out.append(row)
+    columns = ["task", "model", "seeds", *[f"{m:g} min" for m in marks], "lines/s", "criterion"]
+    return pd.DataFrame(out, columns=columns)
 
 
 # ---------------------------------------------------------------- a study's runs
@@ -219,3 +251,59 @@ def hardware(records: Sequence[RunRecord]) -> str:
         if text not in seen:
             seen.append(text)
     return "; ".join(seen)
+
+
+# ---------------------------------------------------------------- candidates' runs
+def task_name(profile: str) -> str:
+    """The name of ``profile``'s book task (``configs/tasks.yaml``), ``"not chosen"`` while null."""
+    from hwr.train.task import load_tasks
+
+    _, profiles = load_tasks()
+    return profiles.get(profile) or "not chosen"
+
+
+def candidate_curves(specs: list[tuple[str, RunSpec]], store: RunStore) -> pd.DataFrame:
+    """:func:`curves_frame` of the finished candidate runs, labelled by model, with a ``task`` column."""
+    frames = []
+    for task, spec in specs:
+        if store.is_done(spec):
+            frame = curves_frame([store.load(spec)], label=lambda r: r.spec.experiment)
+            frames.append(frame.assign(task=task))
+    if not frames:
+        return pd.DataFrame(columns=["label", "seed", "epoch", "lines_seen", "minutes", "val_cer", "task"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_run(specs: list[tuple[str, RunSpec]], store: RunStore, task: str, model: str) -> dict:
+    """The last validation of one candidate run (the lowest seed of ``task`` x ``model``).
+
+    Returns:
+        {"val_cer": fraction, "minutes": run time at that validation}; NaN
+        for both while the run is not in the store.
+    """
+    nan = {"val_cer": float("nan"), "minutes": float("nan")}
+    runs = sorted((s for t, s in specs if t == task and s.experiment == model and store.is_done(s)),
+                  key=lambda s: s.seed)
+    if not runs:
+        return nan
+    h = store.load(runs[0]).history.dropna(subset=["val_cer"])
+    if h.empty:
+        return nan
+    return {"val_cer": float(h["val_cer"].iloc[-1]), "minutes": float(h["elapsed"].iloc[-1]) / 60}
+
+
+def rerun_commands(chapter: str, profile: str, candidates: dict[str, Sequence[int]], models: Sequence[str]) -> str:
+    """The shell commands that recompute a chapter's study, its candidate table and its page (Markdown).
+
+    Candidates that share their seeds are measured by one ``hwr bench task`` call.
+    """
+    by_seeds: dict[str, list[str]] = {}
+    for task, seeds in candidates.items():
+        by_seeds.setdefault(",".join(str(int(s)) for s in seeds), []).append(task)
+    out = "" if profile == "book" else f" --out results/{profile}"
+    lines = [f"hwr sweep {chapter} --profile {profile}    # the study's runs, in parallel"]
+    lines += [f"hwr bench task --task {','.join(tasks)} --models {','.join(models)} --seeds {seeds}{out}"
+              f"    # candidate runs"
+              for seeds, tasks in by_seeds.items()]
+    lines += [f"hwr run {chapter} --profile {profile}    # this page, from the records"]
+    return "```bash\n" + "\n".join(lines) + "\n```"
