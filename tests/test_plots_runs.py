@@ -175,3 +175,52 @@ def test_learning_curves_by_task_share_colours_and_scale():
     assert colours[0] == colours[1] and len(colours[0]) == 2
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ctc_baseline", "gate_1"]
     assert fig.axes[1].get_xlabel() == "minutes of training"
+
+
+def _finish(store, spec, val_cers, lines_per_s=20.0):
+    """Records of a finished run in ``store`` (no training): spec, history, metrics, test."""
+    store.write_spec(spec)
+    folder = store.folder(spec)
+    pd.DataFrame({"epoch": range(1, len(val_cers) + 1), "lines": 100, "val_cer": val_cers,
+                  "elapsed": [60.0 * (k + 1) for k in range(len(val_cers))]}).to_csv(folder / "history.csv", index=False)
+    (folder / "metrics.json").write_text(json.dumps({"lines_per_s": lines_per_s}))
+    (folder / "test.json").write_text(json.dumps({"cer": 0.1}))
+
+
+def test_candidate_frame_and_reference_run(tmp_path):
+    from hwr.runs.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    specs = report.candidate_specs({"smoke": [0, 1], "phrases-32": [0]}, ["ctc_baseline"])
+    assert [(t, s.seed) for t, s in specs] == [("smoke", 0), ("smoke", 1), ("phrases-32", 0)]
+    _finish(store, specs[0][1], [0.4, 0.12])
+    _finish(store, specs[1][1], [0.3, 0.14], lines_per_s=30.0)
+    _finish(store, specs[2][1], [0.5])
+    df = report.candidate_frame(specs, store, [1, 2]).set_index("task")
+    assert df.loc["smoke", "seeds"] == "2" and df.loc["smoke", "1 min"] == "35.0 ± 7.1"
+    assert df.loc["smoke", "2 min"] == "13.0 ± 1.4" and df.loc["smoke", "criterion"] == "met"
+    assert df.loc["smoke", "lines/s"] == 25.0
+    assert df.loc["phrases-32", "1 min"] == "50.0" and df.loc["phrases-32", "2 min"] == "50.0"
+    assert df.loc["phrases-32", "criterion"] == "+35.0 pt"
+    assert report.reference_run(specs, store, "smoke", "ctc_baseline") == {"val_cer": 0.12, "minutes": 2.0}
+    assert np.isnan(report.reference_run(specs, store, "lines-64", "ctc_baseline")["val_cer"])
+    partial = report.candidate_frame(specs[:2] + report.candidate_specs({"smoke": [2]}, ["ctc_baseline"]),
+                                     store, [2])
+    assert partial.loc[0, "seeds"] == "2 of 3" and partial.loc[0, "criterion"] == "incomplete"
+
+
+def test_criterion_text():
+    assert report.criterion_text(0.15, 0.02, 3, 3) == "met"
+    assert report.criterion_text(0.20, 0.03, 3, 3) == "+5.0 pt, sd 3.0"
+    assert report.criterion_text(0.10, 0.025, 3, 3) == "sd 2.5"
+
+
+def test_rerun_commands_group_candidates_by_seeds():
+    text = report.rerun_commands("ch03", "book", {"a": [0, 1, 2], "b": [0], "c": [0]}, ["ctc_baseline", "gate_1"])
+    lines = text.splitlines()
+    assert lines[0] == "```bash" and lines[-1] == "```"
+    assert lines[1].startswith("hwr sweep ch03 --profile book")
+    assert lines[2].startswith("hwr bench task --task a --models ctc_baseline,gate_1 --seeds 0,1,2  ")
+    assert lines[3].startswith("hwr bench task --task b,c --models ctc_baseline,gate_1 --seeds 0  ")
+    assert lines[4].startswith("hwr run ch03 --profile book")
+    assert "--out results/smoke" in report.rerun_commands("ch03", "smoke", {"smoke": [0]}, ["gate_1"])
