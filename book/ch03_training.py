@@ -101,7 +101,8 @@ if profile == "smoke":
 study_task = report.task_name(profile)
 shown = list(dict.fromkeys([*candidates, study_task]))
 Table(report.tasks_frame(shown), name="tbl-tasks",
-      caption=f"The measured candidates and the `{profile}` profile's task (`{study_task}`), "
+      # no backticks: the caption sits on a ``` fence's opening line
+      caption=f"The measured candidates and the task of the {profile} profile ({study_task}), "
               "with what each changes against the thesis's conditions.")
 
 # %% [markdown]
@@ -182,26 +183,18 @@ for name, key in (("ctc_baseline", "ctc"), ("gate_1", "gate")):
          display=False)
 
 # %% [markdown]
-# ::::{grid} 1 1 2 2
-# :gutter: 3
-#
-# :::{grid-item}
 # ```{glue:figure} fig_confusions_ctc
 # :name: fig-confusions-ctc
 #
-# The most frequent edit operations of `ctc_baseline` on the test lines
-# (∅: nothing, ␣: a space).
+# The most frequent edit operations of `ctc_baseline` on the test lines, as
+# shares of all its edit operations (∅: nothing, ␣: a space).
 # ```
-# :::
 #
-# :::{grid-item}
 # ```{glue:figure} fig_confusions_gate
 # :name: fig-confusions-gate
 #
 # The same for `gate_1`.
 # ```
-# :::
-# ::::
 #
 # ## Verdict
 
@@ -227,7 +220,7 @@ glue("n_lines", f"{verdict.n_lines:,}", display=False)
 # difference only when that interval excludes zero and every seed agrees in
 # sign. **Answer: {glue:text}`answer`.**
 #
-# ## Re-run this chapter
+# ## Recomputing the records
 
 # %% tags=["hide-input"]
 glue("hardware", report.hardware(records), display=False)
@@ -235,9 +228,8 @@ glue("study_minutes", report.seconds_total(records) / 60, display=False)
 Markdown(report.rerun_commands("ch03", profile, candidates, models))
 
 # %% [markdown]
-# The first command trains what the study lacks and renders nothing; the
-# second measures the candidates (runs already in the store are read back,
-# not trained again); the third executes this page. The study's runs took
+# Runs already in the store are read back, not trained again, so each
+# command trains only what is missing. The study's runs took
 # {glue:text}`study_minutes:.1f` minutes of training and testing in all, on
 # {glue:text}`hardware`.
 #

@@ -293,17 +293,18 @@ def reference_run(specs: list[tuple[str, RunSpec]], store: RunStore, task: str, 
 
 
 def rerun_commands(chapter: str, profile: str, candidates: dict[str, Sequence[int]], models: Sequence[str]) -> str:
-    """The shell commands that recompute a chapter's study, its candidate table and its page (Markdown).
+    """The shell commands that recompute a chapter's study, its candidate table and its page
+    (Markdown, one comment line above each command, short enough for a phone).
 
     Candidates that share their seeds are measured by one ``hwr bench task`` call.
     """
     by_seeds: dict[str, list[str]] = {}
     for task, seeds in candidates.items():
         by_seeds.setdefault(",".join(str(int(s)) for s in seeds), []).append(task)
-    out = "" if profile == "book" else f" --out results/{profile}"
-    lines = [f"hwr sweep {chapter} --profile {profile}    # the study's runs, in parallel"]
-    lines += [f"hwr bench task --task {','.join(tasks)} --models {','.join(models)} --seeds {seeds}{out}"
-              f"    # candidate runs"
-              for seeds, tasks in by_seeds.items()]
-    lines += [f"hwr run {chapter} --profile {profile}    # this page, from the records"]
+    out = "" if profile == "book" else f" \\\n    --out results/{profile}"
+    lines = ["# the study's runs, two at a time, one thread each", f"hwr sweep {chapter} --profile {profile}"]
+    for seeds, tasks in by_seeds.items():
+        lines += [f"# the candidate table's runs with seeds {seeds}",
+                  f"hwr bench task --task {','.join(tasks)} \\\n    --models {','.join(models)} --seeds {seeds}{out}"]
+    lines += ["# this page, from the records", f"hwr run {chapter} --profile {profile}"]
     return "```bash\n" + "\n".join(lines) + "\n```"
