@@ -226,3 +226,17 @@ def test_rerun_commands_group_candidates_by_seeds():
     assert text.startswith("```bash\n# ") and text.endswith("\n```")
     assert max(len(ln) for ln in text.splitlines()) <= 60  # readable on a phone without scrolling
     assert "--out results/smoke" in report.rerun_commands("ch03", "smoke", {"smoke": [0]}, ["gate_1"])
+
+
+def test_verdict_values_answer_the_question():
+    from hwr import stats
+
+    a = [[{"id": str(i), "reference": "abcd", "hypothesis": "abcd" if i % 2 else "abxd"} for i in range(40)]] * 2
+    b = [[{"id": str(i), "reference": "abcd", "hypothesis": "abcd"} for i in range(40)]] * 2
+    v = stats.verdict(stats.compare(a, b, names=("ctc_baseline", "gate_1"), n_resamples=200), better="gate_1")
+    values = report.verdict_values(v, "gate_1", "ctc_baseline")
+    assert values["answer"] == "gate_1 is lower" and values["diff"] == "\u221212.50"
+    assert values["diff_seeds"] == "\u221212.50, \u221212.50" and values["n_seeds"] == 2 and values["n_lines"] == "40"
+    same = stats.verdict(stats.compare(b, b, names=("ctc_baseline", "gate_1"), n_resamples=200), better="gate_1")
+    assert report.verdict_values(same, "gate_1", "ctc_baseline")["answer"] == stats.INCONCLUSIVE
+    assert report.points(float("nan")) == "-" and report.percent(0.1234) == "12.3"

@@ -20,8 +20,12 @@ THESIS_CONDITIONS = {"data": "synth:default", "input_height": 64, "batch_size": 
                      "schedule": "constant"}
 
 
-def _pct(x: float) -> str:
+def percent(x: float) -> str:
+    """A rate in percent with one decimal, ``12.3`` (``-`` when missing)."""
     return "-" if x is None or x != x else f"{100 * x:.1f}"
+
+
+_pct = percent
 
 
 def mean_sd_text(mean: float, sd: float) -> str:
@@ -308,3 +312,21 @@ def rerun_commands(chapter: str, profile: str, candidates: dict[str, Sequence[in
                   f"hwr bench task --task {','.join(tasks)} \\\n    --models {','.join(models)} --seeds {seeds}{out}"]
     lines += ["# this page, from the records", f"hwr run {chapter} --profile {profile}"]
     return "```bash\n" + "\n".join(lines) + "\n```"
+
+
+def points(x: float) -> str:
+    """A difference of rates in signed percentage points, ``+1.23`` / ``−0.45`` (``-`` when missing)."""
+    return "-" if x is None or x != x else f"{100 * x:+.2f}".replace("-", "\u2212")
+
+
+def verdict_values(verdict, better: str, other: str) -> dict[str, str | int]:
+    """The numbers of a :class:`hwr.stats.Verdict` as the chapter glues them.
+
+    Keys: answer (:func:`answer`), diff, diff_low, diff_high (pooled B - A
+    and its interval, in signed points), diff_seeds (per seed, comma-separated),
+    n_seeds, n_lines (with a thousands separator).
+    """
+    return {"answer": answer(verdict, better, other), "diff": points(verdict.mean_diff),
+            "diff_low": points(verdict.low), "diff_high": points(verdict.high),
+            "diff_seeds": ", ".join(points(d) for d in verdict.per_seed), "n_seeds": verdict.n_seeds,
+            "n_lines": f"{verdict.n_lines:,}"}
