@@ -175,6 +175,7 @@ def test_learning_curves_by_task_share_colours_and_scale():
     assert colours[0] == colours[1] and len(colours[0]) == 2
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ctc_baseline", "gate_1"]
     assert fig.axes[1].get_xlabel() == "minutes of training"
+    assert fig.axes[0].get_ylabel() == "" and fig._supylabel.get_text() == "val CER (%)"
 
 
 def _finish(store, spec, val_cers, lines_per_s=20.0):

@@ -82,10 +82,13 @@ def _draw_curves(ax, curves: pd.DataFrame, column: str, colours: dict) -> None:
         ax.plot(x, y, color=colours[label], lw=2.6, label=f"{label} ({n} seed{'s' if n != 1 else ''})")
 
 
-def _finish(fig, panels, curves: pd.DataFrame, colours: dict, columns: Sequence[str]) -> None:
+def _finish(fig, panels, curves: pd.DataFrame, colours: dict, columns: Sequence[str], shared_ylabel: bool = False):
     top, capped = _cer_scale(curves)
+    ylabel = "val CER (%)" + (f", capped at {CER_CAP:g}" if capped else "")
+    if shared_ylabel:  # one label for a stack of short panels, which their own labels would overlap
+        fig.supylabel(ylabel, fontsize=plt.rcParams["axes.labelsize"])
     for ax, column in zip(panels, columns):
-        ax.set_ylabel("val CER (%)" + (f", capped at {CER_CAP:g}" if capped else ""))
+        ax.set_ylabel("" if shared_ylabel else ylabel)
         ax.set_ylim(0, top)
         ax.set_xlim(left=0)
         if column == "lines_seen":
@@ -149,7 +152,7 @@ def learning_curves_by(curves: pd.DataFrame, panel: str, axis: str = "minutes", 
     for ax in panels[:, 0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab.split(" (")[0], h)
-    _finish(fig, list(panels[:, 0]), curves, colours, [column] * len(values))
+    _finish(fig, list(panels[:, 0]), curves, colours, [column] * len(values), shared_ylabel=True)
     panels[0, 0].legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 1.15),
                         ncol=min(len(handles), 3))
     fig.tight_layout()
