@@ -152,6 +152,28 @@ Table(report.study_setup(study), name="tbl-study",
       caption="The study's models: family, saved-state count (the thesis's, at any input height), "
               "seeds and budget in minutes.")
 
+# %% [markdown]
+# ### How the numbers are computed
+#
+# A model's error rate on the test set is a ratio of sums over its test lines
+# $i$, with $d_i$ the edit distance between the recognised and the true text
+# and $m_i$ the length of the true text (characters for CER, words for WER):
+#
+# $$\mathrm{CER} = \frac{\sum_i d_i}{\sum_i m_i}.$$ (eq-cer)
+#
+# The test lines are a sample, so {eq}`eq-cer` is recomputed on many
+# resamples of them, drawn with replacement, and the middle 95 % of the
+# resampled values (a BCa bootstrap interval) says how far the test set
+# alone can move the number. The spread between seeds is reported beside
+# it. Two models are compared on the *same* resampled lines, seed $s$ of one
+# against seed $s$ of the other:
+#
+# $$\Delta = \frac1S \sum_{s=1}^{S} \left(\mathrm{CER}_{B,s} - \mathrm{CER}_{A,s}\right),$$ (eq-delta)
+#
+# so that a line both models get wrong counts against both and cancels. The
+# functions are `hwr.stats.summarize`, `hwr.stats.compare`
+# and `hwr.stats.verdict` (their docstrings give the details).
+
 # %% tags=["hide-input"]
 summary = report.summary_frame(records)
 Table(summary.drop(columns=["cer", "cer_sd", "wer", "wer_sd"]), name="tbl-summary",
