@@ -10,8 +10,9 @@ profile, so the book renders on a fresh clone without training.
 
 Modules: :mod:`.spec` (identity), :mod:`.store` (folders and records),
 :mod:`.execute` (one run: train, test, figure arrays), :mod:`.executors`
-(local pool, submitit), :mod:`.study` (a chapter's runs), :mod:`.cli`
-(``hwr sweep``).
+(local pool, submitit), :mod:`.study` (a chapter's runs), :mod:`.report`
+(tables and curves from records), :mod:`.studies` (each chapter's study),
+:mod:`.cli` (``hwr sweep``).
 """
 
 from hwr.runs.spec import RunSpec, data_identity

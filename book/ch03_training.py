@@ -1,0 +1,261 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # How the book trains
+#
+# The thesis trained each model until its validation error had not improved
+# for {glue:text}`thesis_patience` epochs, in batches of
+# {glue:text}`thesis_batch` lines at a constant Adam learning rate of
+# {glue:text}`thesis_lr`, on a GPU. A reader of this book has a CPU, and the
+# book has dozens of models to compare, each over several seeds. On the
+# thesis's full-length lines at the thesis's recipe, the gated light model
+# (`gate_1`, for which the thesis reports {glue:text}`thesis_cer_gate1` % test
+# CER on IAM) is still at {glue:text}`ref_val_cer` % validation CER after
+# {glue:text}`ref_minutes` minutes of training on one CPU thread
+# ({numref}`tbl-candidates`, task {glue:text}`ref_task`): a single run at the
+# thesis's conditions would take hours, a study of a chapter days.
+#
+# So the book needs a *book task*: data and a training recipe on which every
+# thesis model learns to read in about {glue:text}`budget_minutes` minutes on
+# one thread, without making the problem easier than recognising handwritten
+# lines. This chapter says how that task was chosen, by measurement, and runs
+# the book's first study on it: the CTC baseline against the gated light
+# seq2seq model, over several seeds, with the statistics every later chapter
+# uses.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+candidates: dict = {"smoke": [0]}  # book-task candidates of the measured table: task -> seeds
+candidate_models: str = "ctc_baseline,gate_1"  # models of the candidate table, comma-separated
+minutes: float = 1.0  # the candidates' budget in minutes: the table's last mark
+reference_task: str = "smoke"  # the candidate closest to the thesis's conditions, quoted above
+n_confusions: int = 12  # character confusions shown per model
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from hwr import plots, stats
+from hwr.bench.task import CRITERION_MEAN, CRITERION_SD
+from hwr.book import page
+from hwr.book.tables import Table
+from hwr.confusions import confusion_counts, top_confusions
+from hwr.models import EXPERIMENTS
+from hwr.runs import profile_task, report
+from hwr.runs.studies import study as declared_study
+from hwr.train.config import TrainConfig
+
+page.start()
+study = declared_study("ch03_training", profile)
+task = profile_task(profile)
+with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
+    records = study.ensure()
+models = [m.strip() for m in candidate_models.split(",") if m.strip()]
+marks = [round(minutes * k / 4, 2) for k in range(1, 5)]
+cand_specs = report.candidate_specs(candidates, models)
+
+# %% tags=["hide-input"]
+thesis = TrainConfig()
+ref = report.reference_run(cand_specs, study.store, reference_task, "gate_1")  # NaN while not measured
+for name, value in {
+        "thesis_patience": thesis.patience, "thesis_batch": thesis.batch_size, "thesis_lr": f"{thesis.lr:g}",
+        "thesis_cer_gate1": EXPERIMENTS["gate_1"].thesis_cer,
+        "budget_minutes": f"{task.train.get('minutes') or minutes:g}",
+        "crit_mean": f"{100 * CRITERION_MEAN:g}", "crit_sd": f"{100 * CRITERION_SD:g}",
+        "ref_task": reference_task, "ref_val_cer": report.percent(ref["val_cer"]),
+        "ref_minutes": "-" if ref["minutes"] != ref["minutes"] else f"{ref['minutes']:.1f}"}.items():
+    glue(name, value, display=False)
+
+# %% tags=["hide-input"]
+if profile == "smoke":
+    display(Markdown(
+        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
+        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+
+# %% [markdown]
+# ## The candidates
+#
+# Each candidate task changes as little as possible of the thesis's
+# conditions ({numref}`tbl-tasks`). Three kinds of change were measured: the
+# line length (the thesis's full lines, or phrases of one to four words drawn
+# by the same generator, in the same fonts and with the same alphabet, fonts
+# split between training, validation and test as IAM-B splits writers), the
+# input height (64 as in the thesis, or 32, with the backbone's pooling
+# adjusted so that every model keeps exactly the thesis's parameter count),
+# and the training recipe (the thesis's constant rate, or a short warm-up and
+# a cosine decay from a higher peak rate). Every change is a setting of
+# `configs/tasks.yaml`, so it is part of each run's identity.
+
+# %% tags=["hide-input"]
+study_task = report.task_name(profile)
+shown = list(dict.fromkeys([*candidates, study_task]))
+Table(report.tasks_frame(shown), name="tbl-tasks",
+      # no backticks: the caption sits on a ``` fence's opening line
+      caption=f"The measured candidates and the task of the {profile} profile ({study_task}), "
+              "with what each changes against the thesis's conditions.")
+
+# %% [markdown]
+# ## The measurement
+#
+# Every candidate trains each model for its budget on one thread, two runs
+# side by side on a two-core machine. The criterion for a book task is a mean
+# validation CER of at most {glue:text}`crit_mean` % over the seeds, with a
+# seed standard deviation of at most {glue:text}`crit_sd` points, for every
+# model. {numref}`tbl-candidates` gives the validation CER at four minute
+# marks; {glue:text}`n_met` of its {glue:text}`n_rows` task and model rows
+# meet the criterion at the last mark.
+
+# %% tags=["hide-input"]
+cand = report.candidate_frame(cand_specs, study.store, marks)
+glue("n_met", int((cand["criterion"] == "met").sum()), display=False)
+glue("n_rows", len(cand), display=False)
+Table(cand, name="tbl-candidates", index=False, decimals=1,
+      caption="Validation CER (%, mean ± seed sd) of each candidate task and model after each number of "
+              "minutes, training lines per second on one thread, and the book-task criterion at the last "
+              "mark: met, or by how much the mean (pt) or the seed sd misses it.")
+
+# %% tags=["hide-input"]
+cand_curves = report.candidate_curves(cand_specs, study.store)
+glue("fig_candidates", plots.runs.learning_curves_by(cand_curves, "task"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_candidates
+# :name: fig-candidates
+#
+# Validation CER against minutes of training, one panel per candidate task:
+# thin lines are seeds, thick lines their mean.
+# ```
+#
+# ## The first study: CTC or attention?
+#
+# The book task of the {glue:text}`profile` profile is {glue:text}`study_task`.
+# The study below trains the two models of {numref}`tbl-study` on it, each
+# with every seed, for {glue:text}`budget_minutes` minutes on one thread. The
+# thesis gives a test CER for its gated light model but none for its CTC
+# model, so which of the two families reaches the lower error at the book's
+# budget is this book's own question, not a claim to reproduce.
+
+# %% tags=["hide-input"]
+glue("profile", profile, display=False)
+glue("study_task", study_task, display=False)
+Table(report.study_setup(study), name="tbl-study",
+      caption="The study's models: family, saved-state count (the thesis's, at any input height), "
+              "seeds and budget in minutes.")
+
+# %% [markdown]
+# ### How the numbers are computed
+#
+# A model's error rate on the test set is a ratio of sums over its test lines
+# $i$, with $d_i$ the edit distance between the recognised and the true text
+# and $m_i$ the length of the true text (characters for CER, words for WER):
+#
+# $$\mathrm{CER} = \frac{\sum_i d_i}{\sum_i m_i}.$$ (eq-cer)
+#
+# The test lines are a sample, so {eq}`eq-cer` is recomputed on many
+# resamples of them, drawn with replacement, and the middle 95 % of the
+# resampled values (a BCa bootstrap interval) says how far the test set
+# alone can move the number. The spread between seeds is reported beside
+# it. Two models are compared on the *same* resampled lines, seed $s$ of one
+# against seed $s$ of the other:
+#
+# $$\Delta = \frac1S \sum_{s=1}^{S} \left(\mathrm{CER}_{B,s} - \mathrm{CER}_{A,s}\right),$$ (eq-delta)
+#
+# so that a line both models get wrong counts against both and cancels. The
+# functions are `hwr.stats.summarize`, `hwr.stats.compare`
+# and `hwr.stats.verdict` (their docstrings give the details).
+
+# %% tags=["hide-input"]
+summary = report.summary_frame(records)
+Table(summary.drop(columns=["cer", "cer_sd", "wer", "wer_sd"]), name="tbl-summary",
+      caption="Test CER and WER (%): mean ± standard deviation over seeds, and the 95 % bootstrap "
+              "interval over test lines of the mean.")
+
+# %% tags=["hide-input"]
+glue("fig_study_curves", plots.learning_curves(report.curves_frame(records)), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_study_curves
+# :name: fig-study-curves
+#
+# The study's learning curves: validation CER against training lines seen
+# (top) and minutes (bottom), thin lines per seed, thick lines their mean.
+# ```
+#
+# Where the errors are ({numref}`fig-confusions-ctc` and
+# {numref}`fig-confusions-gate`): each test line's recognised text is aligned
+# with its reference by a minimal edit script, and the substitutions,
+# deletions and insertions are counted over all seeds' test lines.
+
+# %% tags=["hide-input"]
+groups = report.by_label(records)
+for name, key in (("ctc_baseline", "ctc"), ("gate_1", "gate")):
+    rows = [row for rec in groups[name] for row in report.prediction_rows(rec)]
+    glue(f"fig_confusions_{key}", plots.confusion_bars(top_confusions(confusion_counts(rows), n_confusions)),
+         display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_confusions_ctc
+# :name: fig-confusions-ctc
+#
+# The most frequent edit operations of `ctc_baseline` on the test lines, as
+# shares of all its edit operations (∅: nothing, ␣: a space).
+# ```
+#
+# ```{glue:figure} fig_confusions_gate
+# :name: fig-confusions-gate
+#
+# The same for `gate_1`.
+# ```
+#
+# ## Verdict
+
+# %% tags=["hide-input"]
+comparison = stats.compare([report.prediction_rows(r) for r in groups["ctc_baseline"]],
+                           [report.prediction_rows(r) for r in groups["gate_1"]],
+                           names=("ctc_baseline", "gate_1"))
+verdict = stats.verdict(comparison, better="gate_1")
+for name, value in report.verdict_values(verdict, "gate_1", "ctc_baseline").items():
+    glue(name, value, display=False)
+
+# %% [markdown]
+# Which family reaches the lower test CER at the book's budget? Over
+# {glue:text}`n_seeds` seed(s) and {glue:text}`n_lines` test lines, the test
+# CER of `gate_1` minus that of `ctc_baseline` is {glue:text}`diff` points
+# (95 % paired bootstrap interval {glue:text}`diff_low` to
+# {glue:text}`diff_high`; per seed {glue:text}`diff_seeds`). The book calls a
+# difference only when that interval excludes zero and every seed agrees in
+# sign. **Answer: {glue:text}`answer`.**
+#
+# ## Recomputing the records
+
+# %% tags=["hide-input"]
+glue("hardware", report.hardware(records), display=False)
+glue("study_minutes", report.seconds_total(records) / 60, display=False)
+Markdown(report.rerun_commands("ch03", profile, candidates, models))
+
+# %% [markdown]
+# Runs already in the store are read back, not trained again, so each
+# command trains only what is missing. The study's runs took
+# {glue:text}`study_minutes:.1f` minutes of training and testing in all, on
+# {glue:text}`hardware`.
+#
+# ## Summary
+#
+# - The book trains every model on one task and budget, chosen by measuring
+#   candidates against a stated criterion; each departure from the thesis is
+#   a setting, recorded in every run's identity.
+# - A study declares models × seeds once; its records (histories, test
+#   predictions) give the tables, learning curves, confusions and verdicts
+#   of the chapters, without training again.
+# - A difference between two models is called only when the paired bootstrap
+#   over test lines and every seed agree.

@@ -1,0 +1,105 @@
+"""Which characters a recogniser confuses: edit operations from aligned text.
+
+:func:`edit_operations` aligns a reference with a hypothesis by the same
+Levenshtein distance the CER counts (:func:`hwr.metrics.edit_distance`) and
+lists the operations of one minimal alignment; :func:`confusion_counts` adds
+them up over the per-line test predictions of one or more runs, the input of
+:func:`hwr.plots.runs.confusion_bars`.
+
+An operation is a pair ``(reference character, hypothesis character)``:
+``("e", "c")`` a substitution, ``("e", "")`` a deletion (the model missed an
+``e``), ``("", "e")`` an insertion.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Mapping
+
+#: how a space is shown in labels, so that a confused space is visible
+SPACE = "\u2423"
+
+
+def edit_operations(reference: str, hypothesis: str) -> list[tuple[str, str]]:
+    """The substitutions, deletions and insertions of one minimal alignment.
+
+    The alignment is found by the Levenshtein recurrence (unit costs) and read
+    back from the end; where several alignments are minimal, a diagonal step
+    (match or substitution) is preferred, then a deletion, then an insertion,
+    so the result is deterministic. ``len(result)`` equals the edit distance.
+
+    Args:
+        reference: the true text (length n).
+        hypothesis: the recognised text (length m).
+
+    Returns:
+        the operations in text order, matches left out.
+    """
+    n, m = len(reference), len(hypothesis)
+    # D[i][j]: distance between reference[:i] and hypothesis[:j]; (n+1) x (m+1)
+    D = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        D[i][0] = i
+    for j in range(m + 1):
+        D[0][j] = j
+    for i in range(1, n + 1):
+        r, row, prev = reference[i - 1], D[i], D[i - 1]
+        for j in range(1, m + 1):
+            row[j] = min(prev[j - 1] + (r != hypothesis[j - 1]), prev[j] + 1, row[j - 1] + 1)
+    ops: list[tuple[str, str]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and D[i][j] == D[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            if reference[i - 1] != hypothesis[j - 1]:
+                ops.append((reference[i - 1], hypothesis[j - 1]))
+            i, j = i - 1, j - 1
+        elif i > 0 and D[i][j] == D[i - 1][j] + 1:
+            ops.append((reference[i - 1], ""))
+            i -= 1
+        else:
+            ops.append(("", hypothesis[j - 1]))
+            j -= 1
+    return ops[::-1]
+
+
+def confusion_counts(rows: Iterable[Mapping]) -> Counter:
+    """Edit operations counted over prediction rows (``reference``, ``hypothesis``).
+
+    Args:
+        rows: per-line predictions, e.g. the rows of several runs'
+            ``predictions.csv`` (a DataFrame's ``to_dict("records")``).
+
+    Returns:
+        Counter of ``(reference char, hypothesis char)`` pairs (see the module).
+    """
+    counts: Counter = Counter()
+    for row in rows:
+        counts.update(edit_operations(str(row["reference"]), str(row["hypothesis"])))
+    return counts
+
+
+def label(op: tuple[str, str]) -> str:
+    """``e → c``, ``e → ∅`` (deleted), ``∅ → e`` (inserted); spaces shown as ␣."""
+    show = lambda c: "\u2205" if c == "" else c.replace(" ", SPACE)  # noqa: E731
+    return f"{show(op[0])} \u2192 {show(op[1])}"
+
+
+def kind(op: tuple[str, str]) -> str:
+    """``"substitution"``, ``"deletion"`` or ``"insertion"``."""
+    return "deletion" if op[1] == "" else "insertion" if op[0] == "" else "substitution"
+
+
+def top_confusions(counts: Mapping[tuple[str, str], int], k: int = 15):
+    """The ``k`` most frequent operations as a DataFrame.
+
+    Columns: ``operation`` (its :func:`label`), ``kind``, ``count`` and
+    ``share`` (of all counted operations). Ties are broken by the label, so
+    the order does not depend on the input order.
+    """
+    import pandas as pd
+
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], label(kv[0])))[:k]
+    return pd.DataFrame([{"operation": label(op), "kind": kind(op), "count": int(n),
+                          "share": n / total if total else 0.0} for op, n in ranked],
+                        columns=["operation", "kind", "count", "share"])

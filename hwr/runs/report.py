@@ -1,0 +1,332 @@
+"""Frames a chapter builds from run records: curves, summaries, task tables.
+
+Everything here reads records (:class:`~hwr.runs.store.RunRecord`) or task
+declarations and returns a pandas DataFrame or a small value; the chapters
+turn them into tables (:class:`hwr.book.tables.Table`) and figures
+(:mod:`hwr.plots.runs`). Nothing here trains.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from hwr.runs.spec import RunSpec
+from hwr.runs.store import RunRecord, RunStore
+
+#: the thesis's training conditions that a book task may depart from (TrainConfig defaults)
+THESIS_CONDITIONS = {"data": "synth:default", "input_height": 64, "batch_size": 32, "lr": 5e-4,
+                     "schedule": "constant"}
+
+
+def percent(x: float) -> str:
+    """A rate in percent with one decimal, ``12.3`` (``-`` when missing)."""
+    return "-" if x is None or x != x else f"{100 * x:.1f}"
+
+
+_pct = percent
+
+
+def mean_sd_text(mean: float, sd: float) -> str:
+    """``12.3 ± 1.4`` (percent, one decimal); one seed has no ``±``."""
+    return _pct(mean) if sd is None or sd != sd else f"{_pct(mean)} ± {_pct(sd)}"
+
+
+# ---------------------------------------------------------------- curves
+def curves_frame(records: Sequence[RunRecord], label: Callable[[RunRecord], str] | None = None) -> pd.DataFrame:
+    """One row per validation of every run, for :func:`hwr.plots.runs.learning_curves`.
+
+    Args:
+        records: finished runs.
+        label: run -> legend label (default: the run's model and variant).
+
+    Returns:
+        columns label, seed, epoch, lines_seen (cumulative training lines at
+        that validation), minutes (run time at that validation) and val_cer.
+    """
+    label = label or (lambda rec: rec.spec.label)
+    frames = []
+    for rec in records:
+        h = rec.history
+        frames.append(pd.DataFrame({
+            "label": label(rec), "seed": rec.spec.seed, "epoch": h["epoch"],
+            "lines_seen": h["lines"].fillna(0).cumsum(), "minutes": h["elapsed"] / 60, "val_cer": h["val_cer"]}))
+    columns = ["label", "seed", "epoch", "lines_seen", "minutes", "val_cer"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+# ---------------------------------------------------------------- tasks
+def departures(task) -> list[str]:
+    """What a :class:`~hwr.train.task.Task` changes against the thesis's conditions, in words."""
+    s = task.settings()
+    out = []
+    if s.get("data") and s["data"] != THESIS_CONDITIONS["data"]:
+        out.append(f"data {s['data']}")
+    if s.get("input_height") and s["input_height"] != THESIS_CONDITIONS["input_height"]:
+        out.append(f"height {s['input_height']}")
+    if s.get("batch_size", 32) != THESIS_CONDITIONS["batch_size"]:
+        out.append(f"batch {s['batch_size']}")
+    if s.get("lr", 5e-4) != THESIS_CONDITIONS["lr"]:
+        out.append(f"peak lr {s['lr']:g}")
+    if s.get("schedule", "constant") != THESIS_CONDITIONS["schedule"]:
+        out.append(f"{s['schedule'].replace('_', ' + ')} schedule")
+    if s.get("minutes"):
+        out.append(f"{s['minutes']:g} min budget")
+    return out
+
+
+def tasks_frame(names: Sequence[str] | None = None, path=None) -> pd.DataFrame:
+    """Book tasks of ``configs/tasks.yaml`` with their departures from the thesis.
+
+    Args:
+        names: tasks to list (default: every one but ``thesis``).
+
+    Returns:
+        indexed by task: description and departures (comma-separated).
+    """
+    from hwr.train.task import load_tasks
+
+    tasks, _ = load_tasks(path)
+    names = list(names) if names is not None else [n for n in tasks if n != "thesis"]
+    unknown = [n for n in names if n not in tasks]
+    if unknown:
+        raise KeyError(f"configs/tasks.yaml: no task(s) {unknown}; tasks: {', '.join(tasks)}")
+    return pd.DataFrame([{"task": n, "description": tasks[n].description,
+                          "departures from the thesis": ", ".join(departures(tasks[n])) or "none"}
+                         for n in names]).set_index("task")
+
+
+def candidate_specs(candidates: dict[str, Sequence[int]], models: Sequence[str]) -> list[tuple[str, RunSpec]]:
+    """The runs ``hwr bench task`` trains for task -> seeds, each at its task's own budget.
+
+    Returns:
+        (task name, spec) pairs in task, model, seed order; the same specs
+        (and so the same run folders) as ``hwr bench task --task T --seeds S``.
+    """
+    from hwr.bench.task import specs_for
+
+    return [pair for task, seeds in candidates.items()
+            for pair in specs_for([task], list(models), [int(s) for s in seeds], None, {}, {}, None)]
+
+
+def criterion_text(mean: float, sd: float, n: int, seeds: int) -> str:
+    """The book-task criterion at the last mark, briefly: ``met``, ``+3.2 pt``
+    (mean above the limit by), ``sd 2.4`` (seed sd above its limit), or ``incomplete``."""
+    from hwr.bench.task import CRITERION_MEAN, CRITERION_SD
+
+    if n == 0 or n < seeds:
+        return "incomplete"
+    missed = []
+    if mean > CRITERION_MEAN:
+        missed.append(f"+{100 * (mean - CRITERION_MEAN):.1f} pt")
+    if sd > CRITERION_SD:
+        missed.append(f"sd {100 * sd:.1f}")
+    return ", ".join(missed) or "met"
+
+
+def candidate_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[float]) -> pd.DataFrame:
+    """The book-task table: val CER (%, mean ± seed sd) per minute mark, lines/s and the criterion.
+
+    The numbers are those ``hwr bench task`` prints (:func:`hwr.bench.task.measure_rows`:
+    the last validation at or before each mark). Runs not yet in ``store``
+    are left out, and a (task, model) with fewer finished seeds than asked
+    says so (``1 of 3``); a single seed has no ``±``.
+
+    Returns:
+        one row per (task, model): task, model, seeds, one column per mark
+        (``2 min``), lines/s (mean over seeds) and criterion (:func:`criterion_text`).
+    """
+    from hwr.bench.task import mean_sd, measure_rows
+
+    marks = list(marks)
+    rows = measure_rows(specs, store, marks)
+    asked: dict[tuple[str, str], set] = {}
+    for task, spec in specs:
+        asked.setdefault((task, spec.experiment), set()).add(spec.seed)
+    out = []
+    for (task, model), seeds in asked.items():
+        mine = [r for r in rows if (r["task"], r["model"]) == (task, model)]
+        done = len({r["seed"] for r in mine})
+        row = {"task": task, "model": model, "seeds": str(done) if done == len(seeds) else f"{done} of {len(seeds)}"}
+        last = (float("nan"), float("nan"), 0)
+        for mark in marks:
+            last = mean_sd([r["val_cer"] for r in mine if r["minutes"] == mark])
+            m, sd, n = last
+            row[f"{mark:g} min"] = "-" if n == 0 else mean_sd_text(m, sd if n > 1 else None)
+        speed, _, k = mean_sd(list({r["seed"]: r["lines_per_s"] for r in mine}.values()))
+        row["lines/s"] = speed if k else float("nan")
+        row["criterion"] = criterion_text(last[0], last[1], last[2], len(seeds))
+        out.append(row)
+    columns = ["task", "model", "seeds", *[f"{m:g} min" for m in marks], "lines/s", "criterion"]
+    return pd.DataFrame(out, columns=columns)
+
+
+# ---------------------------------------------------------------- a study's runs
+def study_setup(study) -> pd.DataFrame:
+    """The declared runs of a study: one row per model and variant.
+
+    Columns: model, variant, family, state count (at the task's input height:
+    the thesis's count, which does not depend on it), seeds, budget (minutes).
+    """
+    from hwr.models.registry import EXPERIMENTS, build, state_count
+
+    rows = {}
+    for spec in study.runs:
+        key = (spec.experiment, spec.variant)
+        if key not in rows:
+            rows[key] = {"model": spec.experiment, "variant": spec.variant or "-",
+                         "family": EXPERIMENTS[spec.experiment].family,
+                         "state count": state_count(build(spec.experiment, **spec.overrides)),
+                         "seeds": [], "minutes": spec.train.get("minutes")}
+        rows[key]["seeds"].append(spec.seed)
+    frame = pd.DataFrame(list(rows.values()))
+    frame["seeds"] = frame["seeds"].map(lambda s: ", ".join(map(str, s)))
+    if (frame["variant"] == "-").all():
+        frame = frame.drop(columns="variant")
+    return frame.set_index("model")
+
+
+def by_label(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Records grouped by model/variant label, each group in seed order."""
+    groups: dict[str, list[RunRecord]] = {}
+    for rec in records:
+        groups.setdefault(rec.spec.label, []).append(rec)
+    return {k: sorted(v, key=lambda r: r.spec.seed) for k, v in groups.items()}
+
+
+def prediction_rows(rec: RunRecord) -> list[dict]:
+    """A run's per-line test predictions as dict rows (what :mod:`hwr.stats` takes)."""
+    return rec.predictions.to_dict("records")
+
+
+def summary_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.DataFrame:
+    """Test CER and WER per model/variant: mean ± seed sd and the 95 % bootstrap interval over lines.
+
+    Returns:
+        indexed by label; columns seeds, test lines, CER (%) and its interval,
+        WER (%) and its interval, as text ready for a table; and the raw
+        ``cer``/``cer_sd``/``wer``/``wer_sd`` fractions for glue and figures.
+    """
+    from hwr import stats
+
+    rows = []
+    for label, recs in by_label(records).items():
+        runs = [prediction_rows(r) for r in recs]
+        row = {"model": label, "seeds": len(recs)}
+        for unit, name in (("char", "CER"), ("word", "WER")):
+            s = stats.summarize(runs, unit, n_resamples=n_resamples)
+            row["test lines"] = s.n_lines
+            row[f"{name} (%)"] = mean_sd_text(s.mean, s.sd if s.n_seeds > 1 else None)
+            row[f"{name} 95 % interval"] = f"{_pct(s.interval.low)} to {_pct(s.interval.high)}"
+            row[name.lower()], row[f"{name.lower()}_sd"] = s.mean, s.sd
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+#: the book's own answers when a verdict's claim is a question of the book, not a thesis claim
+def answer(verdict, better: str, other: str) -> str:
+    """A verdict's outcome in the words of a question ("which one is lower?").
+
+    ``better`` is the name the verdict's claim favours; the answer is
+    "<better> is lower", "<other> is lower" or the inconclusive outcome.
+    """
+    from hwr import stats
+
+    return {stats.REPRODUCED: f"{better} is lower", stats.NOT_REPRODUCED: f"{other} is lower"}.get(
+        verdict.outcome, verdict.outcome)
+
+
+def seconds_total(records: Sequence[RunRecord]) -> float:
+    """Training and test time of the runs, summed (from their test records)."""
+    return float(sum(r.test.get("seconds_total") or 0 for r in records))
+
+
+def hardware(records: Sequence[RunRecord]) -> str:
+    """The CPU the runs were trained on, in words (from their provenance), e.g.
+    ``Intel Xeon, 2 cores, 1 thread per run``; distinct machines joined by "; "."""
+    seen = []
+    for r in records:
+        hw = r.provenance.get("hardware") or {}
+        text = (f"{hw.get('cpu') or hw.get('machine') or 'unknown CPU'}, {hw.get('cores', '?')} cores, "
+                f"{hw.get('torch_threads', '?')} thread{'s' if hw.get('torch_threads') != 1 else ''} per run")
+        if hw.get("gpu"):
+            text += f", {hw['gpu']}"
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
+
+
+# ---------------------------------------------------------------- candidates' runs
+def task_name(profile: str) -> str:
+    """The name of ``profile``'s book task (``configs/tasks.yaml``), ``"not chosen"`` while null."""
+    from hwr.train.task import load_tasks
+
+    _, profiles = load_tasks()
+    return profiles.get(profile) or "not chosen"
+
+
+def candidate_curves(specs: list[tuple[str, RunSpec]], store: RunStore) -> pd.DataFrame:
+    """:func:`curves_frame` of the finished candidate runs, labelled by model, with a ``task`` column."""
+    frames = []
+    for task, spec in specs:
+        if store.is_done(spec):
+            frame = curves_frame([store.load(spec)], label=lambda r: r.spec.experiment)
+            frames.append(frame.assign(task=task))
+    if not frames:
+        return pd.DataFrame(columns=["label", "seed", "epoch", "lines_seen", "minutes", "val_cer", "task"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_run(specs: list[tuple[str, RunSpec]], store: RunStore, task: str, model: str) -> dict:
+    """The last validation of one candidate run (the lowest seed of ``task`` x ``model``).
+
+    Returns:
+        {"val_cer": fraction, "minutes": run time at that validation}; NaN
+        for both while the run is not in the store.
+    """
+    nan = {"val_cer": float("nan"), "minutes": float("nan")}
+    runs = sorted((s for t, s in specs if t == task and s.experiment == model and store.is_done(s)),
+                  key=lambda s: s.seed)
+    if not runs:
+        return nan
+    h = store.load(runs[0]).history.dropna(subset=["val_cer"])
+    if h.empty:
+        return nan
+    return {"val_cer": float(h["val_cer"].iloc[-1]), "minutes": float(h["elapsed"].iloc[-1]) / 60}
+
+
+def rerun_commands(chapter: str, profile: str, candidates: dict[str, Sequence[int]], models: Sequence[str]) -> str:
+    """The shell commands that recompute a chapter's study, its candidate table and its page
+    (Markdown, one comment line above each command, short enough for a phone).
+
+    Candidates that share their seeds are measured by one ``hwr bench task`` call.
+    """
+    by_seeds: dict[str, list[str]] = {}
+    for task, seeds in candidates.items():
+        by_seeds.setdefault(",".join(str(int(s)) for s in seeds), []).append(task)
+    out = "" if profile == "book" else f" \\\n    --out results/{profile}"
+    lines = ["# the study's runs, two at a time, one thread each", f"hwr sweep {chapter} --profile {profile}"]
+    for seeds, tasks in by_seeds.items():
+        lines += [f"# the candidate table's runs with seeds {seeds}",
+                  f"hwr bench task --task {','.join(tasks)} \\\n    --models {','.join(models)} --seeds {seeds}{out}"]
+    lines += ["# this page, from the records", f"hwr run {chapter} --profile {profile}"]
+    return "```bash\n" + "\n".join(lines) + "\n```"
+
+
+def points(x: float) -> str:
+    """A difference of rates in signed percentage points, ``+1.23`` / ``−0.45`` (``-`` when missing)."""
+    return "-" if x is None or x != x else f"{100 * x:+.2f}".replace("-", "\u2212")
+
+
+def verdict_values(verdict, better: str, other: str) -> dict[str, str | int]:
+    """The numbers of a :class:`hwr.stats.Verdict` as the chapter glues them.
+
+    Keys: answer (:func:`answer`), diff, diff_low, diff_high (pooled B - A
+    and its interval, in signed points), diff_seeds (per seed, comma-separated),
+    n_seeds, n_lines (with a thousands separator).
+    """
+    return {"answer": answer(verdict, better, other), "diff": points(verdict.mean_diff),
+            "diff_low": points(verdict.low), "diff_high": points(verdict.high),
+            "diff_seeds": ", ".join(points(d) for d in verdict.per_seed), "n_seeds": verdict.n_seeds,
+            "n_lines": f"{verdict.n_lines:,}"}
