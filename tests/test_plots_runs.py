@@ -241,3 +241,14 @@ def test_verdict_values_answer_the_question():
     same = stats.verdict(stats.compare(b, b, names=("ctc_baseline", "gate_1"), n_resamples=200), better="gate_1")
     assert report.verdict_values(same, "gate_1", "ctc_baseline")["answer"] == stats.INCONCLUSIVE
     assert report.points(float("nan")) == "-" and report.percent(0.1234) == "12.3"
+
+
+def test_candidates_may_name_their_own_models():
+    specs = report.candidate_specs({"smoke": [0], "phrases-32": {"seeds": [0, 1], "models": ["gate_1"]}},
+                                   ["ctc_baseline", "gate_1"])
+    assert [(t, s.experiment, s.seed) for t, s in specs] == [
+        ("smoke", "ctc_baseline", 0), ("smoke", "gate_1", 0), ("phrases-32", "gate_1", 0), ("phrases-32", "gate_1", 1)]
+    text = report.rerun_commands("ch03", "book", {"a": [0], "b": {"seeds": [0], "models": ["gate_1"]}},
+                                 ["ctc_baseline", "gate_1"])
+    assert "--task a \\\n    --models ctc_baseline,gate_1 --seeds 0" in text
+    assert "--task b \\\n    --models gate_1 --seeds 0" in text

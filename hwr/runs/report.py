@@ -97,8 +97,13 @@ def tasks_frame(names: Sequence[str] | None = None, path=None) -> pd.DataFrame:
                          for n in names]).set_index("task")
 
 
-def candidate_specs(candidates: dict[str, Sequence[int]], models: Sequence[str]) -> list[tuple[str, RunSpec]]:
+def candidate_specs(candidates: dict, models: Sequence[str]) -> list[tuple[str, RunSpec]]:
     """The runs ``hwr bench task`` trains for task -> seeds, each at its task's own budget.
+
+    Args:
+        candidates: task name -> seeds, or -> ``{"seeds": [...], "models": [...]}``
+            for a task measured on fewer models than ``models``.
+        models: registry names.
 
     Returns:
         (task name, spec) pairs in task, model, seed order; the same specs
@@ -106,8 +111,11 @@ def candidate_specs(candidates: dict[str, Sequence[int]], models: Sequence[str])
     """
     from hwr.bench.task import specs_for
 
-    return [pair for task, seeds in candidates.items()
-            for pair in specs_for([task], list(models), [int(s) for s in seeds], None, {}, {}, None)]
+    pairs = []
+    for task, what in candidates.items():
+        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
+        pairs += specs_for([task], list(mine), [int(s) for s in seeds], None, {}, {}, None)
+    return pairs
 
 
 def criterion_text(mean: float, sd: float, n: int, seeds: int) -> str:
@@ -296,20 +304,21 @@ def reference_run(specs: list[tuple[str, RunSpec]], store: RunStore, task: str, 
     return {"val_cer": float(h["val_cer"].iloc[-1]), "minutes": float(h["elapsed"].iloc[-1]) / 60}
 
 
-def rerun_commands(chapter: str, profile: str, candidates: dict[str, Sequence[int]], models: Sequence[str]) -> str:
+def rerun_commands(chapter: str, profile: str, candidates: dict, models: Sequence[str]) -> str:
     """The shell commands that recompute a chapter's study, its candidate table and its page
     (Markdown, one comment line above each command, short enough for a phone).
 
-    Candidates that share their seeds are measured by one ``hwr bench task`` call.
+    Candidates that share their seeds and models are measured by one ``hwr bench task`` call.
     """
-    by_seeds: dict[str, list[str]] = {}
-    for task, seeds in candidates.items():
-        by_seeds.setdefault(",".join(str(int(s)) for s in seeds), []).append(task)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for task, what in candidates.items():
+        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
+        groups.setdefault((",".join(str(int(s)) for s in seeds), ",".join(mine)), []).append(task)
     out = "" if profile == "book" else f" \\\n    --out results/{profile}"
     lines = ["# the study's runs, two at a time, one thread each", f"hwr sweep {chapter} --profile {profile}"]
-    for seeds, tasks in by_seeds.items():
+    for (seeds, mine), tasks in groups.items():
         lines += [f"# the candidate table's runs with seeds {seeds}",
-                  f"hwr bench task --task {','.join(tasks)} \\\n    --models {','.join(models)} --seeds {seeds}{out}"]
+                  f"hwr bench task --task {','.join(tasks)} \\\n    --models {mine} --seeds {seeds}{out}"]
     lines += ["# this page, from the records", f"hwr run {chapter} --profile {profile}"]
     return "```bash\n" + "\n".join(lines) + "\n```"
 
