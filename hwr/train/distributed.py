@@ -248,7 +248,7 @@ def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, f
     width, steps = max(s[1] for s in shares), max(s[2] for s in shares)
     extra = width - batch.images.shape[-1]
     if extra:
-        images = torch.nn.functional.pad(batch.images, (0, extra), mode="replicate")
+        images = torch.nn.functional.pad(batch.images, (0, extra, 0, 0), mode="replicate")
         batch = type(batch)(images, batch.widths, batch.texts, batch.ids, batch.skipped)
     return batch, (steps if family == "seq2seq" else None), ctx.world_size * len(batch) / total
 
