@@ -23,7 +23,9 @@ from hwr.train import TrainConfig, distributed, train
 from hwr.train import epoch as train_epoch
 from hwr.train.records import read_history
 
-TINY = dict(ctc_hidden=16, dropout=0.0, ctc_dropout=0.0)
+# no dropout: masks are drawn per rank, they could not match a single process's
+TINY = {"ctc_baseline": dict(ctc_hidden=16, dropout=0.0, ctc_dropout=0.0),
+        "gate_1": dict(hidden=16, attention=16, embedding=8, dropout=0.0, gate_dropout=0.0)}
 TEXTS = ["ab", "a b", "cab", "b", "abc a", "ca"]
 
 
@@ -55,15 +57,15 @@ def record_steps(sink: list) -> None:
     train_epoch.train_step = recording
 
 
-def train_epochs(epochs: int, out) -> dict:
+def train_epochs(experiment: str, epochs: int, out) -> dict:
     """Train to ``epochs`` (resuming what ``out`` holds), keeping a copy of the weights after epoch 1."""
-    metrics = train("ctc_baseline", tiny_data(), out, config(epochs), **TINY)
+    metrics = train(experiment, tiny_data(), out, config(epochs), **TINY[experiment])
     if epochs == 1 and os.path.exists(os.path.join(out, "checkpoints", "last.pt")):  # rank 0 writes it
         shutil.copy(os.path.join(out, "checkpoints", "last.pt"), os.path.join(out, "epoch1.pt"))
     return metrics
 
 
-def cancelled_biases() -> set[str]:
+def cancelled_biases(experiment: str) -> set[str]:
     """State-dict names of the convolution biases an instance norm cancels.
 
     Their gradient is zero up to rounding, which Adam scales up to steps of
@@ -72,7 +74,7 @@ def cancelled_biases() -> set[str]:
     """
     from hwr.train.engine import build_model
 
-    model = build_model("ctc_baseline", TINY)
+    model = build_model(experiment, TINY[experiment])
     names = set()
     for prefix, module in model.named_modules():
         children = list(module.named_children())
@@ -88,7 +90,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, ports: list[int], root: str) -> None:
+def _worker(rank: int, world: int, ports: list[int], root: str, experiment: str) -> None:
     """One rank under torchrun's variables: epoch 1, then a second call that resumes for epoch 2."""
     os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world),
                       MASTER_ADDR="127.0.0.1")
@@ -97,7 +99,7 @@ def _worker(rank: int, world: int, ports: list[int], root: str) -> None:
     record_steps(steps)
     for epochs, port in zip((1, 2), ports):  # each call sets up and tears down its own process group
         os.environ["MASTER_PORT"] = str(port)
-        metrics = train_epochs(epochs, os.path.join(root, "ddp"))
+        metrics = train_epochs(experiment, epochs, os.path.join(root, "ddp"))
     with open(os.path.join(root, f"rank{rank}.json"), "w") as f:
         json.dump({"steps": steps, "epochs": metrics["epochs"], "processes": metrics.get("processes")}, f)
 
@@ -151,17 +153,18 @@ def test_torchrun_variables():
 # -- two processes against one ------------------------------------------------------
 
 
-def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path, monkeypatch):
+@pytest.mark.parametrize("experiment", ["ctc_baseline", pytest.param("gate_1", marks=pytest.mark.slow)])
+def test_two_processes_train_as_one_on_the_same_global_batches(experiment, tmp_path, monkeypatch):
     import torch.multiprocessing as mp
 
     root = str(tmp_path)
-    mp.spawn(_worker, args=(2, [free_port(), free_port()], root), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, [free_port(), free_port()], root, experiment), nprocs=2, join=True)
 
     steps: list = []
     monkeypatch.setattr(train_epoch, "train_step", train_epoch.train_step)  # undone after the test
     record_steps(steps)
     for epochs in (1, 2):
-        single = train_epochs(epochs, tmp_path / "single")
+        single = train_epochs(experiment, epochs, tmp_path / "single")
 
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0]["processes"] == 2 and ranks[0]["epochs"] == single["epochs"] == 2
@@ -172,6 +175,14 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path, monkeyp
     assert [n for _, n in ranks[1]["steps"]] == [n // 2 for n in sizes]
     shared = [(l0 * n0 + l1 * n1) / (n0 + n1) for (l0, n0), (l1, n1) in zip(ranks[0]["steps"], ranks[1]["steps"])]
     single_losses = [loss for loss, _ in steps]
+    if experiment == "gate_1":
+        # Seq2seq: the same decoder steps and teacher-forcing draws on both ranks
+        # as in one process. Rounding grows much faster here (one process on 2
+        # threads differs from 1 thread by 4e-5 at step 3, 1.4e-4 at step 4), so
+        # only the first steps are compared closely, and weights not at all.
+        np.testing.assert_allclose(shared[:2], single_losses[:2], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(shared[2:4], single_losses[2:4], rtol=1e-4, atol=0)
+        return
     np.testing.assert_allclose(shared[:4], single_losses[:4], rtol=0, atol=1e-5)
     # Epoch 2, resumed from the checkpoints: the same losses up to rounding that
     # grows step by step (see cancelled_biases), still far below a lost state's change.
@@ -181,8 +192,8 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path, monkeyp
     ddp_w = torch.load(tmp_path / "ddp" / "epoch1.pt", weights_only=True)["model"]
     one_w = torch.load(tmp_path / "single" / "epoch1.pt", weights_only=True)["model"]
     assert ddp_w.keys() == one_w.keys()
-    noise = cancelled_biases()
-    assert len(noise) == 6
+    noise = cancelled_biases(experiment)
+    assert len(noise) == 6  # ConvNet6's
     for k in one_w.keys() - noise:
         torch.testing.assert_close(ddp_w[k], one_w[k], rtol=0, atol=1e-5, msg=k)
     ddp_h, one_h = read_history(tmp_path / "ddp" / "history.csv"), read_history(tmp_path / "single" / "history.csv")
