@@ -7,6 +7,7 @@ are drawn per rank, so they could not match a single process's).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -100,8 +101,14 @@ def _worker(rank: int, world: int, ports: list[int], root: str, experiment: str)
     for epochs, port in zip((1, 2), ports):  # each call sets up and tears down its own process group
         os.environ["MASTER_PORT"] = str(port)
         metrics = train_epochs(experiment, epochs, os.path.join(root, "ddp"))
+    result = {"steps": list(steps), "epochs": metrics["epochs"], "processes": metrics.get("processes")}
+    if len(ports) > 2:  # a budget spent by the first step: every rank stops after it, none waits
+        os.environ["MASTER_PORT"] = str(ports[2])
+        spent = train(experiment, tiny_data(), os.path.join(root, "budget"),
+                      dataclasses.replace(config(5), minutes=1e-6), **TINY[experiment])
+        result["budget"] = [spent["stop_reason"], spent["epochs"], spent["partial_last_epoch"]]
     with open(os.path.join(root, f"rank{rank}.json"), "w") as f:
-        json.dump({"steps": steps, "epochs": metrics["epochs"], "processes": metrics.get("processes")}, f)
+        json.dump(result, f)
 
 
 # -- the sampler's shares ---------------------------------------------------------
@@ -158,7 +165,8 @@ def test_two_processes_train_as_one_on_the_same_global_batches(experiment, tmp_p
     import torch.multiprocessing as mp
 
     root = str(tmp_path)
-    mp.spawn(_worker, args=(2, [free_port(), free_port()], root, experiment), nprocs=2, join=True)
+    ports = [free_port() for _ in range(3 if experiment == "ctc_baseline" else 2)]
+    mp.spawn(_worker, args=(2, ports, root, experiment), nprocs=2, join=True)
 
     steps: list = []
     monkeypatch.setattr(train_epoch, "train_step", train_epoch.train_step)  # undone after the test
@@ -168,6 +176,9 @@ def test_two_processes_train_as_one_on_the_same_global_batches(experiment, tmp_p
 
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0]["processes"] == 2 and ranks[0]["epochs"] == single["epochs"] == 2
+    if experiment == "ctc_baseline":  # one partial epoch of one global batch, on both ranks
+        assert ranks[0]["budget"] == ranks[1]["budget"] and ranks[0]["budget"] == ["minutes", 1, True]
+        assert read_history(tmp_path / "budget" / "history.csv")[0]["lines"] in (3, 6)
     # 2 epochs of 4 steps on 6, 6, 6 and 3 lines (in a seeded order); the ranks' shares 3+3 and 2+1
     sizes = [n for _, n in steps]
     assert sorted(sizes[:4]) == sorted(sizes[4:]) == [3, 6, 6, 6]
