@@ -25,6 +25,28 @@ trained none, a validation that scored none, or more than
 ``TrainConfig.max_skipped`` of a split's lines skipped (left out when opened,
 or unreadable when loaded) stops the run with the files named: a loss or CER
 over the lines that happened to load would look like a result and is not.
+
+One run on several processes. ``torchrun --nproc_per_node N -m hwr.train
+EXPERIMENT --data ... --out DIR [options]`` starts N processes that train one
+model with DistributedDataParallel (gloo on the CPU, nccl with CUDA, where
+rank r uses ``cuda:LOCAL_RANK``; :mod:`hwr.train.distributed`). All ranks
+seed alike, so they build the same weights and the same global batches of
+``batch_size`` lines; each steps on its strided share of every global batch
+(:class:`hwr.datasets.sampler.ShardedBatchSampler`), padded to the global
+batch's width and decoder steps, with a loss weight that makes DDP's gradient
+average that of the global batch's per-line mean loss: without dropout or
+batch norm, N processes compute what one process computes on the same
+batches (up to rounding; a global batch smaller than N, at most one per
+epoch, is dropped). Rank 0 alone holds the lock, reads and writes the folder
+(checkpoints, history, metrics, run.json) and validates; the others receive
+its results, and the time budget's decisions are agreed, so that no rank
+waits forever. The history's losses and training CERs are over all ranks'
+lines. Resuming is the same command again (any N): rank 0 reads the
+checkpoint and hands it to the others; each rank continues its own random
+stream when the checkpoint holds one for each of N ranks. Caveats: dropout
+masks are drawn per rank (rank streams diverge, and with them the
+seq2seq teacher-forcing draws); BatchNorm models normalise with per-rank
+batch statistics; ``threads=0`` gives each process its share of the cores.
 """
 
 from __future__ import annotations
