@@ -215,7 +215,7 @@ def on_main(ctx: Context, fn):
     return value
 
 
-def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, float]:
+def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, float, bool]:
     """Make this rank's share of a global batch compute what the global batch would.
 
     The lines of a share are padded (edge replication, as in
@@ -233,11 +233,12 @@ def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, f
 
     Returns:
         (the batch, images padded to B x 1 x H x W_global; the global target
-        steps for seq2seq, else None; the loss weight). Single process: the
-        batch unchanged, None and 1.0.
+        steps for seq2seq, else None; the loss weight; whether the shares
+        differ in size, the same on every rank). Single process: the batch
+        unchanged, None, 1.0 and False.
     """
     if not ctx.enabled:
-        return batch, None, 1.0
+        return batch, None, 1.0, False
     steps = 0
     if family == "seq2seq":
         from hwr.train.losses import encode_texts
@@ -250,7 +251,20 @@ def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, f
     if extra:
         images = torch.nn.functional.pad(batch.images, (0, extra, 0, 0), mode="replicate")
         batch = type(batch)(images, batch.widths, batch.texts, batch.ids, batch.skipped)
-    return batch, (steps if family == "seq2seq" else None), ctx.world_size * len(batch) / total
+    uneven = len({s[0] for s in shares}) > 1
+    return batch, (steps if family == "seq2seq" else None), ctx.world_size * len(batch) / total, uneven
+
+
+def share_rng(ctx: Context) -> None:
+    """Give every rank rank 0's CPU random state.
+
+    The ranks draw alike as long as they consume alike: equal shares padded
+    to one shape take as many numbers for their dropout masks. After a step
+    on shares of unequal size (the last global batch of an epoch) they
+    would not, and their seq2seq teacher-forcing draws would part for good.
+    """
+    if ctx.enabled:
+        torch.set_rng_state(broadcast(ctx, torch.get_rng_state()))
 
 
 def wrap(ctx: Context, model: torch.nn.Module, device: str) -> torch.nn.Module:

@@ -43,10 +43,12 @@ its results, and the time budget's decisions are agreed, so that no rank
 waits forever. The history's losses and training CERs are over all ranks'
 lines. Resuming is the same command again (any N): rank 0 reads the
 checkpoint and hands it to the others; each rank continues its own random
-stream when the checkpoint holds one for each of N ranks. Caveats: dropout
-masks are drawn per rank (rank streams diverge, and with them the
-seq2seq teacher-forcing draws); BatchNorm models normalise with per-rank
-batch statistics; ``threads=0`` gives each process its share of the cores.
+stream when the checkpoint holds one for each of N ranks. Caveats: with
+dropout, the ranks' equal-shaped shares draw the same masks (same seed and
+stream; the streams are re-joined after an uneven last batch, so that the
+seq2seq teacher-forcing draws stay common), where one process draws one mask
+per line; BatchNorm models normalise with per-rank batch statistics;
+``threads=0`` gives each process its share of the cores.
 """
 
 from __future__ import annotations

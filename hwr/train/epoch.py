@@ -41,13 +41,15 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
     """
     optimizer.zero_grad(set_to_none=True)
     family = family_of(getattr(model, "module", model)).name
-    batch, steps, weight = distributed.align_batch(ctx, batch, family)
+    batch, steps, weight, uneven = distributed.align_batch(ctx, batch, family)
     loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, steps)
     if distributed.any_flag(ctx, not bool(torch.isfinite(loss))):
         raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}"
                                  + (f" (rank {ctx.rank})" if ctx.enabled else ""))
     (loss * weight if ctx.enabled else loss).backward()
     optimizer.step()
+    if uneven:
+        distributed.share_rng(ctx)
     return loss.item(), log_probs.detach(), lengths
 
 
