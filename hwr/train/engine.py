@@ -340,7 +340,8 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
                 save_checkpoint(ckpt_dir / "best.pt", ckpt)
             save_last(ckpt_dir, ckpt)
             write_history(out / "history.csv", state["history"])
-            skipped = f", {row['skipped']} + {row['val_skipped']} lines skipped" if row["skipped"] or row["val_skipped"] else ""
+            skipped = (f", {row['skipped']} + {row['val_skipped']} lines skipped"
+                       if row["skipped"] or row["val_skipped"] else "")
             tqdm.write(f"{experiment} epoch {epoch}: loss {row['train_loss']:.4f}, train CER {row['train_cer']:.2%}, "
                        f"val CER {val['cer']:.2%} (best {state['best_cer']:.2%} @ {state['best_epoch']}), "
                        f"{row['lines_per_s']:.1f} lines/s, {row['elapsed'] / 60:.1f} min{skipped}")
