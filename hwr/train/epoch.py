@@ -43,9 +43,13 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
     family = family_of(getattr(model, "module", model)).name
     batch, steps, weight, uneven = distributed.align_batch(ctx, batch, family)
     loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, steps)
-    if distributed.any_flag(ctx, not bool(torch.isfinite(loss))):
-        raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}"
-                                 + (f" (rank {ctx.rank})" if ctx.enabled else ""))
+    finite = bool(torch.isfinite(loss))
+    if distributed.any_flag(ctx, not finite):
+        if finite:  # another rank's share
+            raise FloatingPointError(f"training loss is not finite on another rank (this rank's share of the "
+                                     f"batch starts with {batch.ids[:3]})")
+        where = f" (rank {ctx.rank})" if ctx.enabled else ""
+        raise FloatingPointError(f"training loss is {loss.item()} on the batch starting with {batch.ids[:3]}{where}")
     (loss * weight if ctx.enabled else loss).backward()
     optimizer.step()
     if uneven:
@@ -90,8 +94,8 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     total_loss = lines = dist = ref_len = 0
     seconds, partial = 0.0, False
     show = ctx.is_main  # one progress display per run, not one per rank
-    bar = tqdm(total=len(loader), desc=f"{name} epoch {epoch}", unit="batch", disable=not (config.progress and show),
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(total=len(loader), desc=f"{name} epoch {epoch}", unit="batch",
+               disable=not (config.progress and show), leave=False, dynamic_ncols=True)
     start = time.perf_counter()
     for i, batch in enumerate(batches, 1):
         loss, log_probs, lengths = train_step(runner, batch, optimizer, device, config, ctx)
