@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from hwr.datasets.sampler import BucketBatchSampler
+from hwr.datasets.sampler import BucketBatchSampler, ShardedBatchSampler
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class _Collate:
 
 def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_width: int | None = None,
                 workers: int = 0, seed: int = 0, pool: int = 50, drop_last: bool = False,
-                pin_memory: bool = False) -> LineLoader:
+                pin_memory: bool = False, shard: tuple[int, int] | None = None) -> LineLoader:
     """A loader of :class:`Batch` over a line dataset.
 
     Args:
@@ -233,11 +233,15 @@ def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_w
         pool: batches per sorting pool of the bucketing sampler.
         drop_last: drop incomplete batches (training only).
         pin_memory: pin batches for faster host-to-GPU copies.
+        shard: ``(rank, world_size)``: training only, yield this rank's share
+            of each global batch (:class:`~hwr.datasets.sampler.ShardedBatchSampler`).
     """
     prepared = PreparedLines(dataset, height)
     common = dict(collate_fn=_Collate(fixed_width), num_workers=workers, pin_memory=pin_memory,
                   persistent_workers=workers > 0)
     if train:
         sampler = BucketBatchSampler(prepared.widths(), batch_size, seed=seed, pool=pool, drop_last=drop_last)
+        if shard is not None:
+            sampler = ShardedBatchSampler(sampler, *shard)
         return LineLoader(prepared, batch_sampler=sampler, **common)
     return LineLoader(prepared, batch_size=batch_size, shuffle=False, **common)

@@ -69,6 +69,60 @@ class BucketBatchSampler(Sampler):
         return full * per_pool + last
 
 
+def shard_batch(batch: Sequence[int], rank: int, world_size: int) -> list[int]:
+    """Rank ``rank``'s share of a global batch: every ``world_size``-th line from
+    position ``rank`` (strided, so that each share spans the batch's width range
+    and no rank gets only the widest lines). The shares of all ranks partition
+    the batch; their sizes differ by at most one line."""
+    return list(batch[rank::world_size])
+
+
+class ShardedBatchSampler(Sampler):
+    """One rank's shares of the global batches of a :class:`BucketBatchSampler`.
+
+    Every rank builds the same global batches (same widths, batch size and
+    seed) and keeps its :func:`shard_batch` of each, so the ranks together see
+    exactly the batches a single process would. A global batch with fewer
+    lines than ranks (only the last, incomplete one of an epoch can be) would
+    leave a rank without a line to step on; it is dropped on every rank.
+
+    Args:
+        base: the single-process sampler whose batches are shared out.
+        rank: this process's rank, 0 <= rank < world_size.
+        world_size: number of processes.
+    """
+
+    def __init__(self, base: BucketBatchSampler, rank: int, world_size: int):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
+        if base.batch_size < world_size:
+            raise ValueError(f"batch_size {base.batch_size} is smaller than the {world_size} processes")
+        self.base, self.rank, self.world_size = base, rank, world_size
+
+    @property
+    def batch_size(self) -> int:
+        """Lines per global batch (shared out over the ranks)."""
+        return self.base.batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.base.set_epoch(epoch)
+
+    def global_batches(self, epoch: int) -> list[list[int]]:
+        """The global batches of ``epoch`` that are shared out (none smaller than the rank count)."""
+        return [b for b in self.base.batches(epoch) if len(b) >= self.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.global_batches(self.base.epoch)
+        self.base.epoch += 1
+        return iter([shard_batch(b, self.rank, self.world_size) for b in batches])
+
+    def __len__(self) -> int:
+        b = self.base
+        last = len(b.widths) % (b.batch_size * b.pool) % b.batch_size  # the one incomplete batch, if any
+        dropped = not b.drop_last and 0 < last < self.world_size
+        return len(b) - int(dropped)
+
+
 def padding_fraction(widths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
     """Share of the batch tensors' columns that is padding (for measuring bucketing)."""
     widths = np.asarray(widths)

@@ -8,7 +8,8 @@ Modules: :mod:`.config` (:class:`TrainConfig`, threads, device),
 :mod:`.losses` (seq2seq and CTC losses), :mod:`.data` (splits, validation
 subset, loaders), :mod:`.checkpoint` (random states, resuming with fallback,
 what may be resumed), :mod:`.records` (history.csv, metrics.json, run.json),
-:mod:`.engine` (the loop), :mod:`.cli` (``hwr train``). Model files
+:mod:`.engine` (the loop), :mod:`.distributed` (one run on several
+processes under ``torchrun -m hwr.train``), :mod:`.cli` (``hwr train``). Model files
 (:func:`load_model`, :func:`load_checkpoint`, :func:`save_checkpoint`) live in
 :mod:`hwr.models.io` and are re-exported here.
 """

@@ -140,11 +140,13 @@ def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
     from hwr.models import EXPERIMENTS
     from hwr.train import train
+    from hwr.train.distributed import from_env
 
     if args.experiment not in EXPERIMENTS:  # before any data is opened or generated
         raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(EXPERIMENTS)}")
     config = config_from_args(args)
     metrics = train(args.experiment, training_data(args), args.out, config, **dict(args.override))
     summary = {k: metrics[k] for k in ("best", "last", "epochs", "minutes", "lines_per_s", "stop_reason", "device")}
-    print(json.dumps(summary, indent=2))
+    if from_env().is_main:  # under torchrun, one summary for the run, not one per process
+        print(json.dumps(summary, indent=2))
     return 0

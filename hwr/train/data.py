@@ -89,14 +89,16 @@ def validation_subset(dataset, n: int | None):
     return dataset.subset(order)
 
 
-def train_loader(dataset, config, height: int, pin_memory: bool = False):
+def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: tuple[int, int] | None = None):
     """Width-bucketed training loader; call ``loader.batch_sampler.set_epoch(e)``
     before each epoch: the order of epoch ``e`` depends on (seed, e) only, so a
-    resumed run sees the same batches as an uninterrupted one."""
+    resumed run sees the same batches as an uninterrupted one. ``shard``:
+    ``(rank, world_size)`` of a distributed run, which loads only this rank's
+    share of each global batch of ``config.batch_size`` lines."""
     from hwr.preprocess import make_loader
 
     return make_loader(dataset, config.batch_size, train=True, height=height, workers=config.workers,
-                       seed=config.seed, pin_memory=pin_memory)
+                       seed=config.seed, pin_memory=pin_memory, shard=shard)
 
 
 def valid_loader(subset, config, height: int, pin_memory: bool = False):

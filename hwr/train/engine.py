@@ -25,6 +25,30 @@ trained none, a validation that scored none, or more than
 ``TrainConfig.max_skipped`` of a split's lines skipped (left out when opened,
 or unreadable when loaded) stops the run with the files named: a loss or CER
 over the lines that happened to load would look like a result and is not.
+
+One run on several processes. ``torchrun --nproc_per_node N -m hwr.train
+EXPERIMENT --data ... --out DIR [options]`` starts N processes that train one
+model with DistributedDataParallel (gloo on the CPU, nccl with CUDA, where
+rank r uses ``cuda:LOCAL_RANK``; :mod:`hwr.train.distributed`). All ranks
+seed alike, so they build the same weights and the same global batches of
+``batch_size`` lines; each steps on its strided share of every global batch
+(:class:`hwr.datasets.sampler.ShardedBatchSampler`), padded to the global
+batch's width and decoder steps, with a loss weight that makes DDP's gradient
+average that of the global batch's per-line mean loss: without dropout or
+batch norm, N processes compute what one process computes on the same
+batches (up to rounding; a global batch smaller than N, at most one per
+epoch, is dropped). Rank 0 alone holds the lock, reads and writes the folder
+(checkpoints, history, metrics, run.json) and validates; the others receive
+its results, and the time budget's decisions are agreed, so that no rank
+waits forever. The history's losses and training CERs are over all ranks'
+lines. Resuming is the same command again (any N): rank 0 reads the
+checkpoint and hands it to the others; each rank continues its own random
+stream when the checkpoint holds one for each of N ranks. Caveats: with
+dropout, the ranks' equal-shaped shares draw the same masks (same seed and
+stream; the streams are re-joined after an uneven last batch, so that the
+seq2seq teacher-forcing draws stay common), where one process draws one mask
+per line; BatchNorm models normalise with per-rank batch statistics;
+``threads=0`` gives each process its share of the cores.
 """
 
 from __future__ import annotations
@@ -41,6 +65,7 @@ from hwr.errors import CheckpointError, RunFolderError
 from hwr.evaluate import check_skipped, dataset_skipped
 from hwr.files import RunLock, prepare_folder
 from hwr.models.io import describe
+from hwr.train import distributed
 from hwr.train import epoch as _epoch
 from hwr.train.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
                                   seed_everything, set_rng_state)
@@ -145,34 +170,53 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
     config = TrainConfig() if config is None else config
     started = time.time()
     out = Path(out_dir)
-    train_ds, valid_ds, data_desc = resolve_data(data)
-    asked = dataclasses.asdict(model_config(experiment, **overrides))
-    model_desc = model_description(asked, asked["family"])
-    identity = run_identity(experiment, overrides, model_desc, data_desc, config.to_dict())
-
-    lock, done = _open_folder(out, identity)
-    if lock is None:
-        tqdm.write(f"{experiment}: finished run found in {out} (read only), not training again")
-        return done
+    ctx, device = distributed.init(resolve_device(config.device))
     try:
-        return _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc,
-                             identity, started)
+        if ctx.enabled and config.batch_size < ctx.world_size:
+            raise RunFolderError(f"{out}: batch_size {config.batch_size} cannot be shared out over "
+                                 f"{ctx.world_size} processes (use at least one line per process)")
+        train_ds, valid_ds, data_desc = resolve_data(data)
+        asked = dataclasses.asdict(model_config(experiment, **overrides))
+        model_desc = model_description(asked, asked["family"])
+        identity = run_identity(experiment, overrides, model_desc, data_desc, config.to_dict())
+
+        held = []  # rank 0's lock of the run folder (the other ranks never touch the folder)
+
+        def open_folder():
+            lock, done = _open_folder(out, identity)
+            held.append(lock)
+            return done
+
+        done = distributed.on_main(ctx, open_folder)
+        if done is not None:
+            if ctx.is_main:
+                tqdm.write(f"{experiment}: finished run found in {out} (read only), not training again")
+            return done
+        try:
+            return _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc,
+                                 identity, started, ctx, device)
+        finally:
+            if held and held[0] is not None:
+                held[0].release()
     finally:
-        lock.release()
+        distributed.teardown(ctx)
 
 
-def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc, identity,
-                  started) -> dict:
-    """:func:`train` once this process holds the run folder's lock."""
+def _prepare_folder(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc,
+                    identity) -> tuple[dict | None, dict | None, Path | None]:
+    """The held run folder's state: (finished metrics, None, None) for a
+    finished run with ``identity``, else (None, checkpoint to resume or None,
+    its path), with the folder made ready for training. Rank 0 only."""
     ckpt_dir = out / "checkpoints"
     done = read_json(out / "metrics.json")
     if done and identity_of(done) == identity:
         tqdm.write(f"{experiment}: finished run found in {out}, not training again")
-        return done
+        return done, None, None
 
     # Decide whether the folder is resumable or new before anything in it is
     # touched: a refused call must leave a finished run as it found it.
     resume = resume_point(ckpt_dir)
+    ckpt = ckpt_path = None
     if resume is not None:
         ckpt, ckpt_path = resume
         check_resumable(ckpt, experiment, overrides, model_desc["config"], data_desc, config, ckpt_path)
@@ -182,17 +226,35 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         raise RunFolderError(f"{out}: holds another finished run (different {differ}) and no checkpoint to "
                              "continue; use another output folder or delete it")
     train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
-    train_skipped, valid_skipped = dataset_skipped(train_ds), dataset_skipped(valid_ds)
-    check_skipped(train_name, len(train_ds), train_skipped, config.max_skipped, task="train on")
-    check_skipped(valid_name, len(valid_ds), valid_skipped, config.max_skipped, task="validate on")
+    check_skipped(train_name, len(train_ds), dataset_skipped(train_ds), config.max_skipped, task="train on")
+    check_skipped(valid_name, len(valid_ds), dataset_skipped(valid_ds), config.max_skipped, task="validate on")
     # Resumable or new: a summary of an earlier state must not outlive it.
     (out / "metrics.json").unlink(missing_ok=True)
     ckpt_dir.mkdir(exist_ok=True)
+    return None, ckpt, ckpt_path
+
+
+def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc, identity,
+                  started, ctx=distributed.SINGLE, device=None) -> dict:
+    """:func:`train` once rank 0 holds the run folder's lock (and every rank
+    reached this point)."""
+    ckpt_dir = out / "checkpoints"
+    # Rank 0 alone reads and prepares the folder; the others get the
+    # checkpoint to resume from it (so the folder need not be shared).
+    done, ckpt, ckpt_path = distributed.on_main(ctx, lambda: _prepare_folder(
+        experiment, overrides, config, out, train_ds, valid_ds, data_desc, model_desc, identity))
+    if done is not None:
+        return done
+    resume = None if ckpt is None else (ckpt, ckpt_path)
+    train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
+    train_skipped, valid_skipped = dataset_skipped(train_ds), dataset_skipped(valid_ds)
 
     threads = resolve_threads(config)
+    if ctx.enabled and not config.threads:  # the processes of a machine share its cores
+        threads = max(1, threads // ctx.local_world_size)
     setup_threads(threads)
-    device = resolve_device(config.device)
-    seed_everything(config.seed)
+    device = resolve_device(config.device) if device is None else device
+    seed_everything(config.seed)  # the same on every rank: same initial weights, batch order, draws
     model = build_model(experiment, overrides).to(device)  # channels-last weights (hwr.models.build)
     model.train()  # shape inference in build() may leave eval mode on
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -210,14 +272,19 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         except ValueError as e:
             raise RunFolderError(f"{ckpt_path}: cannot resume under another learning-rate schedule ({e}); "
                                  f"use another out folder") from None
-        set_rng_state(ckpt["rng"])
+        # Each rank continues its own random stream when the checkpoint has
+        # one per rank for this many ranks, else rank 0's (all start equal).
+        ranks = ckpt.get("rng_ranks")
+        set_rng_state(ranks[ctx.rank] if ranks and len(ranks) == ctx.world_size else ckpt["rng"])
         state = {k: ckpt[k] for k in state}
-        tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
-    runner = torch.compile(model, dynamic=True) if config.compile else model
+        if ctx.is_main:
+            tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
+    runner = distributed.wrap(ctx, model, device)
+    runner = torch.compile(runner, dynamic=True) if config.compile else runner
 
     height = model.input_height
     pin = device.startswith("cuda")
-    loader = train_loader(train_ds, config, height, pin)
+    loader = train_loader(train_ds, config, height, pin, shard=(ctx.rank, ctx.world_size) if ctx.enabled else None)
     subset = validation_subset(valid_ds, config.val_subset)
     vloader = valid_loader(subset, config, height, pin)
     call_start = time.perf_counter()
@@ -235,17 +302,21 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
 
     stop = None
     while True:
-        stop = _stop_reason(state, config, clock(), budget, reserve(0, 0))
+        # Rank 0's clock decides for every rank.
+        stop = distributed.broadcast(ctx, _stop_reason(state, config, clock(), budget, reserve(0, 0)))
         if stop:
             break
         epoch = state["epoch"] + 1
         stats = _epoch.train_epoch(runner, model.family, loader, optimizer, device, config, epoch, experiment,
-                                   lambda lines, secs: clock() + reserve(lines, secs) >= budget)
+                                   lambda lines, secs: clock() + reserve(lines, secs) >= budget, ctx)
         # Unreadable training images: an epoch over none of them is no epoch,
         # and one over a few of them is refused above the tolerance.
         check_skipped(f"{train_name}, epoch {epoch}", stats["lines"], stats.pop("skipped_lines"),
                       config.max_skipped, task="train on")
-        val = validate(model, vloader, max_skipped=config.max_skipped, name=valid_name)
+        # Rank 0 validates the unwrapped model (the same weights on every
+        # rank); the others wait for its scores.
+        val = distributed.on_main(ctx, lambda: validate(model, vloader, max_skipped=config.max_skipped,
+                                                        name=valid_name))
         val_seconds = val["seconds"]
         state["epoch"] = epoch
         row = {"epoch": epoch, **stats, "skipped": len(train_skipped) + stats["skipped"],
@@ -258,28 +329,41 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
             state["best_cer"], state["best_epoch"] = val["cer"], epoch
         state["elapsed"] = clock()
         call_start = time.perf_counter()
-        ckpt = {"model": model.state_dict(), **describe(model), "overrides": dict(overrides),
-                "optimizer": optimizer.state_dict(), "data": data_desc, "config": config.to_dict(),
-                "rng": rng_state(), "schedule": schedule.state_dict(), **state}
-        if improved:
-            save_checkpoint(ckpt_dir / "best.pt", ckpt)
-        save_last(ckpt_dir, ckpt)
-        write_history(out / "history.csv", state["history"])
-        skipped = f", {row['skipped']} + {row['val_skipped']} lines skipped" if row["skipped"] or row["val_skipped"] else ""
-        tqdm.write(f"{experiment} epoch {epoch}: loss {row['train_loss']:.4f}, train CER {row['train_cer']:.2%}, "
-                   f"val CER {val['cer']:.2%} (best {state['best_cer']:.2%} @ {state['best_epoch']}), "
-                   f"{row['lines_per_s']:.1f} lines/s, {row['elapsed'] / 60:.1f} min{skipped}")
+        rngs = distributed.gather_objects(ctx, rng_state()) if ctx.enabled else None
+        if ctx.is_main:
+            ckpt = {"model": model.state_dict(), **describe(model), "overrides": dict(overrides),
+                    "optimizer": optimizer.state_dict(), "data": data_desc, "config": config.to_dict(),
+                    "rng": rng_state(), "schedule": schedule.state_dict(), **state}
+            if rngs is not None:
+                ckpt["rng_ranks"] = rngs
+            if improved:
+                save_checkpoint(ckpt_dir / "best.pt", ckpt)
+            save_last(ckpt_dir, ckpt)
+            write_history(out / "history.csv", state["history"])
+            skipped = (f", {row['skipped']} + {row['val_skipped']} lines skipped"
+                       if row["skipped"] or row["val_skipped"] else "")
+            tqdm.write(f"{experiment} epoch {epoch}: loss {row['train_loss']:.4f}, train CER {row['train_cer']:.2%}, "
+                       f"val CER {val['cer']:.2%} (best {state['best_cer']:.2%} @ {state['best_epoch']}), "
+                       f"{row['lines_per_s']:.1f} lines/s, {row['elapsed'] / 60:.1f} min{skipped}")
+        distributed.barrier(ctx)  # the checkpoint is written before any rank goes on (or stops)
         if stats["partial"]:
             stop = "minutes"
             break
 
     last = state["history"][-1]
-    failed = [(b.source, b.error) for b in [*getattr(loader, "bad_items", []), *getattr(vloader, "bad_items", [])]]
+    # Each rank's loader saw the lines of its shares only.
+    bad = [b for part in distributed.gather_objects(ctx, list(getattr(loader, "bad_items", []))) for b in part]
+    failed = [(b.source, b.error) for b in [*bad, *getattr(vloader, "bad_items", [])]]
     skipped = {"train": last.get("skipped", 0), "valid": last.get("val_skipped", 0),
                "files": [list(x) for x in [*train_skipped, *valid_skipped, *failed]]}
-    metrics = summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model, len(subset),
-                        model_desc=model_desc, skipped=skipped)
-    write_json(out / "metrics.json", metrics)
-    write_provenance(out / "run.json", {"experiment": experiment, "overrides": dict(overrides), "data": data_desc,
-                                        "config": config.to_dict()}, started, kind="train")
-    return metrics
+    def finish() -> dict:
+        metrics = summarise(state, experiment, overrides, data_desc, config, device, threads, stop, model,
+                            len(subset), model_desc=model_desc, skipped=skipped)
+        if ctx.enabled:
+            metrics["processes"] = ctx.world_size
+        write_json(out / "metrics.json", metrics)
+        write_provenance(out / "run.json", {"experiment": experiment, "overrides": dict(overrides),
+                                            "data": data_desc, "config": config.to_dict()}, started, kind="train")
+        return metrics
+
+    return distributed.on_main(ctx, finish)

@@ -92,7 +92,8 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps:
     """Forward one batch and its loss.
 
     Args:
-        model: a built model (``family`` "seq2seq" or "ctc").
+        model: a built model (``family`` "seq2seq" or "ctc"), or a wrapper
+            with it as ``module`` (DistributedDataParallel).
         batch: :class:`hwr.preprocess.Batch` (images B x 1 x H x W, widths B, texts, ids).
         target_steps: seq2seq only, pad targets to this many decoder steps
             (the naive benchmark uses 98); default: the longest target.
@@ -104,11 +105,12 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps:
     # B x 1 x H x W is channels-last and contiguous at once: the weights'
     # layout (hwr.models.build) decides the format, the input needs none.
     images = batch.images.to(device, non_blocking=True)
-    family = family_of(model).name
+    inner = getattr(model, "module", model)  # the model inside a DistributedDataParallel wrapper
+    family = family_of(inner).name
     if family == "seq2seq":
         targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
         log_probs = model(images, targets=targets.to(device), teacher_forcing=teacher_forcing)
         return seq2seq_loss(log_probs, targets, lengths), log_probs, lengths
     log_probs = model(images)  # ctc
-    frames = model.output_width(batch.widths).clamp(1, log_probs.shape[1])
+    frames = inner.output_width(batch.widths).clamp(1, log_probs.shape[1])
     return ctc_loss(log_probs, frames, batch.texts, batch.ids), log_probs, frames
