@@ -96,5 +96,7 @@ def collect(params: dict[str, Any], started: float, **extra: Any) -> dict[str, A
         "params": params,
         "versions": versions(),
         "hardware": hardware(),
+        # what else the machine was doing: timings and minute budgets depend on it
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         **extra,
     }

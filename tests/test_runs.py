@@ -78,7 +78,7 @@ def test_execute_writes_the_records_and_is_idempotent(dataset, tmp_path):
         assert (store.folder(s) / name).exists(), name
     assert rec.test["lines"] == 2 and 0 <= rec.test["cer"]
     assert list(rec.predictions.columns) == ["id", "reference", "hypothesis", "distance"]
-    assert rec.predictions["reference"].tolist() == ["life Peers.", "is 42"]
+    assert sorted(rec.predictions["reference"]) == ["is 42", "life Peers."]  # in width order
     assert rec.arrays["image_0"].dtype.name == "uint8" and "posteriors_0" in rec.arrays
     stamp = (store.folder(s) / "test.json").stat().st_mtime_ns
     execute(s, tmp_path, log=False)  # done: nothing is redone

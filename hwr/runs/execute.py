@@ -102,8 +102,14 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         train(spec.experiment, spec.data, folder, config, **spec.overrides)
         torch.set_num_threads(threads)
         model = load_model(folder, device="cpu")
+        from hwr.train.data import validation_subset
+
         test = open_dataset(spec.data, "test")
-        metrics, _ = evaluate(model, test, batch_size=16, progress=False, out=folder / "predictions.csv")
+        # Batches of lines of similar width, as in validation: the attention models have no padding
+        # mask, so a narrow line padded to a wide neighbour's width reads worse (and the thesis's
+        # padding of every line to 1408 px is a protocol of its own, kept for `hwr eval --fixed-width`).
+        metrics, _ = evaluate(model, validation_subset(test, None), batch_size=16, progress=False,
+                              out=folder / "predictions.csv")
         arrays = figure_arrays(model, test)
         if arrays:
             np.savez_compressed(folder / "arrays.npz", **arrays)
