@@ -29,8 +29,9 @@ _pct = percent
 
 
 def mean_sd_text(mean: float, sd: float) -> str:
-    """``12.3 ± 1.4`` (percent, one decimal); one seed has no ``±``."""
-    return _pct(mean) if sd is None or sd != sd else f"{_pct(mean)} ± {_pct(sd)}"
+    """``12.3 ± 1.4`` (percent, one decimal; no-break spaces, so a narrow column never
+    splits it over lines); one seed has no ``±``."""
+    return _pct(mean) if sd is None or sd != sd else f"{_pct(mean)}\u00a0±\u00a0{_pct(sd)}"
 
 
 # ---------------------------------------------------------------- curves
@@ -170,6 +171,26 @@ def candidate_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Se
     return pd.DataFrame(out, columns=columns)
 
 
+def criterion_summary(specs: list[tuple[str, RunSpec]], store: RunStore, mark: float, task: str) -> str:
+    """One sentence on how far ``task``'s models are from the book-task criterion at ``mark`` minutes:
+    each model's mean val CER over its finished seeds, and by how many points it misses (or meets) it."""
+    from hwr.bench.task import CRITERION_MEAN, mean_sd, measure_rows
+
+    rows = [r for r in measure_rows([(t, s) for t, s in specs if t == task], store, [mark]) if r["task"] == task]
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        m, sd, n = mean_sd([r["val_cer"] for r in rows if r["model"] == model])
+        if n == 0:
+            continue
+        gap = m - CRITERION_MEAN
+        where = "meets the criterion" if gap <= 0 else f"misses it by {100 * gap:.1f} points"
+        spread = f" (seed sd {100 * sd:.1f})" if n > 1 else ""
+        parts.append(f"`{model}` reaches {100 * m:.1f} %{spread} and {where}")
+    if not parts:
+        return f"No run of {task} has finished yet."
+    return f"On {task}, after {mark:g} minutes: " + "; ".join(parts) + "."
+
+
 # ---------------------------------------------------------------- a study's runs
 def study_setup(study) -> pd.DataFrame:
     """The declared runs of a study: one row per model and variant.
@@ -246,8 +267,9 @@ def answer(verdict, better: str, other: str) -> str:
 
 
 def seconds_total(records: Sequence[RunRecord]) -> float:
-    """Training and test time of the runs, summed (from their test records)."""
-    return float(sum(r.test.get("seconds_total") or 0 for r in records))
+    """Training and test time of the runs, summed: each run's training time (``metrics.json``
+    minutes, resumes included) plus its test pass (``test.json`` seconds)."""
+    return float(sum(60 * (r.metrics.get("minutes") or 0) + (r.test.get("seconds") or 0) for r in records))
 
 
 def hardware(records: Sequence[RunRecord]) -> str:
