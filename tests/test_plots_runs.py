@@ -152,7 +152,7 @@ def test_summary_frame_per_model(tmp_path):
     assert df.index.tolist() == ["gate_1", "ctc_baseline"]
     assert df.loc["gate_1", "seeds"] == 2 and df.loc["gate_1", "test lines"] == 3
     assert df.loc["gate_1", "cer"] == pytest.approx(1 / 22)
-    assert df.loc["gate_1", "CER (%)"] == f"{100 / 22:.1f}\u00a0±\u00a0{100 * np.std([0, 1 / 11], ddof=1):.1f}"
+    assert df.loc["gate_1", "CER (%)"] == f"{100 / 22:.1f}±{100 * np.std([0, 1 / 11], ddof=1):.1f}"
     assert df.loc["ctc_baseline", "CER (%)"] == "100.0"  # one seed: no sd
     assert df.loc["ctc_baseline", "WER (%)"] == "100.0"
 
@@ -199,8 +199,8 @@ def test_candidate_frame_and_reference_run(tmp_path):
     _finish(store, specs[1][1], [0.3, 0.14], lines_per_s=30.0)
     _finish(store, specs[2][1], [0.5])
     df = report.candidate_frame(specs, store, [1, 2]).set_index("task")
-    assert df.loc["smoke", "seeds"] == "2" and df.loc["smoke", "1 min"] == "35.0\u00a0±\u00a07.1"
-    assert df.loc["smoke", "2 min"] == "13.0\u00a0±\u00a01.4" and df.loc["smoke", "criterion"] == "met"
+    assert df.loc["smoke", "seeds"] == "2" and df.loc["smoke", "1 min"] == "35.0±7.1"
+    assert df.loc["smoke", "2 min"] == "13.0±1.4" and df.loc["smoke", "criterion"] == "met"
     assert df.loc["smoke", "lines/s"] == 25.0
     assert df.loc["phrases-32", "1 min"] == "50.0" and df.loc["phrases-32", "2 min"] == "50.0"
     assert df.loc["phrases-32", "criterion"] == "+35.0 pt"

@@ -29,9 +29,9 @@ _pct = percent
 
 
 def mean_sd_text(mean: float, sd: float) -> str:
-    """``12.3 ± 1.4`` (percent, one decimal; no-break spaces, so a narrow column never
-    splits it over lines); one seed has no ``±``."""
-    return _pct(mean) if sd is None or sd != sd else f"{_pct(mean)}\u00a0±\u00a0{_pct(sd)}"
+    """``12.3±1.4`` (percent, one decimal; no spaces, so a narrow column never splits it
+    over lines); one seed has no ``±``."""
+    return _pct(mean) if sd is None or sd != sd else f"{_pct(mean)}±{_pct(sd)}"
 
 
 # ---------------------------------------------------------------- curves
