@@ -19,7 +19,7 @@ def test_every_task_of_the_file_parses():
     tasks, profiles = load_tasks()
     assert {"thesis", "lines-64", "phrases-64", "phrases-32", "phrases-32-cosine", "phrases-32-onecycle",
             "smoke"} <= set(tasks)
-    assert profiles == {"full": "thesis", "book": None, "smoke": "smoke"}
+    assert profiles == {"full": "thesis", "book": "phrases-32-cosine", "smoke": "smoke"}  # book: chapter 3
     for name, task in tasks.items():
         assert task.description, name
         cfg = task.config("gate_1")
@@ -33,7 +33,7 @@ def test_full_profile_keeps_the_thesis_conditions_exactly():
     assert task.name == "thesis" and task.overrides() == {} and task.data is None
     assert task.config("gate_1", seed=3) == TrainConfig(seed=3)
     assert task.source("/data/iam") == "/data/iam"
-    assert profile_task("book") is None
+    assert profile_task("book").name == "phrases-32-cosine"
 
 
 def test_candidates_state_their_departures():
