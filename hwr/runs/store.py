@@ -18,22 +18,13 @@ committed, so the book renders from records on a fresh clone. A run counts as
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from hwr.files import read_json
 from hwr.paths import RESULTS
 from hwr.runs.spec import RunSpec
-
-RECORD_FILES = ("spec.json", "history.csv", "metrics.json", "run.json", "test.json", "predictions.csv")
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass
@@ -45,15 +36,15 @@ class RunRecord:
 
     @cached_property
     def metrics(self) -> dict:
-        return _read_json(self.folder / "metrics.json") or {}
+        return read_json(self.folder / "metrics.json") or {}
 
     @cached_property
     def test(self) -> dict:
-        return _read_json(self.folder / "test.json") or {}
+        return read_json(self.folder / "test.json") or {}
 
     @cached_property
     def provenance(self) -> dict:
-        return _read_json(self.folder / "run.json") or {}
+        return read_json(self.folder / "run.json") or {}
 
     @cached_property
     def history(self):
@@ -99,7 +90,7 @@ class RunStore:
         folder = self.folder(spec)
         if not folder.exists():
             return "missing"
-        saved = _read_json(folder / "spec.json")
+        saved = read_json(folder / "spec.json")
         if saved and saved.get("identity") == spec.identity() and (folder / "test.json").exists():
             return "done"
         return "started"
