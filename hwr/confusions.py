@@ -103,3 +103,20 @@ def top_confusions(counts: Mapping[tuple[str, str], int], k: int = 15):
     return pd.DataFrame([{"operation": label(op), "kind": kind(op), "count": int(n),
                           "share": n / total if total else 0.0} for op, n in ranked],
                         columns=["operation", "kind", "count", "share"])
+
+
+def kind_rates(rows: Iterable[Mapping]) -> dict[str, float]:
+    """Substitutions, deletions and insertions per reference character.
+
+    The three rates sum to the corpus CER of ``rows`` (per-line predictions
+    with ``reference`` and ``hypothesis``), since one minimal alignment's
+    operations number the edit distance.
+    """
+    counts = {"substitution": 0, "deletion": 0, "insertion": 0}
+    chars = 0
+    for row in rows:
+        ref, hyp = str(row["reference"]), str(row["hypothesis"])
+        chars += len(ref)
+        for op in edit_operations(ref, hyp):
+            counts[kind(op)] += 1
+    return {k: v / max(1, chars) for k, v in counts.items()}

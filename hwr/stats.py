@@ -128,6 +128,7 @@ class Verdict:
     n_lines: int
     n_seeds: int
     explanation: str = field(default="")
+    numbers: str = field(default="")  # the difference and its interval, in words (part of ``explanation``)
 
 
 # ---------------------------------------------------------------- line counts
@@ -349,4 +350,4 @@ def verdict(comparison: Comparison, better: str) -> Verdict:
         sentence = (f"Not reproduced: {numbers}; the interval excludes zero and every seed agrees, "
                     f"so {other}, not {better}, has the lower {metric}.")
     return Verdict(outcome, claim, p.estimate, p.low, p.high, tuple(seeds), comparison.n_lines,
-                   comparison.n_seeds, sentence)
+                   comparison.n_seeds, sentence, numbers)

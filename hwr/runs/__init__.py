@@ -11,7 +11,9 @@ profile, so the book renders on a fresh clone without training.
 Modules: :mod:`.spec` (identity), :mod:`.store` (folders and records),
 :mod:`.execute` (one run: train, test, figure arrays), :mod:`.executors`
 (local pool, submitit), :mod:`.study` (a chapter's runs), :mod:`.report`
-(tables and curves from records), :mod:`.studies` (each chapter's study),
+(tables, curves and verdicts from records), :mod:`.studies` (each chapter's
+study), :mod:`.analyses` (what a chapter computes from a trained model,
+recorded beside the run), :mod:`.latency` (recorded CPU latencies),
 :mod:`.cli` (``hwr sweep``).
 """
 

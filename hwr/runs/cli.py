@@ -23,17 +23,23 @@ def main(args: argparse.Namespace) -> int:
     from hwr.runs.executors import print_report, run_missing
     from hwr.runs.studies import study
 
-    for chapter in args.chapters:
-        s = study(chapter, args.profile)
+    studies = [study(chapter, args.profile) for chapter in args.chapters]
+    for s in studies:
         print(f"{s.name} ({args.profile}): {len(s.runs)} runs in {s.store.root}; {s.status()}")
         if args.dry_run:
             for spec in s.runs:
                 print(f"  {s.store.status(spec):8s} {spec.run_id}  {spec.label}")
-            continue
-        failures = run_missing(s.runs, s.store.root, args.executor, args.workers, args.threads,
-                               slurm=dict(args.slurm), report=print_report)
-        for line in failures:
-            print(f"failed: {line}")
-        if failures:
-            return 1
-    return 0
+    if args.dry_run:
+        return 0
+    # one queue for all chapters, each run once (chapters share runs), seed 0 of everything
+    # first: a sweep cut short still leaves one complete seed of every chapter
+    unique = {}
+    for s in studies:
+        for spec in s.runs:
+            unique.setdefault(spec.run_id, spec)
+    queue = sorted(unique.values(), key=lambda spec: spec.seed)
+    failures = run_missing(queue, studies[0].store.root, args.executor, args.workers, args.threads,
+                           slurm=dict(args.slurm), report=print_report)
+    for line in failures:
+        print(f"failed: {line}")
+    return 1 if failures else 0

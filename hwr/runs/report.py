@@ -361,3 +361,121 @@ def verdict_values(verdict, better: str, other: str) -> dict[str, str | int]:
             "diff_low": points(verdict.low), "diff_high": points(verdict.high),
             "diff_seeds": ", ".join(points(d) for d in verdict.per_seed), "n_seeds": verdict.n_seeds,
             "n_lines": f"{verdict.n_lines:,}"}
+
+
+# ---------------------------------------------------------------- thesis chapters
+def mean_val_cer(recs: Sequence[RunRecord]) -> float:
+    """Mean over runs of the best validation CER (fraction; NaN without records)."""
+    vals = [(r.metrics.get("best") or {}).get("val_cer") for r in recs]
+    vals = [v for v in vals if v is not None]
+    return float(sum(vals) / len(vals)) if vals else float("nan")
+
+
+def thesis_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.DataFrame:
+    """Test results beside the thesis's, one row per model/variant.
+
+    Columns: seeds, CER (%) mean ± seed sd, its 95 % bootstrap interval over
+    lines, WER (%), legacy CER (%) (the thesis's metric, mean over seeds),
+    the thesis's legacy CER (%) on IAM-B, and the best validation CER (%).
+    """
+    from hwr.models.registry import EXPERIMENTS
+
+    summary = summary_frame(records, n_resamples)
+    rows = []
+    for label, recs in by_label(records).items():
+        s = summary.loc[label]
+        legacy = [r.test.get("legacy_cer") for r in recs if r.test.get("legacy_cer") is not None]
+        thesis = EXPERIMENTS[recs[0].spec.experiment].thesis_cer
+        rows.append({"model": label, "seeds": len(recs), "CER (%)": s["CER (%)"],
+                     "95 % interval": s["CER 95 % interval"], "WER (%)": s["WER (%)"],
+                     "legacy CER (%)": percent(sum(legacy) / len(legacy)) if legacy else "-",
+                     "thesis CER (%)": "-" if thesis is None else f"{thesis:.1f}",
+                     "val CER (%)": percent(mean_val_cer(recs))})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def latency_table(frame: pd.DataFrame, baseline: str, batches: Sequence[int] = (1, 24)) -> pd.DataFrame:
+    """:func:`hwr.runs.latency.latency_frame` as a table: per batch size, the
+    proper latency here (ms, padded thesis input) and its ratio to
+    ``baseline``, beside the thesis's CPU figure and the thesis's ratio."""
+    base = frame.set_index("model").loc[baseline]
+    rows = []
+    for _, r in frame.iterrows():
+        row = {"model": r["model"]}
+        for b in batches:
+            here, thesis, thesis_base = r[f"ms_{b}"], r[f"thesis_ms_{b}"], base[f"thesis_ms_{b}"]
+            row[f"bs {b} ms"] = f"{here:,.0f}"
+            row[f"bs {b} ×"] = f"{here / base[f'ms_{b}']:.2f}"
+            have = thesis is not None and thesis == thesis and thesis_base is not None and thesis_base == thesis_base
+            row[f"thesis bs {b} ms"] = f"{thesis:,.0f}" if thesis is not None and thesis == thesis else "-"
+            row[f"thesis bs {b} ×"] = f"{thesis / thesis_base:.2f}" if have else "-"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_cer: float | None = None):
+    """The verdict on "``better`` has a lower test CER than ``other``", with the book's budget rule.
+
+    The statistical rule (:func:`hwr.stats.verdict`) calls a difference or
+    not. On top of it, a claim about trained models is *inconclusive at this
+    budget* when either model's mean best validation CER is above
+    ``budget_cer`` (the book-task criterion, :data:`hwr.bench.task.CRITERION_MEAN`):
+    a difference between two models still learning to align measures how
+    fast each leaves the early plateau, not how well it reads once trained.
+    The called difference is kept in the explanation.
+
+    Returns:
+        a :class:`hwr.stats.Verdict`; ``explanation`` says which rule decided.
+    """
+    import dataclasses
+
+    from hwr import stats
+    from hwr.bench.task import CRITERION_MEAN
+
+    budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
+    groups = by_label(records)
+    for name in (better, other):
+        if name not in groups:
+            raise KeyError(f"no runs of {name!r} among the records ({', '.join(groups)})")
+    comparison = stats.compare([prediction_rows(r) for r in groups[other]],
+                               [prediction_rows(r) for r in groups[better]], names=(other, better))
+    v = stats.verdict(comparison, better=better)
+    untrained = {m: mean_val_cer(groups[m]) for m in (better, other) if mean_val_cer(groups[m]) > budget_cer}
+    if untrained and v.outcome != stats.INCONCLUSIVE:
+        lower = better if v.outcome == stats.REPRODUCED else other
+        far = " and ".join(f"{m} at {percent(c)} %" for m, c in untrained.items())
+        text = (f"Inconclusive at this budget: {v.numbers}, so on these runs {lower} is lower; but {far} "
+                f"validation CER {'are' if len(untrained) > 1 else 'is'} above the {percent(budget_cer)} % the "
+                f"book asks of a trained model, so the difference says which model learns faster early on, "
+                f"not which reads better once trained.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    return v
+
+
+def verdict_frame(verdicts: dict) -> pd.DataFrame:
+    """One row per claim: the claim, the thesis's two CERs, the difference here
+    (signed points with its interval) and the outcome.
+
+    Args:
+        verdicts: claim key (:data:`hwr.thesis.CLAIMS`) -> :class:`hwr.stats.Verdict`.
+    """
+    from hwr.models.registry import EXPERIMENTS
+    from hwr.thesis import CLAIMS
+
+    rows = []
+    for key, v in verdicts.items():
+        c = CLAIMS[key]
+        tb, to = EXPERIMENTS[c.better].thesis_cer, EXPERIMENTS[c.other].thesis_cer
+        rows.append({"claim": c.text, "thesis (pt)": points((tb - to) / 100) if tb and to else "-",
+                     "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]",
+                     "verdict": v.outcome})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def decoded_rows(lines_table: Sequence[dict], hypothesis: str) -> list[dict]:
+    """Per-line rows (id, reference, hypothesis, distance) of one decoder's
+    output in an analysis's ``lines_table`` (what :mod:`hwr.stats` compares)."""
+    from hwr.metrics import edit_distance
+
+    return [{"id": str(r["id"]), "reference": r["reference"], "hypothesis": r[hypothesis],
+             "distance": edit_distance(r["reference"], r[hypothesis])} for r in lines_table]

@@ -32,6 +32,32 @@ def _training(profile: str) -> Study:
     return Study.declare("ch03_training", profile, models=["ctc_baseline", "gate_1"])
 
 
+@declares("ch04_ctc")
+def _ctc(profile: str) -> Study:
+    """The CTC baseline: greedy against beam search, per-line errors."""
+    return Study.declare("ch04_ctc", profile, models=["ctc_baseline"])
+
+
+@declares("ch05_seq2seq")
+def _seq2seq(profile: str) -> Study:
+    """The seq2seq baseline under the thesis's teacher forcing (0.8) and under full teacher forcing."""
+    return Study.declare("ch05_seq2seq", profile, models=["seq2seq_bn"],
+                         variants={"tf 0.8": {}, "tf 1.0": {"train": {"teacher_forcing": 1.0}}})
+
+
+@declares("ch06_light")
+def _light(profile: str) -> Study:
+    """Removing the encoder RNN: no PE, PE, PE + one gate, against the seq2seq models."""
+    return Study.declare("ch06_light", profile,
+                         models=["seq2seq_bn", "seq2seq_in", "light_no_pe", "light_bn", "light_in", "gate_1"])
+
+
+@declares("ch07_norm")
+def _norm(profile: str) -> Study:
+    """BatchNorm against the thesis's per-sample instance normalisation, in both model families."""
+    return Study.declare("ch07_norm", profile, models=["seq2seq_bn", "seq2seq_in", "light_bn", "light_in"])
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 

@@ -1,0 +1,243 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Removing the encoder RNN
+#
+# The baseline's bidirectional LSTM runs over every feature column of the
+# line, one column after the other; on a CPU it is a large share of the
+# time a line takes to read. The thesis removed it. Its light model feeds
+# the backbone's features straight to the attention decoder, with a fixed
+# positional encoding added so that the decoder can still tell the columns
+# apart, and optionally one or more *gate blocks* in between. Its claims:
+#
+# - {glue:text}`claim_posenc` (without it: {glue:text}`cer_no_pe` % legacy
+#   CER on IAM-B; with it: {glue:text}`cer_light` %);
+# - {glue:text}`claim_gate` ({glue:text}`cer_gate` % against
+#   {glue:text}`cer_light` %);
+# - {glue:text}`claim_encoder` ({glue:text}`cer_gate` % against the
+#   baseline's {glue:text}`cer_s2s_in` %, at {glue:text}`lat_gate` against
+#   {glue:text}`lat_s2s` ms per line on the thesis's CPU).
+#
+# This chapter tests the three on the book task, with the latencies
+# measured here.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+latency_batches: list = [1, 24]  # batch sizes of the latency table
+n_maps: int = 3  # test lines whose attention maps are drawn
+
+# %% tags=["hide-input"]
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from hwr import plots, stats
+from hwr.book import page
+from hwr.book.tables import Table
+from hwr.models import EXPERIMENTS
+from hwr.plots import attention
+from hwr.runs import report
+from hwr.runs.analyses import analysis
+from hwr.runs.latency import latency_frame
+from hwr.runs.studies import study as declared_study
+from hwr.thesis import CLAIMS
+
+page.start()
+study = declared_study("ch06_light", profile)
+models = list(dict.fromkeys(s.experiment for s in study.runs))
+with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
+    records = study.ensure()
+    groups = report.by_label(records)
+    maps = {m: analysis(groups[m][0], "attention_maps", n=n_maps) for m in ("light_no_pe", "light_in", "gate_1")}
+    latencies = latency_frame(models, latency_batches, profile=profile)
+E = EXPERIMENTS
+for key in ("posenc", "gate", "encoder"):
+    glue(f"claim_{key}", CLAIMS[key].text[0].upper() + CLAIMS[key].text[1:], display=False)
+for name, model in (("no_pe", "light_no_pe"), ("light", "light_in"), ("gate", "gate_1"), ("s2s_in", "seq2seq_in")):
+    glue(f"cer_{name}", f"{E[model].thesis_cer:.1f}", display=False)
+glue("lat_gate", f"{E['gate_1'].thesis_latency_ms['cpu_bs1']:,}", display=False)
+glue("lat_s2s", f"{E['seq2seq_in'].thesis_latency_ms['cpu_bs1']:,}", display=False)
+
+# %% tags=["hide-input"]
+if profile == "smoke":
+    display(Markdown(
+        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
+        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+
+# %% [markdown]
+# ## Setup
+#
+# Six models ({numref}`tbl-light-setup`): the baseline with its encoder
+# LSTM, with batch normalisation (`seq2seq_bn`) and with the thesis's
+# per-line normalisation (`seq2seq_in`); the light model without the
+# encoder, without positional encoding (`light_no_pe`), with it
+# (`light_bn`, `light_in`) and with one gate block (`gate_1`). The
+# normalisation pairs are the subject of the next chapter; they share their
+# runs with it.
+
+# %% tags=["hide-input"]
+Table(report.study_setup(study), name="tbl-light-setup",
+      caption="The chapter's models: family, saved-state count (equal to the thesis's), seeds and budget "
+              "in minutes.")
+
+# %% [markdown]
+# ## Position without a recurrent encoder
+#
+# The decoder's attention ({eq}`eq-bahdanau` in the previous chapter)
+# scores each column by its features alone. The encoder LSTM writes into
+# every column's features what lies to its left and right, and so, in
+# effect, where the column is. Without it, two columns showing the same
+# stroke look the same to the attention, wherever they are on the line. The
+# light model adds to the feature $h_j \in \mathbb{R}^d$ of column $j$ a
+# fixed vector that depends only on $j$ (`hwr.models.posenc`):
+#
+# $$\mathrm{PE}(j)_{2i} = \cos\left(j \,\omega_i\right), \qquad
+# \mathrm{PE}(j)_{2i+1} = \sin\left(j \,\omega_i\right), \qquad
+# \omega_i = 10000^{-2i/d},$$ (eq-pe)
+#
+# cosine on even channels and sine on odd ones, as in the thesis's code
+# (the Transformer paper has them the other way round). A gate block
+# (`hwr.models.gate`) mixes neighbouring columns without a recurrence: a
+# depthwise separable convolution over 9 columns without padding doubles
+# the channels, and one half gates the other,
+#
+# $$g = \mathrm{IN}(\tanh a) \odot \mathrm{IN}(\sigma(b)), \qquad [a; b] = \mathrm{DSC}_{1\times 9}(h),$$ (eq-gate)
+#
+# so each gated column sees 9 backbone columns and the line loses 8 columns
+# per block.
+
+# %% tags=["hide-input"]
+Table(report.thesis_frame(records), name="tbl-light-thesis",
+      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
+              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+
+# %% tags=["hide-input"]
+curves = report.curves_frame([r for r in records if r.spec.experiment in ("seq2seq_in", "light_no_pe", "light_in",
+                                                                         "gate_1")])
+glue("fig_light_curves", plots.learning_curves(curves), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_light_curves
+# :name: fig-light-curves
+#
+# Validation CER against training lines seen (top) and minutes (bottom) of
+# the IN models: thin lines per seed, thick lines their mean.
+# ```
+#
+# ## Latency
+#
+# The thesis timed one forward call of each model on a batch padded to the
+# width of its longest test line. {numref}`tbl-light-latency` measures the
+# same call properly (`hwr.runs.latency`: no gradients recorded, a warm-up
+# call, the median of three calls, a realistic
+# {glue:text}`lat_steps` decoder steps instead of all 98, one thread), on
+# the thesis's input size with random weights (a call's work does not
+# depend on the weights' values). Ratios to `seq2seq_in` stand beside the
+# thesis's ratios, which transfer between machines better than times do.
+
+# %% tags=["hide-input"]
+from hwr.runs.latency import settings
+
+glue("lat_steps", settings(profile)["steps"], display=False)
+Table(report.latency_table(latencies, "seq2seq_in", latency_batches), name="tbl-light-latency",
+      caption="CPU latency of one forward call (ms) at batch sizes 1 and 24, here and in the thesis, and its "
+              "ratio (×) to seq2seq_in's on the same machine.")
+
+# %% [markdown]
+# ## What the light models attend to
+#
+# {numref}`fig-light-maps` draws the attention maps of the three light IN
+# models (first seed) on the same test line. Without positional encoding
+# the thesis's model failed outright; whether it does here, and whether its
+# attention still moves along the line, is visible in the map.
+
+# %% tags=["hide-input"]
+line = 0
+items = [{"image": maps[m][f"image_{line}"], "attention": maps[m][f"attention_{line}"],
+          "decoded": maps[m]["lines"][line]["decoded"], "title": m} for m in maps]
+glue("fig_light_maps", attention.attention_gallery(items), display=False)
+glue("map_reference", maps["gate_1"]["lines"][line]["reference"], display=False)
+
+no_pe = stats.compare([report.prediction_rows(r) for r in groups["light_in"]],
+                      [report.prediction_rows(r) for r in groups["light_no_pe"]], names=("light_in", "light_no_pe"))
+cer = {m: report.mean_val_cer(groups[m]) for m in ("light_no_pe", "light_in")}
+if no_pe.direction > 0:
+    text = (f"Without positional encoding the model is behind `light_in` here too: its test CER is "
+            f"{report.points(no_pe.pooled.estimate)} points higher on the same lines, with every seed agreeing. "
+            "The thesis's explanation fits: without an encoder and without PE, nothing but the content of a "
+            "column tells the attention where it is, and a line repeats its letters.")
+elif no_pe.direction < 0:
+    text = (f"Unlike in the thesis, `light_no_pe` reads better than `light_in` here "
+            f"({report.points(no_pe.pooled.estimate)} points of test CER). Position can reach the features "
+            "without PE: every convolution pads its input with zeros, so the columns near either end of the "
+            "line differ from the others, and on the book's short phrases a large share of the columns lies "
+            "within a receptive field of an end.")
+else:
+    text = ("`light_no_pe` and `light_in` are not told apart on these runs "
+            f"({report.points(no_pe.pooled.estimate)} points of test CER, the interval or the seeds leave the "
+            "sign open).")
+glue("no_pe_text", text, display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_light_maps
+# :name: fig-light-maps
+#
+# Attention maps of `light_no_pe`, `light_in` and `gate_1` (first seed) on
+# one test line, each read alone: the line (top) and each decoder step's
+# attention over its width (bottom), labelled with the emitted character.
+# ```
+#
+# The line's reference text is "{glue:text}`map_reference`".
+# {glue:text}`no_pe_text`
+#
+# ## Verdicts
+
+# %% tags=["hide-input"]
+verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
+            for key in ("posenc", "gate", "encoder")}
+for key, v in verdicts.items():
+    glue(f"verdict_{key}", v.explanation, display=False)
+Table(report.verdict_frame(verdicts), name="tbl-light-verdicts",
+      caption="The thesis's claims: its CER difference (better minus other, points, IAM-B legacy CER), the "
+              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+
+# %% tags=["hide-input"]
+lat = latencies.set_index("model")
+speed = {b: lat.loc["seq2seq_in", f"ms_{b}"] / lat.loc["gate_1", f"ms_{b}"] for b in latency_batches}
+glue("speedup", ", ".join(f"{speed[b]:.2f}× (batch {b})" for b in latency_batches), display=False)
+thesis_speed = {b: (E["seq2seq_in"].thesis_latency_ms.get(f"cpu_bs{b}"), E["gate_1"].thesis_latency_ms.get(f"cpu_bs{b}"))
+                for b in latency_batches}
+glue("thesis_speedup", ", ".join(f"{s / g:.2f}× (batch {b})" for b, (s, g) in thesis_speed.items() if s and g),
+     display=False)
+
+# %% [markdown]
+# - **Positional encoding:** {glue:text}`verdict_posenc`
+# - **One gate block:** {glue:text}`verdict_gate`
+# - **Replacing the encoder:** the CER part: {glue:text}`verdict_encoder`
+#   The latency part is measured directly: a forward call of `seq2seq_in`
+#   takes {glue:text}`speedup` the time of `gate_1`'s on this machine (the
+#   thesis: {glue:text}`thesis_speedup`).
+#
+# ## Re-run this chapter
+
+# %% tags=["hide-input"]
+glue("hardware", report.hardware(records), display=False)
+glue("study_minutes", report.seconds_total(records) / 60, display=False)
+Markdown(report.rerun_commands("ch06", profile, {}, models))
+
+# %% [markdown]
+# Runs already in the store are read back, not trained again. The chapter's
+# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
+# in all, on {glue:text}`hardware`. The latencies are recorded once per
+# model in `results/<profile>/latency/`, with the machine they were
+# measured on.

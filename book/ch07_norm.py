@@ -1,0 +1,232 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Batch normalisation or per-line normalisation
+#
+# Every block of the backbone normalises its feature maps before the
+# non-linearity. The thesis tried two ways: batch normalisation (BN), which
+# normalises each channel with statistics gathered over the training
+# batches, and a per-line normalisation it calls instance normalisation
+# (IN), which normalises each line's channel by that line's own mean and
+# standard deviation. Its claim: {glue:text}`claim_norm`. With the encoder
+# LSTM, IN gave {glue:text}`cer_s2s_in` % legacy CER on IAM-B against BN's
+# {glue:text}`cer_s2s_bn` %; in the light model {glue:text}`cer_light_in` %
+# against {glue:text}`cer_light_bn` %, at a higher CPU latency
+# ({glue:text}`lat_in` against {glue:text}`lat_bn` ms per line for the
+# light model). This chapter tests the claim in both families and then
+# looks at the mechanism: what each normalisation depends on.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+norm_lines: int = 256  # test lines of the batch-size and padding analysis
+channels: int = 8  # channels of the first normalisation layer drawn
+latency_batches: list = [1, 24]  # batch sizes of the latency table
+
+# %% tags=["hide-input"]
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from hwr import plots
+from hwr.book import page
+from hwr.book.tables import Table
+from hwr.models import EXPERIMENTS
+from hwr.plots import norm as norm_plots
+from hwr.runs import report
+from hwr.runs.analyses import analysis
+from hwr.runs.latency import latency_frame
+from hwr.runs.studies import study as declared_study
+from hwr.thesis import CLAIMS
+
+page.start()
+study = declared_study("ch07_norm", profile)
+models = list(dict.fromkeys(s.experiment for s in study.runs))
+with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
+    records = study.ensure()
+    groups = report.by_label(records)
+    norm = {(r.spec.experiment, r.spec.seed): analysis(r, "norm_batch", n=norm_lines, channels=max(channels, 16))
+            for r in records}
+    latencies = latency_frame(models, latency_batches, profile=profile)
+E = EXPERIMENTS
+glue("claim_norm", CLAIMS["norm_light"].text.split(" (")[0], display=False)
+for m in models:
+    glue(f"cer_{m.replace('seq2seq', 's2s')}", f"{E[m].thesis_cer:.1f}", display=False)
+glue("lat_in", f"{E['light_in'].thesis_latency_ms['cpu_bs1']:,}", display=False)
+glue("lat_bn", f"{E['light_bn'].thesis_latency_ms['cpu_bs1']:,}", display=False)
+
+# %% tags=["hide-input"]
+if profile == "smoke":
+    display(Markdown(
+        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
+        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+
+# %% [markdown]
+# ## Setup
+
+# %% tags=["hide-input"]
+Table(report.study_setup(study), name="tbl-norm-setup",
+      caption="The chapter's models: two pairs that differ only in the backbone's normalisation, with the "
+              "saved-state count (the thesis's; BN's running statistics count), seeds and budget in minutes.")
+
+# %% [markdown]
+# ## Two normalisations
+#
+# Write $x_{b,c,h,w}$ for the activation of line $b$ of a batch, channel
+# $c$, at row $h$ and column $w$ of a feature map. BN (PyTorch's
+# `BatchNorm2d`) normalises with the mean and variance of the channel over
+# the whole batch, padding included:
+#
+# $$\mu_c = \frac{1}{BHW} \sum_{b,h,w} x_{b,c,h,w}, \qquad
+# \hat x_{b,c,h,w} = \gamma_c \, \frac{x_{b,c,h,w} - \mu_c}{\sqrt{\sigma^2_c + \epsilon}} + \beta_c,$$ (eq-bn)
+#
+# and keeps running averages of $\mu_c$ and $\sigma^2_c$ that replace them
+# at test time. The thesis's IN (`hwr.models.norm.InstanceNorm`) uses each
+# line's own statistics, in training and at test time alike, and has no
+# parameters:
+#
+# $$\mu_{b,c} = \frac{1}{HW} \sum_{h,w} x_{b,c,h,w}, \qquad
+# \hat x_{b,c,h,w} = \frac{x_{b,c,h,w} - \mu_{b,c}}{s_{b,c} + \epsilon},$$ (eq-in)
+#
+# with $s_{b,c}$ the unbiased standard deviation over $(h, w)$. So a BN
+# model in training sees statistics that depend on the other lines of its
+# batch and on their padding, and at test time statistics that depend on
+# neither; an IN model's statistics depend on the line alone, and on how
+# much padding the line carries, in training and at test time alike.
+
+# %% tags=["hide-input"]
+Table(report.thesis_frame(records), name="tbl-norm-thesis",
+      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
+              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+
+# %% tags=["hide-input"]
+glue("fig_norm_curves", plots.learning_curves(report.curves_frame(records)), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_norm_curves
+# :name: fig-norm-curves
+#
+# Validation CER against training lines seen (top) and minutes (bottom):
+# thin lines per seed, thick lines their mean.
+# ```
+#
+# IN costs time: its statistics are computed for every line at every
+# block, in training and at test time, where BN's test-time normalisation
+# is a fixed scale and shift ({numref}`tbl-norm-latency`, measured as in
+# the previous chapter).
+
+# %% tags=["hide-input"]
+Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-norm-latency",
+      caption="CPU latency of one forward call (ms) at batch sizes 1 and 24, here and in the thesis, and its "
+              "ratio (×) to seq2seq_bn's on the same machine.")
+
+# %% [markdown]
+# ## The mechanism: what the statistics depend on
+#
+# Each trained model is tested again on {glue:text}`norm_lines` test lines
+# under other conditions (`hwr.runs.analyses.norm_batch`): one line at a
+# time; batches of 4 and 32 lines of similar width (*sorted*); batches of 32
+# lines in random order, so that a short line is padded to the width of the
+# longest of its batch (*mixed*); and, for the BN models, the same batches
+# with BN normalising by the batch's own statistics ({eq}`eq-bn`, as in
+# training) instead of the running ones.
+
+# %% tags=["hide-input"]
+def condition_name(c: dict) -> str:
+    stats_of = "running stats" if c["mode"] == "eval" else "batch stats"
+    return f"{c['batch']} {c['order']}" + (f", {stats_of}" if c["mode"] == "batch" else "")
+
+
+cond = pd.DataFrame([{"label": m, "seed": s, "condition": condition_name(c), "cer": c["cer"]}
+                     for (m, s), out in norm.items() for c in out["conditions"]])
+glue("fig_norm_conditions", norm_plots.conditions(cond), display=False)
+mean = cond.groupby(["label", "condition"], sort=False)["cer"].mean().unstack("label")
+Table((100 * mean).round(1), name="tbl-norm-conditions", decimals=1,
+      caption="Test CER (%, mean over seeds) of each model under each condition: lines per batch, their order "
+              "(sorted by width or mixed), and for BN models whether BN used its running statistics or the "
+              "batch's.")
+
+# %% [markdown]
+# ```{glue:figure} fig_norm_conditions
+# :name: fig-norm-conditions
+#
+# Test CER under each condition: diamonds are means over seeds, dots single
+# seeds.
+# ```
+#
+# {numref}`fig-norm-stats` shows why BN's running statistics are only an
+# average: each test line's own mean and variance of the first BN layer's
+# input, per channel, against the running values BN uses for every line.
+
+# %% tags=["hide-input"]
+first = norm[("seq2seq_bn", groups["seq2seq_bn"][0].spec.seed)]
+glue("fig_norm_stats", norm_plots.line_statistics(first["line_mean"], first["line_var"], first.get("running_mean"),
+                                                  first.get("running_var"), channels=channels), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_norm_stats
+# :name: fig-norm-stats
+#
+# Per-line mean (top) and variance (bottom) of the input of the first
+# normalisation layer of `seq2seq_bn` (first seed), per channel: one dot per test line, the bar the running statistic BN
+# normalises every line with.
+# ```
+#
+# ## Verdicts
+
+# %% tags=["hide-input"]
+verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
+            for key in ("norm_seq2seq", "norm_light")}
+for key, v in verdicts.items():
+    glue(f"verdict_{key}", v.explanation, display=False)
+Table(report.verdict_frame(verdicts), name="tbl-norm-verdicts",
+      caption="The thesis's claim in each family: its CER difference (IN minus BN, points, IAM-B legacy "
+              "CER), the difference here (test CER, points, with its 95 % paired bootstrap interval) and "
+              "the verdict.")
+
+
+def spread(model: str, a: str, b: str) -> float:
+    """Mean over seeds of CER(condition b) - CER(condition a), in points."""
+    return 100 * (mean.loc[b, model] - mean.loc[a, model]) if a in mean.index and b in mean.index else float("nan")
+
+
+glue("bn_pad", f"{spread('seq2seq_bn', '32 sorted', '32 mixed'):+.1f}", display=False)
+glue("in_pad", f"{spread('seq2seq_in', '32 sorted', '32 mixed'):+.1f}", display=False)
+glue("bn_batch", f"{spread('seq2seq_bn', '32 sorted', '32 sorted, batch stats'):+.1f}", display=False)
+glue("bn_batch4", f"{spread('seq2seq_bn', '32 sorted', '4 sorted, batch stats'):+.1f}", display=False)
+
+# %% [markdown]
+# - **With the encoder LSTM:** {glue:text}`verdict_norm_seq2seq`
+# - **In the light model:** {glue:text}`verdict_norm_light`
+# - **The mechanism.** For `seq2seq_bn`, mixing line widths in a batch of
+#   32 changes the test CER by {glue:text}`bn_pad` points, for `seq2seq_in`
+#   by {glue:text}`in_pad` points ({numref}`tbl-norm-conditions`): with
+#   running statistics BN does not see the padding, IN does (it enters each
+#   line's mean and variance) and so does the attention, in both. Letting BN
+#   normalise by the batch, as in training, changes `seq2seq_bn`'s CER by
+#   {glue:text}`bn_batch` points at batch 32 and {glue:text}`bn_batch4` at
+#   batch 4. An IN model is tested exactly as it trained; a BN model is
+#   tested with statistics it never normalised a training batch with.
+#
+# ## Re-run this chapter
+
+# %% tags=["hide-input"]
+glue("hardware", report.hardware(records), display=False)
+glue("study_minutes", report.seconds_total(records) / 60, display=False)
+glue("norm_lines", norm_lines, display=False)
+Markdown(report.rerun_commands("ch07", profile, {}, models))
+
+# %% [markdown]
+# Runs already in the store are read back, not trained again. The chapter's
+# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
+# in all, on {glue:text}`hardware`; the analyses are recorded beside each
+# run (`analyses/norm_batch.json`).

@@ -1,0 +1,319 @@
+"""Analyses of a finished run that need its trained model, kept as records.
+
+Test CER and per-line predictions are written when a run finishes
+(:mod:`hwr.runs.execute`). Some chapters need more of a trained model: beam
+search at several widths, decoding without a step limit, the model under
+other batch sizes or with batch statistics. Those are *analyses*:
+
+>>> result = analysis(record, "ctc_decoding", widths=[1, 5, 10])
+
+The first call loads ``<run>/checkpoints/best.pt``, computes, and saves the
+result in ``<run>/analyses/<name>.json`` (arrays beside it in
+``<name>.npz``) with its parameters and provenance; every later call, on a
+fresh clone without checkpoints too, reads it back. A call with other
+parameters recomputes (and needs the checkpoint again). The files are small
+and committed with the run's records, so the book renders without training.
+
+Every analysis evaluates on the run's own test split. Those that time
+something (seconds per line) record the thread count and the machine: on a
+shared machine a timing is only comparable with timings of the same call.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hwr.runs.store import RunRecord
+
+ANALYSES: dict[str, Callable] = {}
+
+
+def analyses(name: str):
+    """Register ``fn(model, record, **params) -> dict`` as analysis ``name``.
+
+    The dict holds JSON values; numpy arrays in it go to ``<name>.npz``."""
+
+    def register(fn):
+        ANALYSES[name] = fn
+        return fn
+
+    return register
+
+
+def _paths(rec: RunRecord, name: str) -> tuple[Path, Path]:
+    folder = rec.folder / "analyses"
+    return folder / f"{name}.json", folder / f"{name}.npz"
+
+
+def _jsonable(params: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(params))
+
+
+def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
+    """The result of analysis ``name`` of run ``rec`` with ``params``: read
+    back when recorded with the same parameters, else computed from the
+    run's best checkpoint and recorded.
+
+    Raises:
+        KeyError: no analysis of that name.
+        FileNotFoundError: not recorded with these parameters and the
+            checkpoint is not on this machine (says how to get it).
+    """
+    from hwr.files import read_json, write_json
+
+    if name not in ANALYSES:
+        raise KeyError(f"no analysis {name!r}; known: {', '.join(sorted(ANALYSES))}")
+    json_path, npz_path = _paths(rec, name)
+    saved = read_json(json_path)
+    if saved is not None and saved.get("params") == _jsonable(params):
+        result = dict(saved["result"])
+        if npz_path.exists():
+            with np.load(npz_path, allow_pickle=False) as z:
+                result.update({k: z[k] for k in z.files})
+        return result
+    checkpoint = rec.folder / "checkpoints" / "best.pt"
+    if not checkpoint.exists():
+        why = "was recorded with other parameters" if saved is not None else "is not recorded"
+        raise FileNotFoundError(
+            f"{rec.folder}: analysis {name!r} {why} and the run's checkpoint is not on this machine; "
+            f"retrain the run (delete its folder, then `hwr sweep`) or restore {checkpoint}")
+    import torch
+
+    from hwr.models.io import load_model
+    from hwr.provenance import git_state, hardware, versions
+
+    torch.set_num_threads(threads)
+    model = load_model(rec.folder, device="cpu")
+    started = time.time()
+    result = ANALYSES[name](model, rec, **params)
+    arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray)}
+    plain = {k: v for k, v in result.items() if k not in arrays}
+    json_path.parent.mkdir(exist_ok=True)
+    if arrays:
+        np.savez_compressed(npz_path, **arrays)
+    elif npz_path.exists():
+        npz_path.unlink()
+    write_json(json_path, {"analysis": name, "params": _jsonable(params), "threads": threads,
+                           "seconds": time.time() - started, "provenance": {"git": git_state(), "versions": versions(), "hardware": hardware()},
+                           "result": plain})
+    return result
+
+
+def test_lines(rec: RunRecord, n: int | None = None, order: str = "sorted", seed: int = 0):
+    """The run's test lines: all, or ``n`` evenly spaced ones, ``"sorted"`` by
+    width (as the run's own test) or in a seeded random (``"mixed"``) order."""
+    from hwr.datasets import open_dataset
+    from hwr.train.data import validation_subset
+
+    subset = validation_subset(open_dataset(rec.spec.data, "test"), n)
+    if order == "sorted":
+        return subset
+    if order != "mixed":
+        raise ValueError(f"order must be 'sorted' or 'mixed', got {order!r}")
+    return subset.subset(np.random.default_rng(seed).permutation(len(subset)).tolist())
+
+
+def _loader(model, lines, batch_size: int):
+    from hwr.preprocess import make_loader
+
+    return make_loader(lines, batch_size, train=False, height=model.input_height)
+
+
+def _scores(refs: list[str], hyps: list[str]) -> dict:
+    from hwr.metrics import cer, wer
+
+    return {"cer": cer(refs, hyps), "wer": wer(refs, hyps)}
+
+
+@analyses("ctc_decoding")
+def ctc_decoding(model, rec: RunRecord, widths=(1, 2, 5, 10, 20, 50), keep: int = 10, batch_size: int = 16) -> dict:
+    """Greedy against prefix beam search of a CTC model on the test lines.
+
+    The network runs once (its time per line is ``network_s``); each decoder
+    then decodes the same posteriors, so its ``seconds_per_line`` is the
+    decoder's alone.
+
+    Returns:
+        ``{network_s, lines, backend, decoders: [{decoder, width, cer, wer,
+        seconds_per_line}], lines_table: [{id, reference, greedy, beam}]}``
+        with the beam of width ``keep`` in ``lines_table``.
+    """
+    import torch
+
+    from hwr.decode.ctc import clip_lengths, ctc_beam, ctc_greedy, has_fast_beam
+    from hwr.decode.family import FAMILIES
+
+    codec = FAMILIES["ctc"].codec
+    lines = test_lines(rec)
+    posteriors, refs, ids = [], [], []
+    network = 0.0
+    with torch.no_grad():
+        for batch in _loader(model, lines, batch_size):
+            t = time.perf_counter()
+            lp = model(batch.images).float()
+            network += time.perf_counter() - t
+            lengths = clip_lengths(model.output_width(batch.widths), lp.shape[0], lp.shape[1])
+            posteriors += [lp[i, :lengths[i]].numpy() for i in range(len(lengths))]
+            refs += list(batch.texts)
+            ids += list(batch.ids)
+    decoders, hyps_by = [], {}
+    for label, width in [("greedy", 1)] + [("beam", w) for w in widths]:
+        t = time.perf_counter()
+        if label == "greedy":
+            labels = [ctc_greedy(p[None])[0] for p in posteriors]
+        else:
+            labels = [ctc_beam(p[None], beam=width)[0] for p in posteriors]
+        seconds = (time.perf_counter() - t) / max(1, len(posteriors))
+        hyps = [codec.decode(lab) for lab in labels]
+        hyps_by[(label, width)] = hyps
+        decoders.append({"decoder": label, "width": width, **_scores(refs, hyps), "seconds_per_line": seconds})
+    beam = hyps_by.get(("beam", keep), hyps_by[("greedy", 1)])
+    return {"network_s": network / max(1, len(refs)), "lines": len(refs),
+            "backend": "fast-ctc-decode" if has_fast_beam() else "python",
+            "decoders": decoders,
+            "lines_table": [{"id": i, "reference": r, "greedy": g, "beam": b}
+                            for i, r, g, b in zip(ids, refs, hyps_by[("greedy", 1)], beam)]}
+
+
+@analyses("seq2seq_decoding")
+def seq2seq_decoding(model, rec: RunRecord, widths=(2, 5), n: int | None = None, batch_size: int = 16,
+                     max_steps: int = 98) -> dict:
+    """Greedy against attention beam search of a seq2seq model, and how often
+    greedy decoding never emits EOS (it then runs to ``max_steps``).
+
+    Returns:
+        ``{lines, no_eos, decoders: [{decoder, width, cer, wer,
+        seconds_per_line}], no_eos_ids, lines_table: [{id, reference,
+        greedy, beam_<w>...}]}`` (``no_eos``: share of test lines).
+    """
+    import torch
+
+    from hwr.codec import EOS
+    from hwr.decode import transcribe
+
+    lines = test_lines(rec, n)
+    decoders, no_eos_ids, table = [], [], {}
+    for label, width in [("greedy", 1)] + [("beam", w) for w in widths]:
+        refs, hyps, ids, seconds = [], [], [], 0.0
+        with torch.no_grad():
+            for batch in _loader(model, lines, batch_size):
+                t = time.perf_counter()
+                out = transcribe(model, batch.images, batch.widths, beam=None if label == "greedy" else width,
+                                 max_steps=max_steps)
+                seconds += time.perf_counter() - t
+                refs += list(batch.texts)
+                hyps += out.texts
+                ids += [str(i) for i in batch.ids]
+                if label == "greedy":
+                    no_eos_ids += [i for i, raw in zip(batch.ids, out.raw) if EOS not in raw]
+        decoders.append({"decoder": label, "width": width, **_scores(refs, hyps),
+                         "seconds_per_line": seconds / max(1, len(refs))})
+        key = "greedy" if label == "greedy" else f"beam_{width}"
+        for i, r, h in zip(ids, refs, hyps):
+            table.setdefault(i, {"id": i, "reference": r})[key] = h
+    return {"lines": len(lines), "no_eos": len(no_eos_ids) / max(1, len(lines)), "no_eos_ids": no_eos_ids,
+            "decoders": decoders, "lines_table": list(table.values())}
+
+
+#: (mode, batch size, order) of :func:`norm_batch`; "batch" = BatchNorm layers use the batch's statistics
+NORM_CONDITIONS = [("eval", 1, "sorted"), ("eval", 4, "sorted"), ("eval", 32, "sorted"), ("eval", 32, "mixed"),
+                   ("batch", 4, "sorted"), ("batch", 32, "sorted"), ("batch", 32, "mixed")]
+
+
+@analyses("norm_batch")
+def norm_batch(model, rec: RunRecord, n: int = 256, conditions=None, channels: int = 16) -> dict:
+    """Test CER of one model under other batch sizes and paddings, and the
+    statistics its first normalisation layer sees.
+
+    Conditions (``NORM_CONDITIONS``): ``eval`` is inference as always
+    (BatchNorm with its running statistics, IN per line); ``batch`` puts the
+    BatchNorm layers in training mode, so they normalise with the statistics
+    of the batch they are in, padding included, as during training (IN
+    models: skipped, IN has no running statistics). ``sorted`` batches lines
+    of similar width; ``mixed`` batches them in a random order, so a short
+    line is padded to the width of the widest in its batch.
+
+    Arrays: ``line_mean``, ``line_var`` (n x channels): each test line's own
+    mean and variance, per channel, of the input of the first normalisation
+    layer over the line's unpadded columns; ``running_mean``,
+    ``running_var`` (channels; BN only).
+
+    Returns:
+        ``{lines, norm, conditions: [{mode, batch, order, cer, wer}], ...arrays}``
+    """
+    import copy
+
+    import torch
+
+    from hwr.decode import transcribe
+
+    conditions = [tuple(c) for c in (conditions or NORM_CONDITIONS)]
+    is_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    rows = []
+    for mode, batch_size, order in conditions:
+        if mode == "batch" and not is_bn:
+            continue
+        m = copy.deepcopy(model).eval()
+        if mode == "batch":
+            for layer in m.modules():
+                if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+                    layer.train()
+                    layer.momentum = 0.0  # normalise with the batch's statistics, leave the running ones
+        refs, hyps = [], []
+        with torch.no_grad():
+            for batch in _loader(m, test_lines(rec, n, order), batch_size):
+                refs += list(batch.texts)
+                hyps += transcribe(m, batch.images, batch.widths).texts
+        rows.append({"mode": mode, "batch": batch_size, "order": order, **_scores(refs, hyps)})
+    # what the first normalisation layer sees, line by line
+    first = next(layer for layer in model.modules()
+                 if isinstance(layer, (torch.nn.modules.batchnorm._BatchNorm, torch.nn.InstanceNorm2d))
+                 or type(layer).__name__ in ("InstanceNorm", "SampleNorm"))
+    seen = {}
+    hook = first.register_forward_hook(lambda mod, inp, out: seen.__setitem__("x", inp[0].detach()))
+    means, variances = [], []
+    with torch.no_grad():
+        for batch in _loader(model, test_lines(rec, n), 1):
+            model(batch.images) if model.family == "ctc" else transcribe(model, batch.images, batch.widths, max_steps=1)
+            x = seen["x"][0, :channels].float()  # C x H' x W'
+            means.append(x.mean(dim=(1, 2)).numpy())
+            variances.append(x.var(dim=(1, 2), unbiased=False).numpy())
+    hook.remove()
+    out = {"lines": n, "norm": "bn" if is_bn else "in", "conditions": rows,
+           "line_mean": np.stack(means).astype(np.float32), "line_var": np.stack(variances).astype(np.float32)}
+    if is_bn:
+        out["running_mean"] = first.running_mean[:channels].numpy().astype(np.float32)
+        out["running_var"] = first.running_var[:channels].numpy().astype(np.float32)
+    return out
+
+
+@analyses("attention_maps")
+def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> dict:
+    """Attention maps of ``n`` evenly spaced test lines, each decoded alone (no padding).
+
+    Arrays: ``image_<i>`` (H x W uint8, the prepared line), ``attention_<i>``
+    (steps x W', or steps x H' x W', float16; one row per emitted character
+    and one for EOS).
+
+    Returns:
+        ``{lines: [{id, reference, decoded}], ...arrays}``
+    """
+    import torch
+
+    from hwr.decode import transcribe
+
+    out: dict = {"lines": []}
+    with torch.no_grad():
+        for i, batch in enumerate(_loader(model, test_lines(rec, n), 1)):
+            t = transcribe(model, batch.images, batch.widths, max_steps=max_steps, attention=True)
+            steps = min(len(t.texts[0]) + 1, t.attention.shape[1])
+            out[f"attention_{i}"] = t.attention[0, :steps].numpy().astype(np.float16)
+            out[f"image_{i}"] = (batch.images[0, 0].numpy() * 255).round().astype(np.uint8)
+            out["lines"].append({"id": str(batch.ids[0]), "reference": batch.texts[0], "decoded": t.texts[0]})
+    return out

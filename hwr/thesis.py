@@ -1,0 +1,49 @@
+"""The thesis's conclusions, as the chapters test them (spec ``thesis.md`` §12).
+
+Numbers per model (state count, legacy test CER, timings) live with the
+models in :data:`hwr.models.EXPERIMENTS`; this module holds the claims that
+compare models, so a chapter states a claim by its key and never retypes it.
+Each claim names the models it compares, the one the thesis found better,
+and the chapter that tests it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One conclusion of the thesis.
+
+    Attributes:
+        key: short name (``"encoder"``).
+        text: the claim in one sentence.
+        better: the model the thesis found better (lower CER).
+        other: the model it was compared with.
+        chapter: the book chapter that tests it.
+    """
+
+    key: str
+    text: str
+    better: str
+    other: str
+    chapter: str
+
+
+CLAIMS = {c.key: c for c in [
+    Claim("encoder", "the encoder RNN can be replaced by positional encoding plus one gate block "
+          "at a small CER cost and a lower latency", "seq2seq_in", "gate_1", "ch06_light"),
+    Claim("posenc", "without an encoder RNN, the light model needs positional encoding to learn",
+          "light_in", "light_no_pe", "ch06_light"),
+    Claim("gate", "one gate block in front of the decoder lowers the light model's CER", "gate_1", "light_in",
+          "ch06_light"),
+    Claim("norm_seq2seq", "instance normalisation beats batch normalisation (seq2seq with encoder)",
+          "seq2seq_in", "seq2seq_bn", "ch07_norm"),
+    Claim("norm_light", "instance normalisation beats batch normalisation (light model)",
+          "light_in", "light_bn", "ch07_norm"),
+    Claim("cell", "an LSTM decoder beats a GRU decoder", "light_in", "light_gru", "ch08_cell"),
+    Claim("gates", "one gate block beats two or three", "gate_1", "gate_2", "ch09_gates"),
+    Claim("dsc", "depthwise separable convolutions trade CER for size", "gate_1", "dsc_k1", "ch10_dsc"),
+    Claim("attn2d", "2D attention improves CER at a large CPU cost", "attn2d_h8", "gate_1", "ch12_attn2d"),
+]}

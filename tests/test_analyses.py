@@ -1,0 +1,114 @@
+"""Analyses of trained runs (beam search, decoding, normalisation), recorded
+latencies, and the budget rule of the thesis chapters' verdicts."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_fixtures import write_gt_txt
+from hwr.runs import RunSpec, RunStore
+from hwr.runs.analyses import analysis
+from hwr.runs.execute import execute
+
+TINY = {"ctc_baseline": dict(ctc_hidden=16, input_height=64),
+        "gate_1": dict(hidden=32, attention=32, embedding=8),
+        "light_bn": dict(hidden=32, attention=32, embedding=8)}
+TRAIN = dict(epochs=1, batch_size=2, val_subset=None)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    data = str(write_gt_txt(tmp_path_factory.mktemp("analyses-data")))
+    root = tmp_path_factory.mktemp("analyses-store")
+    specs = {name: RunSpec(name, data, 0, overrides=o, train=TRAIN) for name, o in TINY.items()}
+    for s in specs.values():
+        execute(s, root, log=False)
+    st = RunStore(root)
+    return {name: st.load(s) for name, s in specs.items()}
+
+
+def test_ctc_decoding_is_recorded_and_read_back_without_the_checkpoint(store):
+    rec = store["ctc_baseline"]
+    first = analysis(rec, "ctc_decoding", widths=[1, 3])
+    greedy = first["decoders"][0]
+    assert greedy["decoder"] == "greedy" and greedy["cer"] == pytest.approx(rec.test["cer"])
+    assert [d["width"] for d in first["decoders"]] == [1, 1, 3] and first["lines"] == rec.test["lines"]
+    assert len(first["lines_table"]) == first["lines"]
+    assert (rec.folder / "analyses" / "ctc_decoding.json").exists()
+    moved = rec.folder.parent / "moved-checkpoints"
+    shutil.move(rec.folder / "checkpoints", moved)
+    try:
+        assert analysis(rec, "ctc_decoding", widths=[1, 3])["decoders"] == first["decoders"]
+        with pytest.raises(FileNotFoundError, match="other parameters.*hwr sweep"):
+            analysis(rec, "ctc_decoding", widths=[2])
+    finally:
+        shutil.move(moved, rec.folder / "checkpoints")
+
+
+def test_unknown_analysis_is_named():
+    with pytest.raises(KeyError, match="no analysis 'nope'"):
+        analysis(None, "nope")
+
+
+def test_seq2seq_greedy_decoding_matches_the_runs_test_score(store):
+    rec = store["gate_1"]
+    out = analysis(rec, "seq2seq_decoding", widths=[2])
+    assert out["decoders"][0]["cer"] == pytest.approx(rec.test["cer"])
+    assert 0.0 <= out["no_eos"] <= 1.0 and len(out["no_eos_ids"]) == round(out["no_eos"] * out["lines"])
+
+
+def test_norm_batch_uses_batch_statistics_only_for_batchnorm(store):
+    bn = analysis(store["light_bn"], "norm_batch", n=2, channels=4)
+    modes = {(c["mode"], c["batch"], c["order"]) for c in bn["conditions"]}
+    assert ("batch", 32, "mixed") in modes and bn["norm"] == "bn"
+    assert bn["line_mean"].shape == (2, 4) and bn["running_var"].shape == (4,)
+    inorm = analysis(store["gate_1"], "norm_batch", n=2, channels=4)
+    assert inorm["norm"] == "in" and all(c["mode"] == "eval" for c in inorm["conditions"])
+    assert "running_mean" not in inorm
+    # IN: each line is normalised by itself, so its statistics are its own (no running ones to compare)
+    assert np.all(inorm["line_var"] >= 0)
+
+
+def test_latency_is_measured_once_then_read_back(tmp_path, monkeypatch):
+    from hwr.bench import latency as bench
+    from hwr.runs.latency import latency, latency_frame
+
+    first = latency("ctc_baseline", 1, profile="smoke", root=tmp_path)
+    assert first["proper_ms"] > 0 and first["settings"]["repeats"] == 1 and first["environment"]["threads"] == 1
+    monkeypatch.setattr(bench, "measure", lambda *a, **k: pytest.fail("measured again"))
+    assert latency("ctc_baseline", 1, profile="smoke", root=tmp_path) == first
+    frame = latency_frame(["ctc_baseline"], [1], profile="smoke", root=tmp_path)
+    assert frame.loc[0, "ms_1"] == first["proper_ms"]
+
+
+def _fake_run(tmp_path, experiment, seed, val_cer, distances):
+    spec = RunSpec(experiment, "synth:smoke", seed)
+    folder = tmp_path / spec.run_id
+    folder.mkdir()
+    (folder / "metrics.json").write_text(f'{{"best": {{"val_cer": {val_cer}}}}}')
+    refs = [f"line {i}" for i in range(len(distances))]
+    pd.DataFrame({"id": [str(i) for i in range(len(distances))], "reference": refs,
+                  "hypothesis": refs, "distance": distances}).to_csv(folder / "predictions.csv", index=False)
+    from hwr.runs.store import RunRecord
+
+    return RunRecord(spec, folder)
+
+
+@pytest.mark.parametrize("val_cer,outcome", [(0.05, "reproduced"), (0.5, "inconclusive at this budget")])
+def test_a_called_difference_between_untrained_models_is_inconclusive(tmp_path, val_cer, outcome):
+    from hwr.runs.report import claim_verdict
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 2, 200)
+        records.append(_fake_run(tmp_path, "gate_1", seed, val_cer, good))
+        records.append(_fake_run(tmp_path, "light_in", seed, 0.05, good + 2))
+    v = claim_verdict(records, better="gate_1", other="light_in")
+    assert v.outcome == outcome and v.mean_diff < 0
+    if outcome != "reproduced":
+        assert "gate_1 is lower" in v.explanation and "learns faster" in v.explanation

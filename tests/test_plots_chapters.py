@@ -1,0 +1,77 @@
+"""Figures and tables of the thesis chapters (decoding, attention, normalisation), on made-up data."""
+
+import editdistance
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from hwr.confusions import kind_rates
+from hwr.plots import attention, decoding
+from hwr.plots import norm as norm_plots
+from hwr.runs import report
+
+
+def test_kind_rates_add_up_to_the_cer():
+    rows = [{"reference": "hello world", "hypothesis": "helo wurld!"}, {"reference": "abc", "hypothesis": ""}]
+    rates = kind_rates(rows)
+    cer = sum(editdistance.eval(r["reference"], r["hypothesis"]) for r in rows) / 14
+    assert sum(rates.values()) == pytest.approx(cer)
+    assert rates["deletion"] == pytest.approx(4 / 14) and rates["insertion"] == pytest.approx(1 / 14)
+
+
+def test_decoded_rows_score_each_decoder():
+    table = [{"id": 1, "reference": "abc", "greedy": "abd", "beam": "abc"}]
+    assert report.decoded_rows(table, "greedy")[0]["distance"] == 1
+    assert report.decoded_rows(table, "beam")[0] == {"id": "1", "reference": "abc", "hypothesis": "abc",
+                                                      "distance": 0}
+
+
+def test_decoding_figures_draw():
+    frame = pd.DataFrame([{"label": "m", "seed": s, "decoder": d, "width": w, "cer": 0.2 - w / 1000,
+                           "seconds_per_line": 1e-4 * w} for s in (0, 1)
+                          for d, w in [("greedy", 1), ("beam", 2), ("beam", 10)]])
+    fig = decoding.beam_widths(frame)
+    assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes) == 2
+    assert len(decoding.line_error_ecdf(pd.DataFrame({"label": ["a", "b"] * 5, "cer": np.linspace(0, 2, 10)})).axes) == 1
+    kinds = pd.DataFrame([{"label": m, "kind": k, "rate": 0.1} for m in "ab"
+                          for k in ("substitution", "deletion", "insertion")])
+    assert decoding.error_kinds(kinds).axes[0].get_xlim()[1] >= 30
+
+
+def test_attention_figures_label_each_step():
+    image = np.zeros((32, 120), np.uint8)
+    att = np.eye(4, 15)
+    fig = attention.attention_steps(image, att, "abc")
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert labels == ["a", "b", "c", "EOS"]
+    two_d = attention.attention_gallery([{"image": image, "attention": np.ones((3, 4, 15)), "decoded": "a b",
+                                          "title": "x"}] * 2)
+    assert [t.get_text() for t in two_d.axes[2].get_yticklabels()] == ["a", "␣", "b"]
+
+
+def test_norm_figures_draw():
+    frame = pd.DataFrame([{"label": m, "seed": s, "condition": c, "cer": 0.5}
+                          for m in ("bn", "in") for s in (0, 1) for c in ("1 sorted", "32 mixed")])
+    assert len(norm_plots.conditions(frame).axes) == 1
+    rng = np.random.default_rng(0)
+    fig = norm_plots.line_statistics(rng.normal(size=(20, 4)), rng.uniform(size=(20, 4)), np.zeros(4), np.ones(4))
+    assert len(fig.axes) == 2 and fig.axes[0].get_legend() is not None
+    assert norm_plots.line_statistics(rng.normal(size=(5, 4)), rng.uniform(size=(5, 4))).axes[0].get_legend() is None
+
+
+def test_latency_table_gives_ratios_here_and_in_the_thesis():
+    frame = pd.DataFrame([{"model": "seq2seq_in", "ms_1": 100.0, "thesis_ms_1": 335},
+                          {"model": "gate_1", "ms_1": 50.0, "thesis_ms_1": 266}])
+    t = report.latency_table(frame, "seq2seq_in", [1])
+    assert t.loc["gate_1", "bs 1 ×"] == "0.50" and t.loc["gate_1", "thesis bs 1 ×"] == f"{266 / 335:.2f}"
+    assert t.loc["seq2seq_in", "bs 1 ms"] == "100"
+
+
+def test_every_claim_names_registered_models():
+    from hwr.models import EXPERIMENTS
+    from hwr.thesis import CLAIMS
+
+    for c in CLAIMS.values():
+        assert c.better in EXPERIMENTS and c.other in EXPERIMENTS and c.better != c.other
+        assert EXPERIMENTS[c.better].thesis_cer < EXPERIMENTS[c.other].thesis_cer or c.key == "encoder"
