@@ -186,7 +186,7 @@ else:
     text = ("`light_no_pe` and `light_in` are not told apart on these runs "
             f"({report.points(no_pe.pooled.estimate)} points of test CER, the interval or the seeds leave the "
             "sign open).")
-glue("no_pe_text", text, display=False)
+glue("no_pe_text", Markdown(text), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_light_maps
@@ -198,7 +198,7 @@ glue("no_pe_text", text, display=False)
 # ```
 #
 # The line's reference text is "{glue:text}`map_reference`".
-# {glue:text}`no_pe_text`
+# {glue:md}`no_pe_text`
 #
 # ## Verdicts
 
@@ -206,7 +206,7 @@ glue("no_pe_text", text, display=False)
 verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
             for key in ("posenc", "gate", "encoder")}
 for key, v in verdicts.items():
-    glue(f"verdict_{key}", v.explanation, display=False)
+    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-light-verdicts",
       caption="The thesis's claims: its CER difference (better minus other, points, IAM-B legacy CER), the "
               "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
@@ -221,9 +221,9 @@ glue("thesis_speedup", ", ".join(f"{s / g:.2f}× (batch {b})" for b, (s, g) in t
      display=False)
 
 # %% [markdown]
-# - **Positional encoding:** {glue:text}`verdict_posenc`
-# - **One gate block:** {glue:text}`verdict_gate`
-# - **Replacing the encoder:** the CER part: {glue:text}`verdict_encoder`
+# - **Positional encoding:** {glue:md}`verdict_posenc`
+# - **One gate block:** {glue:md}`verdict_gate`
+# - **Replacing the encoder:** the CER part: {glue:md}`verdict_encoder`
 #   The latency part is measured directly: a forward call of `seq2seq_in`
 #   takes {glue:text}`speedup` the time of `gate_1`'s on this machine (the
 #   thesis: {glue:text}`thesis_speedup`).

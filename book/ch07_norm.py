@@ -187,7 +187,7 @@ glue("fig_norm_stats", norm_plots.line_statistics(first["line_mean"], first["lin
 verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
             for key in ("norm_seq2seq", "norm_light")}
 for key, v in verdicts.items():
-    glue(f"verdict_{key}", v.explanation, display=False)
+    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-norm-verdicts",
       caption="The thesis's claim in each family: its CER difference (IN minus BN, points, IAM-B legacy "
               "CER), the difference here (test CER, points, with its 95 % paired bootstrap interval) and "
@@ -205,8 +205,8 @@ glue("bn_batch", f"{spread('seq2seq_bn', '32 sorted', '32 sorted, batch stats'):
 glue("bn_batch4", f"{spread('seq2seq_bn', '32 sorted', '4 sorted, batch stats'):+.1f}", display=False)
 
 # %% [markdown]
-# - **With the encoder LSTM:** {glue:text}`verdict_norm_seq2seq`
-# - **In the light model:** {glue:text}`verdict_norm_light`
+# - **With the encoder LSTM:** {glue:md}`verdict_norm_seq2seq`
+# - **In the light model:** {glue:md}`verdict_norm_light`
 # - **The mechanism.** For `seq2seq_bn`, mixing line widths in a batch of
 #   32 changes the test CER by {glue:text}`bn_pad` points, for `seq2seq_in`
 #   by {glue:text}`in_pad` points ({numref}`tbl-norm-conditions`): with

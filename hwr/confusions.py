@@ -20,20 +20,18 @@ from typing import Iterable, Mapping
 SPACE = "\u2423"
 
 
-def edit_operations(reference: str, hypothesis: str) -> list[tuple[str, str]]:
-    """The substitutions, deletions and insertions of one minimal alignment.
+def alignment(reference: str, hypothesis: str) -> list[tuple[int | None, int | None]]:
+    """One minimal alignment of ``reference`` and ``hypothesis``, as index pairs.
 
     The alignment is found by the Levenshtein recurrence (unit costs) and read
     back from the end; where several alignments are minimal, a diagonal step
     (match or substitution) is preferred, then a deletion, then an insertion,
-    so the result is deterministic. ``len(result)`` equals the edit distance.
-
-    Args:
-        reference: the true text (length n).
-        hypothesis: the recognised text (length m).
+    so the result is deterministic.
 
     Returns:
-        the operations in text order, matches left out.
+        in text order, ``(i, j)`` for reference[i] aligned with hypothesis[j]
+        (a match or a substitution), ``(i, None)`` for a deleted reference
+        character and ``(None, j)`` for an inserted one.
     """
     n, m = len(reference), len(hypothesis)
     # D[i][j]: distance between reference[:i] and hypothesis[:j]; (n+1) x (m+1)
@@ -46,20 +44,39 @@ def edit_operations(reference: str, hypothesis: str) -> list[tuple[str, str]]:
         r, row, prev = reference[i - 1], D[i], D[i - 1]
         for j in range(1, m + 1):
             row[j] = min(prev[j - 1] + (r != hypothesis[j - 1]), prev[j] + 1, row[j - 1] + 1)
-    ops: list[tuple[str, str]] = []
+    steps: list[tuple[int | None, int | None]] = []
     i, j = n, m
     while i > 0 or j > 0:
         if i > 0 and j > 0 and D[i][j] == D[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
-            if reference[i - 1] != hypothesis[j - 1]:
-                ops.append((reference[i - 1], hypothesis[j - 1]))
+            steps.append((i - 1, j - 1))
             i, j = i - 1, j - 1
         elif i > 0 and D[i][j] == D[i - 1][j] + 1:
-            ops.append((reference[i - 1], ""))
+            steps.append((i - 1, None))
             i -= 1
         else:
-            ops.append(("", hypothesis[j - 1]))
+            steps.append((None, j - 1))
             j -= 1
-    return ops[::-1]
+    return steps[::-1]
+
+
+def edit_operations(reference: str, hypothesis: str) -> list[tuple[str, str]]:
+    """The substitutions, deletions and insertions of one minimal alignment
+    (:func:`alignment`); ``len(result)`` equals the edit distance.
+
+    Args:
+        reference: the true text (length n).
+        hypothesis: the recognised text (length m).
+
+    Returns:
+        the operations in text order, matches left out.
+    """
+    ops = []
+    for i, j in alignment(reference, hypothesis):
+        r = "" if i is None else reference[i]
+        h = "" if j is None else hypothesis[j]
+        if r != h:
+            ops.append((r, h))
+    return ops
 
 
 def confusion_counts(rows: Iterable[Mapping]) -> Counter:

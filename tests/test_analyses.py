@@ -3,6 +3,7 @@ latencies, and the budget rule of the thesis chapters' verdicts."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -22,7 +23,12 @@ TRAIN = dict(epochs=1, batch_size=2, val_subset=None)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    data = str(write_gt_txt(tmp_path_factory.mktemp("analyses-data")))
+    root = write_gt_txt(tmp_path_factory.mktemp("analyses-data"))
+    for gt in (root / "test").glob("*.gt.txt"):  # character boxes, as the synthetic lines have
+        n = len(gt.read_text(encoding="utf-8").rstrip("\n"))
+        gt.with_name(gt.name.replace(".gt.txt", ".boxes.json")).write_text(
+            json.dumps({"chars": [[2 + 6 * k, 8 + 6 * k] for k in range(n)]}))
+    data = str(root)
     root = tmp_path_factory.mktemp("analyses-store")
     specs = {name: RunSpec(name, data, 0, overrides=o, train=TRAIN) for name, o in TINY.items()}
     for s in specs.values():
@@ -111,4 +117,13 @@ def test_a_called_difference_between_untrained_models_is_inconclusive(tmp_path, 
     v = claim_verdict(records, better="gate_1", other="light_in")
     assert v.outcome == outcome and v.mean_diff < 0
     if outcome != "reproduced":
-        assert "gate_1 is lower" in v.explanation and "learns faster" in v.explanation
+        assert "`gate_1` is lower" in v.explanation and "learns faster" in v.explanation
+
+
+def test_segmentation_scores_the_lines_that_have_boxes(store):
+    out = analysis(store["gate_1"], "segmentation")
+    assert out["lines"] == store["gate_1"].test["lines"] == out["scored_lines"]
+    assert set(out["summary"]) == {"chars", "spaces"}
+    assert len(out["per_line"]) == out["scored_lines"]
+    n = out["summary"]["chars"]["n"] + out["summary"]["spaces"]["n"]
+    assert len(out["rows"]) == n and all(r[0] in (0, 1) and 0 <= r[1] <= 1 for r in out["rows"])

@@ -154,3 +154,22 @@ def test_sweep_dry_run_lists_the_runs(tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "ch03_training (smoke)" in proc.stdout and "missing" in proc.stdout and "ctc_baseline-s0-" in proc.stdout
+
+
+def test_sweep_of_several_chapters_queues_each_shared_run_once_seed_major(monkeypatch):
+    import argparse
+
+    from hwr.runs import cli, executors, studies
+
+    queued = []
+    monkeypatch.setattr(executors, "run_missing", lambda runs, *a, **k: queued.extend(runs) or [])
+    from hwr.runs import study as study_module
+
+    monkeypatch.setitem(study_module.SEEDS, "smoke", [0, 1])
+    args = argparse.Namespace(chapters=["ch06", "ch07"], profile="smoke", executor="local", workers=2, threads=1,
+                              slurm=[], dry_run=False)
+    assert cli.main(args) == 0
+    ids = [s.run_id for s in queued]
+    assert len(ids) == len(set(ids))  # seq2seq_bn, light_bn and light_in are in both chapters, queued once
+    assert {s.experiment for s in queued} == {"seq2seq_bn", "seq2seq_in", "light_no_pe", "light_bn", "light_in", "gate_1"}
+    assert [s.seed for s in queued] == sorted(s.seed for s in queued)

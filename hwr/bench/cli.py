@@ -16,6 +16,7 @@ BENCHES = {
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
     "memory-format": ("hwr.bench.memory_format", "default against channels-last memory format, side by side"),
     "parallel": ("hwr.bench.parallel", "workers x threads: total training lines/s of parallel runs, side by side"),
+    "joint-ctc": ("hwr.bench.joint_ctc", "attention model with an auxiliary CTC loss against without, side by side"),
     "task": ("hwr.bench.task", "book-task candidates: task x model x minutes -> val CER, lines/s"),
 }
 

@@ -88,6 +88,21 @@ class Seq2Seq(nn.Module):
             widths = torch.div(widths, d, rounding_mode="floor")
         return widths - self._shrink
 
+    def column_centres(self, columns: int) -> torch.Tensor:
+        """Where each of ``columns`` memory columns sits on the input: the
+        centre, in input pixels, of the image columns it was pooled from.
+
+        Column ``k`` of the backbone pools input columns ``[k s, (k + 1) s)``
+        (``s`` the product of the horizontal pool factors); a gate block's
+        unpadded 1 x ``gate_width`` convolution makes its column ``k`` from
+        backbone columns ``k .. k + gate_width - 1``, whose centre is
+        ``(gate_width - 1) / 2`` columns to the right.
+        """
+        stride = 1
+        for d in self._divisors:
+            stride *= d
+        return (torch.arange(columns, dtype=torch.float32) + self._shrink / 2 + 0.5) * stride
+
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Memory before flattening: B x 1 x H x W -> B x C x H' x W'."""
         if images.ndim != 4 or images.size(1) != 1 or images.size(2) != self.input_height:

@@ -317,3 +317,42 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
             out[f"image_{i}"] = (batch.images[0, 0].numpy() * 255).round().astype(np.uint8)
             out["lines"].append({"id": str(batch.ids[0]), "reference": batch.texts[0], "decoded": t.texts[0]})
     return out
+
+
+@analyses("segmentation")
+def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 98) -> dict:
+    """Attention maps as character segmentation (:mod:`hwr.segmentation`) on
+    the test lines, each decoded alone (no padding in its attention).
+
+    Returns:
+        ``{lines, scored_lines, summary: {chars, spaces}, rows: [[hit, mass,
+        distance, is_space], ...]}`` (rows: every scored character, for
+        distributions; lines without boxes are left out and counted).
+    """
+    import torch
+
+    from hwr.decode import transcribe
+    from hwr.segmentation import boxes_at_input, score_line, summarize
+
+    lines = test_lines(rec, n)
+    rows, per_line, scored = [], [], 0
+    with torch.no_grad():
+        for k, batch in enumerate(_loader(model, lines, 1)):
+            item = lines[k]
+            if item.boxes is None:
+                continue
+            t = transcribe(model, batch.images, batch.widths, max_steps=max_steps, attention=True)
+            att = t.attention[0].numpy()
+            centres = model.column_centres(att.shape[-1]).numpy()
+            h, w = item.image.shape[:2]
+            boxes = boxes_at_input(item.boxes, h, w, model.input_height)
+            line_rows = score_line(att, centres, boxes, item.text, t.texts[0])
+            rows += line_rows
+            scored += 1
+            hits = [r["hit"] for r in line_rows if r["char"] != " "]
+            per_line.append({"id": str(item.id), "reference": item.text, "decoded": t.texts[0],
+                             "hit": float(np.mean(hits)) if hits else None})
+    return {"lines": len(lines), "scored_lines": scored, "summary": summarize(rows),
+            "rows": [[int(r["hit"]), round(r["mass"], 4), round(r["distance"], 2), int(r["char"] == " ")]
+                     for r in rows],
+            "per_line": per_line}

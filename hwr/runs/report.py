@@ -449,7 +449,16 @@ def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_
                 f"book asks of a trained model, so the difference says which model learns faster early on, "
                 f"not which reads better once trained.")
         v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
-    return v
+    return dataclasses.replace(v, explanation=code_names(v.explanation, [better, other]))
+
+
+def code_names(text: str, names: Sequence[str]) -> str:
+    """``text`` with every occurrence of the model names ``names`` in backticks (Markdown
+    code), so that an underscore in ``light_in`` is not read as emphasis."""
+    import re
+
+    pattern = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    return re.sub(rf"(?<![\w`])({pattern})(?![\w`])", r"`\1`", text)
 
 
 def verdict_frame(verdicts: dict) -> pd.DataFrame:

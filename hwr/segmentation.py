@@ -1,0 +1,91 @@
+r"""Attention maps measured as a character segmentation.
+
+The thesis looked at its attention maps and judged that each decoder step
+attends to the character it writes, spaces excepted. The synthetic renderer
+records every character's horizontal extent after all geometric transforms
+(``<id>.boxes.json``, :mod:`hwr.synth.dataset`; a dataset line's ``boxes``), so the book can measure it.
+For a decoded character aligned with reference character :math:`i` (a match
+or a substitution of one minimal alignment, :func:`hwr.confusions.alignment`),
+with box :math:`[a_i, b_i)` in input pixels, and the step's attention
+:math:`\alpha_j` over memory columns :math:`j` centred at :math:`x_j`
+(:meth:`hwr.models.seq2seq.Seq2Seq.column_centres`; a 2D map is summed over
+its rows first):
+
+- *hit*: the peak column :math:`j^* = \arg\max_j \alpha_j` lies in the box,
+  :math:`a_i \le x_{j^*} < b_i`;
+- *mass*: the attention inside the box, :math:`\sum_{j:\, a_i \le x_j < b_i} \alpha_j`;
+- *distance*: :math:`|x_{j^*} - (a_i + b_i)/2|`, in input pixels.
+
+Inserted and deleted characters have no pair and are not scored; the
+counts say how many were.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from hwr.confusions import alignment
+
+
+def boxes_at_input(boxes: np.ndarray, raw_height: int, raw_width: int, height: int) -> np.ndarray:
+    """Character boxes of a raw line (N x 2, raw pixels) in the pixels of the
+    prepared model input (:func:`hwr.preprocess.prepare`: white margins, then
+    scaling to ``height``)."""
+    from hwr.preprocess import PAD_LEFT_RIGHT, prepared_width
+
+    scale = prepared_width(raw_height, raw_width, height) / (raw_width + 2 * PAD_LEFT_RIGHT)
+    return (np.asarray(boxes, dtype=np.float64) + PAD_LEFT_RIGHT) * scale
+
+
+def score_line(attention: np.ndarray, centres: np.ndarray, boxes: np.ndarray, reference: str,
+               decoded: str) -> list[dict]:
+    """Score each aligned decoded character of one line.
+
+    Args:
+        attention: S x W' (or S x H' x W') weights, step ``j`` emitted ``decoded[j]``.
+        centres: W' column centres in input pixels.
+        boxes: len(reference) x 2 boxes ``[a, b)`` in input pixels.
+        reference, decoded: the true and the decoded text.
+
+    Returns:
+        one row per aligned pair: ``char`` (the reference character),
+        ``match`` (decoded the same), ``hit``, ``mass``, ``distance`` (pixels).
+    """
+    att = np.asarray(attention, dtype=np.float64)
+    if att.ndim == 3:
+        att = att.sum(axis=1)
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if len(boxes) != len(reference):
+        raise ValueError(f"{len(boxes)} boxes for a reference of {len(reference)} characters")
+    centres = np.asarray(centres, dtype=np.float64)[: att.shape[1]]
+    rows = []
+    for i, j in alignment(reference, decoded):
+        if i is None or j is None or j >= len(att):
+            continue
+        a, b = boxes[i]
+        row = att[j]
+        peak = centres[int(np.argmax(row))]
+        inside = (centres >= a) & (centres < b)
+        rows.append({"char": reference[i], "match": reference[i] == decoded[j], "hit": bool(a <= peak < b),
+                     "mass": float(row[inside].sum()), "distance": float(abs(peak - (a + b) / 2))})
+    return rows
+
+
+def summarize(rows: Sequence[dict]) -> dict:
+    """Shares and means over scored characters, spaces apart.
+
+    Returns:
+        ``{"chars": {...}, "spaces": {...}}``, each ``{n, hit, mass,
+        distance_median}`` (NaN where none were scored).
+    """
+    out = {}
+    for name, keep in (("chars", lambda r: r["char"] != " "), ("spaces", lambda r: r["char"] == " ")):
+        sel = [r for r in rows if keep(r)]
+        nan = float("nan")
+        out[name] = {"n": len(sel),
+                     "hit": float(np.mean([r["hit"] for r in sel])) if sel else nan,
+                     "mass": float(np.mean([r["mass"] for r in sel])) if sel else nan,
+                     "distance_median": float(np.median([r["distance"] for r in sel])) if sel else nan}
+    return out
