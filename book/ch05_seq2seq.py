@@ -33,6 +33,7 @@ profile: str = "smoke"  # parameter profile the chapter runs under
 latency_batches: list = [1, 24]  # batch sizes of the latency table
 beam_widths: list = [2, 5]  # attention beam widths decoded after greedy
 n_maps: int = 3  # test lines whose attention maps are drawn
+seg_lines: int = 400  # test lines whose attention is measured against the character boxes
 
 # %% tags=["hide-input"]
 import pandas as pd
@@ -60,6 +61,7 @@ with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (traine
     base = groups[base_label]
     decoded = {r.spec.seed: analysis(r, "seq2seq_decoding", widths=beam_widths) for r in base}
     maps = analysis(base[0], "attention_maps", n=n_maps)
+    segments = [analysis(r, "segmentation", n=seg_lines) for r in base]
     latencies = latency_frame(["seq2seq_bn", "ctc_baseline"], latency_batches, profile=profile)
 glue("bn_count", f"{EXPERIMENTS['seq2seq_bn'].thesis_state_count:,}", display=False)
 glue("bn_cer", f"{EXPERIMENTS['seq2seq_bn'].thesis_cer:.1f}", display=False)
@@ -202,6 +204,14 @@ glue("no_eos", f"{no_eos:.1%}".replace("%", " %"), display=False)
 items = [{"image": maps[f"image_{i}"], "attention": maps[f"attention_{i}"], "decoded": line["decoded"],
           "title": f"{line['reference'][:24]}"} for i, line in enumerate(maps["lines"])]
 glue("fig_s2s_maps", attention.attention_gallery(items), display=False)
+seg = {k: sum(x["summary"]["chars"][k] for x in segments) / len(segments) for k in ("hit", "mass", "distance_median")}
+spaces = [x["summary"]["spaces"]["hit"] for x in segments if x["summary"]["spaces"]["n"]]
+glue("seg_lines", seg_lines, display=False)
+glue("seg_hit", report.percent_text(seg["hit"]), display=False)
+glue("seg_mass", report.percent_text(seg["mass"]), display=False)
+glue("seg_space", report.percent_text(sum(spaces) / len(spaces)) if spaces else "none scored", display=False)
+glue("seg_dist", f"{seg['distance_median']:.1f}", display=False)
+glue("char_px", f"{sum(x['char_width_px'] for x in segments) / len(segments):.0f}", display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_s2s_maps
@@ -212,6 +222,18 @@ glue("fig_s2s_maps", attention.attention_gallery(items), display=False)
 # line's width (bottom, bright is high), labelled with the emitted
 # character.
 # ```
+#
+# The synthetic renderer records where each character lies on the line, so
+# the maps can be measured, not only looked at (`hwr.segmentation`): each
+# decoded character is aligned with the reference character it stands for,
+# and its step's attention is compared with that character's box. Over
+# {glue:text}`seg_lines` test lines and the tf {glue:text}`tf_thesis`
+# seeds, the attention peak of {glue:text}`seg_hit` of the decoded
+# characters lies inside their own character's box (spaces:
+# {glue:text}`seg_space`), and {glue:text}`seg_mass` of a step's attention
+# falls inside it on average; the median distance from the peak to the
+# box's centre is {glue:text}`seg_dist` pixels, against characters about
+# {glue:text}`char_px` pixels wide at the model's input.
 #
 # ## Latency
 #

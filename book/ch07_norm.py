@@ -214,8 +214,9 @@ glue("bn_batch4", f"{spread('seq2seq_bn', '32 sorted', '4 sorted, batch stats'):
 #   line's mean and variance) and so does the attention, in both. Letting BN
 #   normalise by the batch, as in training, changes `seq2seq_bn`'s CER by
 #   {glue:text}`bn_batch` points at batch 32 and {glue:text}`bn_batch4` at
-#   batch 4. An IN model is tested exactly as it trained; a BN model is
-#   tested with statistics it never normalised a training batch with.
+#   batch 4. An IN model normalises a test line the way it normalised its
+#   training lines, by the line's own statistics; a BN model normalises it
+#   by running averages that no single training batch had.
 #
 # ## Re-run this chapter
 

@@ -325,9 +325,11 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
     the test lines, each decoded alone (no padding in its attention).
 
     Returns:
-        ``{lines, scored_lines, summary: {chars, spaces}, rows: [[hit, mass,
-        distance, is_space], ...]}`` (rows: every scored character, for
-        distributions; lines without boxes are left out and counted).
+        ``{lines, scored_lines, summary: {chars, spaces}, char_width_px (mean
+        width of a character box at the input, spaces left out), rows: [[hit,
+        mass, distance, is_space], ...], per_line}`` (rows: every scored
+        character, for distributions; lines without boxes are left out and
+        counted).
     """
     import torch
 
@@ -335,7 +337,7 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
     from hwr.segmentation import boxes_at_input, score_line, summarize
 
     lines = test_lines(rec, n)
-    rows, per_line, scored = [], [], 0
+    rows, per_line, scored, widths = [], [], 0, []
     with torch.no_grad():
         for k, batch in enumerate(_loader(model, lines, 1)):
             item = lines[k]
@@ -346,6 +348,7 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
             centres = model.column_centres(att.shape[-1]).numpy()
             h, w = item.image.shape[:2]
             boxes = boxes_at_input(item.boxes, h, w, model.input_height)
+            widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
             line_rows = score_line(att, centres, boxes, item.text, t.texts[0])
             rows += line_rows
             scored += 1
@@ -353,6 +356,7 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
             per_line.append({"id": str(item.id), "reference": item.text, "decoded": t.texts[0],
                              "hit": float(np.mean(hits)) if hits else None})
     return {"lines": len(lines), "scored_lines": scored, "summary": summarize(rows),
+            "char_width_px": float(np.mean(widths)) if widths else float("nan"),
             "rows": [[int(r["hit"]), round(r["mass"], 4), round(r["distance"], 2), int(r["char"] == " ")]
                      for r in rows],
             "per_line": per_line}

@@ -28,6 +28,11 @@ def percent(x: float) -> str:
 _pct = percent
 
 
+def percent_text(x: float) -> str:
+    """A share for prose, ``12.3 %`` (``-`` when missing)."""
+    return "-" if x is None or x != x else f"{100 * x:.1f} %"
+
+
 def mean_sd_text(mean: float, sd: float) -> str:
     """``12.3±1.4`` (percent, one decimal; no spaces, so a narrow column never splits it
     over lines); one seed has no ``±``."""
