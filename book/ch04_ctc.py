@@ -177,8 +177,8 @@ Table(examples, name="tbl-beam-lines", index=False,
 # %% [markdown]
 # ## How the errors are spread over lines
 #
-# A corpus CER of a few per cent can be a few characters wrong on every line
-# or whole lines lost. {numref}`fig-line-errors` shows which: the share of
+# The same corpus CER can come from a few characters wrong on every line or
+# from whole lines lost. {numref}`fig-line-errors` shows which: the share of
 # test lines whose own CER is at most a given value.
 
 # %% tags=["hide-input"]

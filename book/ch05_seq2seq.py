@@ -195,10 +195,10 @@ glue("no_eos", f"{no_eos:.1%}".replace("%", " %"), display=False)
 # {numref}`fig-s2s-maps` draws the attention of the first tf
 # {glue:text}`tf_thesis` seed on test lines of increasing width, each read
 # alone: one row per decoder step, labelled with the character that step
-# emitted (EOS: the end symbol). A model that has learnt to align moves its bright cell
-# from left to right as it writes; a model still on the plateau of early
-# training spreads its attention or keeps it in one place and writes the
-# characters its language model finds most likely.
+# emitted (EOS: the end symbol). A model that has learnt to align moves its
+# bright cell from left to right as it writes; a model that has not spreads
+# its attention or keeps it in one place and writes the characters its
+# language model finds most likely.
 
 # %% tags=["hide-input"]
 items = [{"image": maps[f"image_{i}"], "attention": maps[f"attention_{i}"], "decoded": line["decoded"],
@@ -211,6 +211,9 @@ glue("seg_hit", report.percent_text(seg["hit"]), display=False)
 glue("seg_mass", report.percent_text(seg["mass"]), display=False)
 glue("seg_space", report.percent_text(sum(spaces) / len(spaces)) if spaces else "none scored", display=False)
 glue("seg_dist", f"{seg['distance_median']:.1f}", display=False)
+offset = sum(x["summary"]["chars"]["offset_median"] for x in segments) / len(segments)
+glue("seg_offset", f"{abs(offset):.1f}", display=False)
+glue("seg_side", "right" if offset > 0 else "left", display=False)
 glue("char_px", f"{sum(x['char_width_px'] for x in segments) / len(segments):.0f}", display=False)
 
 # %% [markdown]
@@ -233,7 +236,10 @@ glue("char_px", f"{sum(x['char_width_px'] for x in segments) / len(segments):.0f
 # {glue:text}`seg_space`), and {glue:text}`seg_mass` of a step's attention
 # falls inside it on average; the median distance from the peak to the
 # box's centre is {glue:text}`seg_dist` pixels, against characters about
-# {glue:text}`char_px` pixels wide at the model's input.
+# {glue:text}`char_px` pixels wide at the model's input, and the peak lies
+# a median {glue:text}`seg_offset` pixels {glue:text}`seg_side` of the
+# centre: the maps follow the line, but not exactly the character being
+# written.
 #
 # ## Latency
 #
@@ -260,9 +266,9 @@ Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-
 #   minus greedy's is {glue:text}`beam_diff` points (95 % paired bootstrap
 #   interval {glue:text}`beam_diff_low` to {glue:text}`beam_diff_high`; per
 #   seed {glue:text}`beam_diff_seeds`). **Answer:
-#   {glue:text}`beam_answer`.** On a model that has not learnt to align, a
-#   wider search finds more probable texts under a poor model, which need
-#   not be closer to the truth.
+#   {glue:text}`beam_answer`.** The beam rescores whole texts under the
+#   model, so it helps most where the model's reading, not its alignment,
+#   is uncertain.
 #
 # ## Re-run this chapter
 

@@ -14,7 +14,10 @@ its rows first):
 - *hit*: the peak column :math:`j^* = \arg\max_j \alpha_j` lies in the box,
   :math:`a_i \le x_{j^*} < b_i`;
 - *mass*: the attention inside the box, :math:`\sum_{j:\, a_i \le x_j < b_i} \alpha_j`;
-- *distance*: :math:`|x_{j^*} - (a_i + b_i)/2|`, in input pixels.
+- *distance*: :math:`|x_{j^*} - (a_i + b_i)/2|`, in input pixels, and the
+  signed *offset* :math:`x_{j^*} - (a_i + b_i)/2` (positive: the peak lies
+  to the right of the character's centre, towards the characters still to
+  write).
 
 Inserted and deleted characters have no pair and are not scored; the
 counts say how many were.
@@ -51,7 +54,8 @@ def score_line(attention: np.ndarray, centres: np.ndarray, boxes: np.ndarray, re
 
     Returns:
         one row per aligned pair: ``char`` (the reference character),
-        ``match`` (decoded the same), ``hit``, ``mass``, ``distance`` (pixels).
+        ``match`` (decoded the same), ``hit``, ``mass``, ``distance`` and
+        ``offset`` (pixels).
     """
     att = np.asarray(attention, dtype=np.float64)
     if att.ndim == 3:
@@ -69,7 +73,8 @@ def score_line(attention: np.ndarray, centres: np.ndarray, boxes: np.ndarray, re
         peak = centres[int(np.argmax(row))]
         inside = (centres >= a) & (centres < b)
         rows.append({"char": reference[i], "match": reference[i] == decoded[j], "hit": bool(a <= peak < b),
-                     "mass": float(row[inside].sum()), "distance": float(abs(peak - (a + b) / 2))})
+                     "mass": float(row[inside].sum()), "distance": float(abs(peak - (a + b) / 2)),
+                     "offset": float(peak - (a + b) / 2)})
     return rows
 
 
@@ -78,7 +83,7 @@ def summarize(rows: Sequence[dict]) -> dict:
 
     Returns:
         ``{"chars": {...}, "spaces": {...}}``, each ``{n, hit, mass,
-        distance_median}`` (NaN where none were scored).
+        distance_median, offset_median}`` (NaN where none were scored).
     """
     out = {}
     for name, keep in (("chars", lambda r: r["char"] != " "), ("spaces", lambda r: r["char"] == " ")):
@@ -87,5 +92,6 @@ def summarize(rows: Sequence[dict]) -> dict:
         out[name] = {"n": len(sel),
                      "hit": float(np.mean([r["hit"] for r in sel])) if sel else nan,
                      "mass": float(np.mean([r["mass"] for r in sel])) if sel else nan,
-                     "distance_median": float(np.median([r["distance"] for r in sel])) if sel else nan}
+                     "distance_median": float(np.median([r["distance"] for r in sel])) if sel else nan,
+                     "offset_median": float(np.median([r["offset"] for r in sel])) if sel else nan}
     return out

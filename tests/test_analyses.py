@@ -49,7 +49,7 @@ def test_ctc_decoding_is_recorded_and_read_back_without_the_checkpoint(store):
     shutil.move(rec.folder / "checkpoints", moved)
     try:
         assert analysis(rec, "ctc_decoding", widths=[1, 3])["decoders"] == first["decoders"]
-        with pytest.raises(FileNotFoundError, match="other parameters.*hwr sweep"):
+        with pytest.raises(FileNotFoundError, match="other parameters or by another version.*hwr sweep"):
             analysis(rec, "ctc_decoding", widths=[2])
     finally:
         shutil.move(moved, rec.folder / "checkpoints")
@@ -126,4 +126,29 @@ def test_segmentation_scores_the_lines_that_have_boxes(store):
     assert set(out["summary"]) == {"chars", "spaces"}
     assert len(out["per_line"]) == out["scored_lines"]
     n = out["summary"]["chars"]["n"] + out["summary"]["spaces"]["n"]
-    assert len(out["rows"]) == n and all(r[0] in (0, 1) and 0 <= r[1] <= 1 for r in out["rows"])
+    assert out["rows"].shape == (n, 4) and set(out["rows"][:, 0]) <= {0, 1}
+    assert ((0 <= out["rows"][:, 1]) & (out["rows"][:, 1] <= 1)).all()
+    assert analysis(store["gate_1"], "segmentation")["rows"].shape == (n, 4)  # read back from the npz
+
+
+def test_thesis_frame_shows_the_legacy_cer_in_percent_as_recorded(tmp_path):
+    from hwr.runs.report import thesis_frame
+
+    records = []
+    for seed in (0, 1):
+        rec = _fake_run(tmp_path, "gate_1", seed, 0.5, np.ones(20, int))
+        (rec.folder / "test.json").write_text('{"legacy_cer": %s}' % (72.0 + seed))  # percent, as hwr.metrics gives it
+        records.append(rec)
+    row = thesis_frame(records, n_resamples=200).loc["gate_1"]
+    assert row["legacy CER (%)"] == "72.5" and row["thesis CER (%)"] == "15.8" and row["val CER (%)"] == "50.0"
+
+
+def test_a_record_of_another_analysis_version_is_computed_again(store, monkeypatch):
+    from hwr.runs import analyses as module
+
+    rec = store["ctc_baseline"]
+    analysis(rec, "ctc_decoding", widths=[2])
+    calls = []
+    monkeypatch.setitem(module.VERSIONS, "ctc_decoding", module.VERSIONS["ctc_decoding"] + 1)
+    monkeypatch.setitem(module.ANALYSES, "ctc_decoding", lambda model, rec, **p: calls.append(p) or {"x": 1})
+    assert analysis(rec, "ctc_decoding", widths=[2]) == {"x": 1} and calls == [{"widths": [2]}]

@@ -24,7 +24,7 @@ def test_a_map_on_each_box_scores_everything():
     att = one_hot_map([2 * i for i in range(5)])  # column 2i is centred at 8i + 2: inside box i
     rows = score_line(att, CENTRES, BOXES, TEXT, TEXT)
     s = summarize(rows)
-    assert s["chars"] == {"n": 4, "hit": 1.0, "mass": 1.0, "distance_median": 2.0}
+    assert s["chars"] == {"n": 4, "hit": 1.0, "mass": 1.0, "distance_median": 2.0, "offset_median": -2.0}
     assert s["spaces"]["n"] == 1 and s["spaces"]["hit"] == 1.0
 
 
@@ -32,7 +32,7 @@ def test_a_map_shifted_by_one_character_scores_nothing():
     att = one_hot_map([2 * i + 2 for i in range(4)] + [0])  # each step looks at the next box (the last at the first)
     s = summarize(score_line(att, CENTRES, BOXES, TEXT, TEXT))
     assert s["chars"]["hit"] == 0.0 and s["chars"]["mass"] == 0.0 and s["spaces"]["hit"] == 0.0
-    assert s["chars"]["distance_median"] >= 6.0
+    assert s["chars"]["distance_median"] >= 6.0 and s["chars"]["offset_median"] == 6.0  # one box to the right
 
 
 def test_spread_attention_puts_part_of_the_mass_in_the_box():

@@ -53,7 +53,8 @@ def line_statistics(line_mean: np.ndarray, line_var: np.ndarray, running_mean: n
                                       (axes[1], line_var, running_var, "variance")):
         for k in range(c):
             jitter = rng.uniform(-0.25, 0.25, len(values))
-            ax.scatter(k + jitter, values[:, k], s=4, alpha=0.35, color="#4c72b0")
+            # thousands of dots: drawn as pixels inside the SVG, which stays small
+            ax.scatter(k + jitter, values[:, k], s=4, alpha=0.35, color="#4c72b0", rasterized=True)
             if running is not None:
                 ax.plot([k - 0.4, k + 0.4], [running[k]] * 2, color="#c44e52", lw=2.5)
         ax.set_ylabel(f"per-line {name}")

@@ -30,15 +30,20 @@ import numpy as np
 from hwr.runs.store import RunRecord
 
 ANALYSES: dict[str, Callable] = {}
+#: the version of each analysis's output: a record of another version is computed again
+VERSIONS: dict[str, int] = {}
 
 
-def analyses(name: str):
+def analyses(name: str, version: int = 1):
     """Register ``fn(model, record, **params) -> dict`` as analysis ``name``.
 
-    The dict holds JSON values; numpy arrays in it go to ``<name>.npz``."""
+    The dict holds JSON values; numpy arrays in it go to ``<name>.npz``.
+    Bump ``version`` when the output changes, so that older records are not
+    read back as if they had it."""
 
     def register(fn):
         ANALYSES[name] = fn
+        VERSIONS[name] = version
         return fn
 
     return register
@@ -71,7 +76,7 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
         raise KeyError(f"no analysis {name!r}; known: {', '.join(sorted(ANALYSES))}")
     json_path, npz_path = _paths(rec, name)
     saved = read_json(json_path)
-    if saved is not None and saved.get("params") == _jsonable(params):
+    if saved is not None and saved.get("params") == _jsonable(params) and saved.get("version", 1) == VERSIONS[name]:
         result = dict(saved["result"])
         if npz_path.exists():
             with np.load(npz_path, allow_pickle=False) as z:
@@ -79,7 +84,8 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
         return result
     checkpoint = rec.folder / "checkpoints" / "best.pt"
     if not checkpoint.exists():
-        why = "was recorded with other parameters" if saved is not None else "is not recorded"
+        why = ("was recorded with other parameters or by another version" if saved is not None
+               else "is not recorded")
         raise FileNotFoundError(
             f"{rec.folder}: analysis {name!r} {why} and the run's checkpoint is not on this machine; "
             f"retrain the run (delete its folder, then `hwr sweep`) or restore {checkpoint}")
@@ -99,7 +105,7 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
         np.savez_compressed(npz_path, **arrays)
     elif npz_path.exists():
         npz_path.unlink()
-    write_json(json_path, {"analysis": name, "params": _jsonable(params), "threads": threads,
+    write_json(json_path, {"analysis": name, "version": VERSIONS[name], "params": _jsonable(params), "threads": threads,
                            "seconds": time.time() - started, "provenance": {"git": git_state(), "versions": versions(), "hardware": hardware()},
                            "result": plain})
     return result
@@ -319,15 +325,16 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
     return out
 
 
-@analyses("segmentation")
+@analyses("segmentation", version=3)  # 2: signed offsets; 3: rows as an array
 def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 98) -> dict:
     """Attention maps as character segmentation (:mod:`hwr.segmentation`) on
     the test lines, each decoded alone (no padding in its attention).
 
     Returns:
         ``{lines, scored_lines, summary: {chars, spaces}, char_width_px (mean
-        width of a character box at the input, spaces left out), rows: [[hit,
-        mass, distance, is_space], ...], per_line}`` (rows: every scored
+        width of a character box at the input, spaces left out), rows (an
+        array, one row per scored character: hit, mass, offset, is_space),
+        per_line}`` (rows: every scored
         character, for distributions; lines without boxes are left out and
         counted).
     """
@@ -357,6 +364,6 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
                              "hit": float(np.mean(hits)) if hits else None})
     return {"lines": len(lines), "scored_lines": scored, "summary": summarize(rows),
             "char_width_px": float(np.mean(widths)) if widths else float("nan"),
-            "rows": [[int(r["hit"]), round(r["mass"], 4), round(r["distance"], 2), int(r["char"] == " ")]
-                     for r in rows],
+            "rows": np.array([[r["hit"], r["mass"], r["offset"], r["char"] == " "] for r in rows],
+                             dtype=np.float32).reshape(-1, 4),
             "per_line": per_line}

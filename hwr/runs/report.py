@@ -393,7 +393,8 @@ def thesis_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.Da
         thesis = EXPERIMENTS[recs[0].spec.experiment].thesis_cer
         rows.append({"model": label, "seeds": len(recs), "CER (%)": s["CER (%)"],
                      "95 % interval": s["CER 95 % interval"], "WER (%)": s["WER (%)"],
-                     "legacy CER (%)": percent(sum(legacy) / len(legacy)) if legacy else "-",
+                     # hwr.metrics.legacy_cer is in percent already, as the thesis reported it
+                     "legacy CER (%)": f"{sum(legacy) / len(legacy):.1f}" if legacy else "-",
                      "thesis CER (%)": "-" if thesis is None else f"{thesis:.1f}",
                      "val CER (%)": percent(mean_val_cer(recs))})
     return pd.DataFrame(rows).set_index("model")
