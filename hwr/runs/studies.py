@@ -58,6 +58,32 @@ def _norm(profile: str) -> Study:
     return Study.declare("ch07_norm", profile, models=["seq2seq_bn", "seq2seq_in", "light_bn", "light_in"])
 
 
+# Thesis chapters II (issue 10): declared ahead of their pages so that `hwr sweep` can fill
+# their runs; each page renders them once its records are in the store.
+@declares("ch08_cell")
+def _cell(profile: str) -> Study:
+    """LSTM or GRU in the decoder of the light IN model."""
+    return Study.declare("ch08_cell", profile, models=["light_in", "light_gru"])
+
+
+@declares("ch09_gates")
+def _gates(profile: str) -> Study:
+    """No, one, two and three gate blocks in front of the decoder."""
+    return Study.declare("ch09_gates", profile, models=["light_in", "gate_1", "gate_2", "gate_3"])
+
+
+@declares("ch10_dsc")
+def _dsc(profile: str) -> Study:
+    """Depthwise separable backbones with multipliers 1 to 4 against the gated light model."""
+    return Study.declare("ch10_dsc", profile, models=["gate_1", "dsc_k1", "dsc_k2", "dsc_k3", "dsc_k4"])
+
+
+@declares("ch11_width")
+def _width(profile: str) -> Study:
+    """Wider backbone output and attention sizes against the gated light model."""
+    return Study.declare("ch11_width", profile, models=["gate_1", "bb_384", "attn_192", "attn_384", "attn_512"])
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 
