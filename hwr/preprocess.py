@@ -115,7 +115,7 @@ class Batch:
         return Batch(self.images.pin_memory(), self.widths.pin_memory(), self.texts, self.ids, self.skipped)
 
 
-def collate(items: Sequence, fixed_width: int | None = None) -> Batch:
+def collate(items: Sequence, fixed_width: int | None = None, min_width: int | None = None) -> Batch:
     """Stack prepared lines into a :class:`Batch`.
 
     Args:
@@ -124,6 +124,10 @@ def collate(items: Sequence, fixed_width: int | None = None) -> Batch:
         fixed_width: pad every line to this width (evaluation); a line wider
             than it keeps its width and widens the batch, with a warning,
             rather than being cut.
+        min_width: pad a batch narrower than this to it (a model's
+            :func:`~hwr.models.backbone.min_input_width`: a phrase of one
+            short word can be narrower than what the unpadded gate blocks
+            trim). ``widths`` keep the lines' own widths.
     """
     good = [it for it in items if not isinstance(it, BadItem)]
     bad = [it for it in items if isinstance(it, BadItem)]
@@ -139,6 +143,7 @@ def collate(items: Sequence, fixed_width: int | None = None) -> Batch:
             log.warning("line %s is %d px wide, more than the fixed width %d: the batch is widened",
                         good[widths.index(width)][2], width, fixed_width)
         width = max(width, fixed_width)
+    width = max(width, min_width or 0)
     out = np.empty((len(good), 1, heights.pop(), width), dtype=np.float32)
     for k, (img, _, _) in enumerate(good):
         out[k, 0, :, : img.shape[1]] = img
@@ -204,18 +209,19 @@ class LineLoader(DataLoader):
 
 
 class _Collate:
-    """Picklable collate function bound to a fixed width (for worker processes)."""
+    """Picklable collate function bound to a fixed and a minimum width (for worker processes)."""
 
-    def __init__(self, fixed_width: int | None):
-        self.fixed_width = fixed_width
+    def __init__(self, fixed_width: int | None, min_width: int | None = None):
+        self.fixed_width, self.min_width = fixed_width, min_width
 
     def __call__(self, items):
-        return collate(items, self.fixed_width)
+        return collate(items, self.fixed_width, self.min_width)
 
 
 def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_width: int | None = None,
                 workers: int = 0, seed: int = 0, pool: int = 50, drop_last: bool = False,
-                pin_memory: bool = False, shard: tuple[int, int] | None = None) -> LineLoader:
+                pin_memory: bool = False, shard: tuple[int, int] | None = None,
+                min_width: int | None = None) -> LineLoader:
     """A loader of :class:`Batch` over a line dataset.
 
     Args:
@@ -235,9 +241,10 @@ def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_w
         pin_memory: pin batches for faster host-to-GPU copies.
         shard: ``(rank, world_size)``: training only, yield this rank's share
             of each global batch (:class:`~hwr.datasets.sampler.ShardedBatchSampler`).
+        min_width: pad every batch to at least this width (see :func:`collate`).
     """
     prepared = PreparedLines(dataset, height)
-    common = dict(collate_fn=_Collate(fixed_width), num_workers=workers, pin_memory=pin_memory,
+    common = dict(collate_fn=_Collate(fixed_width, min_width), num_workers=workers, pin_memory=pin_memory,
                   persistent_workers=workers > 0)
     if train:
         sampler = BucketBatchSampler(prepared.widths(), batch_size, seed=seed, pool=pool, drop_last=drop_last)

@@ -147,3 +147,26 @@ def test_padding_comparison_favours_buckets():
     widths = np.random.default_rng(1).integers(200, 1400, size=400)
     pad = padding_comparison(widths, batch_size=16, seed=0)
     assert 0 <= pad["bucketed"] < pad["random"] / 3
+
+
+def test_a_batch_narrower_than_the_model_needs_is_padded_to_its_minimum_width():
+    from hwr.preprocess import collate
+
+    items = [(np.ones((32, 20), np.float32), "a", "x"), (np.ones((32, 30), np.float32), "ab", "y")]
+    batch = collate(items, min_width=104)
+    assert batch.images.shape[-1] == 104 and batch.widths.tolist() == [20, 30]
+    assert collate(items, min_width=10).images.shape[-1] == 30  # a wide enough batch keeps its width
+
+
+def test_three_gate_blocks_read_a_one_word_line(tmp_path):
+    """gate_3 trims 24 feature columns: a short word at height 32 is narrower than that
+    unless the loader pads it to the model's minimum width."""
+    from data_fixtures import write_gt_txt
+    from hwr.datasets import open_dataset
+    from hwr.evaluate import evaluate
+    from hwr.models import build
+
+    root = write_gt_txt(tmp_path, {"test": [("w0", "it"), ("w1", "a")]})
+    model = build("gate_3", input_height=32, hidden=16, attention=16, embedding=8)
+    metrics, _ = evaluate(model, open_dataset(str(root), "test"), batch_size=2, progress=False, legacy=False)
+    assert metrics["lines"] == 2

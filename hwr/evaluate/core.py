@@ -97,8 +97,10 @@ def _loader(model, data, batch_size: int, fixed_width: int | None, max_lines: in
 
     if max_lines is not None and max_lines < len(data):
         data = data.subset(range(max_lines)) if hasattr(data, "subset") else [data[i] for i in range(max_lines)]
+    from hwr.models.backbone import min_input_width
+
     return make_loader(data, batch_size, train=False, height=model.input_height, fixed_width=fixed_width,
-                       workers=workers)
+                       workers=workers, min_width=min_input_width(model))
 
 
 def evaluate(

@@ -128,7 +128,9 @@ def test_lines(rec: RunRecord, n: int | None = None, order: str = "sorted", seed
 def _loader(model, lines, batch_size: int):
     from hwr.preprocess import make_loader
 
-    return make_loader(lines, batch_size, train=False, height=model.input_height)
+    from hwr.models.backbone import min_input_width
+
+    return make_loader(lines, batch_size, train=False, height=model.input_height, min_width=min_input_width(model))
 
 
 def _scores(refs: list[str], hyps: list[str]) -> dict:

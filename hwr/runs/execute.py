@@ -46,7 +46,10 @@ def figure_arrays(model, dataset, n: int = FIGURE_LINES) -> dict:
     n = min(n, len(dataset))
     if n == 0:
         return {}
-    loader = make_loader(dataset.subset(range(n)), n, train=False, height=model.input_height)
+    from hwr.models.backbone import min_input_width
+
+    loader = make_loader(dataset.subset(range(n)), n, train=False, height=model.input_height,
+                         min_width=min_input_width(model))
     batch = next(iter(loader))
     out: dict = {}
     with torch.no_grad():

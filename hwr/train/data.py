@@ -89,21 +89,23 @@ def validation_subset(dataset, n: int | None):
     return dataset.subset(order)
 
 
-def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: tuple[int, int] | None = None):
+def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: tuple[int, int] | None = None,
+                 min_width: int | None = None):
     """Width-bucketed training loader; call ``loader.batch_sampler.set_epoch(e)``
     before each epoch: the order of epoch ``e`` depends on (seed, e) only, so a
     resumed run sees the same batches as an uninterrupted one. ``shard``:
     ``(rank, world_size)`` of a distributed run, which loads only this rank's
-    share of each global batch of ``config.batch_size`` lines."""
+    share of each global batch of ``config.batch_size`` lines. ``min_width``:
+    the model's narrowest input (narrower batches are padded to it)."""
     from hwr.preprocess import make_loader
 
     return make_loader(dataset, config.batch_size, train=True, height=height, workers=config.workers,
-                       seed=config.seed, pin_memory=pin_memory, shard=shard)
+                       seed=config.seed, pin_memory=pin_memory, shard=shard, min_width=min_width)
 
 
-def valid_loader(subset, config, height: int, pin_memory: bool = False):
+def valid_loader(subset, config, height: int, pin_memory: bool = False, min_width: int | None = None):
     """Loader over the validation subset, in the subset's (width-sorted) order."""
     from hwr.preprocess import make_loader
 
     return make_loader(subset, config.batch_size, train=False, height=height, fixed_width=config.val_width,
-                       workers=config.workers, pin_memory=pin_memory)
+                       workers=config.workers, pin_memory=pin_memory, min_width=min_width)

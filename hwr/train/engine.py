@@ -64,6 +64,7 @@ from tqdm import tqdm
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.evaluate import check_skipped, dataset_skipped
 from hwr.files import RunLock, prepare_folder
+from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
 from hwr.train import distributed
 from hwr.train import epoch as _epoch
@@ -284,9 +285,11 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
 
     height = model.input_height
     pin = device.startswith("cuda")
-    loader = train_loader(train_ds, config, height, pin, shard=(ctx.rank, ctx.world_size) if ctx.enabled else None)
+    narrowest = min_input_width(model)  # short lines are padded to what the gate blocks need
+    loader = train_loader(train_ds, config, height, pin, shard=(ctx.rank, ctx.world_size) if ctx.enabled else None,
+                          min_width=narrowest)
     subset = validation_subset(valid_ds, config.val_subset)
-    vloader = valid_loader(subset, config, height, pin)
+    vloader = valid_loader(subset, config, height, pin, min_width=narrowest)
     call_start = time.perf_counter()
     clock = lambda: state["elapsed"] + time.perf_counter() - call_start  # noqa: E731 - run time incl. resumes
     budget = config.minutes * 60 if config.minutes else math.inf
