@@ -42,7 +42,7 @@ reference_task: str = "smoke"  # the candidate closest to the thesis's condition
 n_confusions: int = 12  # character confusions shown per model
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
@@ -77,10 +77,7 @@ for name, value in {
     glue(name, value, display=False)
 
 # %% tags=["hide-input"]
-if profile == "smoke":
-    display(Markdown(
-        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
-        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+page.smoke_note(profile)
 
 # %% [markdown]
 # ## The candidates

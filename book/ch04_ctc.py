@@ -33,7 +33,7 @@ n_examples: int = 6  # test lines shown where beam and greedy differ
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
@@ -57,10 +57,7 @@ glue("ctc_count", f"{EXPERIMENTS['ctc_baseline'].thesis_state_count:,}", display
 glue("compare_width", compare_width, display=False)
 
 # %% tags=["hide-input"]
-if profile == "smoke":
-    display(Markdown(
-        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
-        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+page.smoke_note(profile)
 
 # %% [markdown]
 # ## Setup

@@ -37,7 +37,7 @@ seg_lines: int = 400  # test lines whose attention is measured against the chara
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
@@ -68,10 +68,7 @@ glue("bn_cer", f"{EXPERIMENTS['seq2seq_bn'].thesis_cer:.1f}", display=False)
 glue("tf_thesis", f"{TrainConfig().teacher_forcing:g}", display=False)
 
 # %% tags=["hide-input"]
-if profile == "smoke":
-    display(Markdown(
-        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
-        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+page.smoke_note(profile)
 
 # %% [markdown]
 # ## Setup

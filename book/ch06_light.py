@@ -39,7 +39,7 @@ seg_lines: int = 400  # test lines whose attention is measured against the chara
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
@@ -71,10 +71,7 @@ glue("lat_gate", f"{E['gate_1'].thesis_latency_ms['cpu_bs1']:,}", display=False)
 glue("lat_s2s", f"{E['seq2seq_in'].thesis_latency_ms['cpu_bs1']:,}", display=False)
 
 # %% tags=["hide-input"]
-if profile == "smoke":
-    display(Markdown(
-        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
-        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+page.smoke_note(profile)
 
 # %% [markdown]
 # ## Setup

@@ -34,7 +34,7 @@ latency_batches: list = [1, 24]  # batch sizes of the latency table
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
@@ -65,10 +65,7 @@ glue("lat_in", f"{E['light_in'].thesis_latency_ms['cpu_bs1']:,}", display=False)
 glue("lat_bn", f"{E['light_bn'].thesis_latency_ms['cpu_bs1']:,}", display=False)
 
 # %% tags=["hide-input"]
-if profile == "smoke":
-    display(Markdown(
-        "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
-        "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+page.smoke_note(profile)
 
 # %% [markdown]
 # ## Setup

@@ -61,3 +61,13 @@ def records(what: str):
             yield path
             sys.stdout.flush()
         f.write(f"== {what}: done in {time.perf_counter() - started:.1f} s\n")
+
+
+def smoke_note(profile: str) -> None:
+    """Under the ``smoke`` profile, say on the page that its numbers only prove the code runs."""
+    if profile == "smoke":
+        from IPython.display import Markdown, display
+
+        display(Markdown(
+            "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
+            "Its numbers show that the code runs end to end, not how well the models read.\n```"))
