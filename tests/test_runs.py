@@ -173,3 +173,26 @@ def test_sweep_of_several_chapters_queues_each_shared_run_once_seed_major(monkey
     assert len(ids) == len(set(ids))  # seq2seq_bn, light_bn and light_in are in both chapters, queued once
     assert {s.experiment for s in queued} == {"seq2seq_bn", "seq2seq_in", "light_no_pe", "light_bn", "light_in", "gate_1"}
     assert [s.seed for s in queued] == sorted(s.seed for s in queued)
+
+
+def test_studies_join_and_a_scaled_budget_scales_minutes_and_schedule(monkeypatch):
+    from hwr.runs import study as study_module
+    from hwr.runs import studies
+    from hwr.runs.study import first_seed, scaled_budget
+
+    monkeypatch.setitem(study_module.SEEDS, "smoke", [0, 1, 2])
+    assert first_seed("smoke") == [0]
+    dsc = studies.study("ch10", "smoke")
+    seeds = {}
+    for s in dsc.runs:
+        seeds.setdefault(s.experiment, []).append(s.seed)
+    assert seeds == {"gate_1": [0, 1, 2], "dsc_k1": [0, 1, 2], "dsc_k2": [0], "dsc_k3": [0], "dsc_k4": [0]}
+    base = study_module.profile_task("smoke").config("bb_384")
+    double = scaled_budget("smoke", "bb_384", 2)
+    assert double["minutes"] == 2 * base.minutes and double["schedule_steps"] == 2 * base.schedule_steps
+    width = studies.study("ch11", "smoke")
+    longer = [s for s in width.runs if s.variant == "2x budget"]
+    assert len(longer) == 1 and longer[0].experiment == "bb_384" and longer[0].train["minutes"] == 2 * base.minutes
+    assert len({s.run_id for s in width.runs}) == len(width.runs)
+    with pytest.raises(ValueError, match="cannot join"):
+        dsc + width

@@ -12,6 +12,7 @@ website and ``full`` at the thesis's conditions.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +23,24 @@ from hwr.runs.store import RunRecord, RunStore
 
 #: seeds per profile when a study names none: three for every verdict of the book
 SEEDS = {"smoke": [0], "book": [0, 1, 2], "full": [0, 1, 2]}
+
+
+def first_seed(profile: str) -> list[int]:
+    """The profile's first seed alone: for runs that only describe (no verdict rests on them)."""
+    return SEEDS.get(profile, [0])[:1]
+
+
+def scaled_budget(profile: str, model: str, factor: float) -> dict:
+    """TrainConfig fields that give ``model`` ``factor`` times the task's budget.
+
+    Both the wall-clock minutes and the learning-rate schedule's length scale,
+    so the longer run decays over its whole budget as the others do.
+    """
+    config = profile_task(profile).config(model)
+    change = {"minutes": config.minutes * factor}
+    if config.schedule_steps:
+        change["schedule_steps"] = math.ceil(config.schedule_steps * factor)
+    return change
 
 
 def profile_task(profile: str):
@@ -97,6 +116,17 @@ class Study:
                 runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label)
                          for seed in seeds]
         return cls(name, profile, runs, store)
+
+    def __add__(self, other: "Study") -> "Study":
+        """Both studies' runs in one (a chapter whose models need different seeds or variants).
+
+        Raises:
+            ValueError: the two are of different chapters or profiles.
+        """
+        if (self.name, self.profile) != (other.name, other.profile):
+            raise ValueError(f"cannot join study {self.name}/{self.profile} with {other.name}/{other.profile}")
+        runs = self.runs + [spec for spec in other.runs if spec not in self.runs]
+        return Study(self.name, self.profile, runs, self.store)
 
     def status(self) -> dict[str, int]:
         """How many runs are done, started and missing in the store."""
