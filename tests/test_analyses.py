@@ -152,3 +152,29 @@ def test_a_record_of_another_analysis_version_is_computed_again(store, monkeypat
     monkeypatch.setitem(module.VERSIONS, "ctc_decoding", module.VERSIONS["ctc_decoding"] + 1)
     monkeypatch.setitem(module.ANALYSES, "ctc_decoding", lambda model, rec, **p: calls.append(p) or {"x": 1})
     assert analysis(rec, "ctc_decoding", widths=[2]) == {"x": 1} and calls == [{"widths": [2]}]
+
+
+def test_gate_activations_record_the_sigmoid_half_of_every_block(store):
+    import torch
+
+    from hwr.models.io import load_model
+    from hwr.runs.analyses import _loader, first_analysis, test_lines
+
+    rec = store["gate_1"]
+    out = analysis(rec, "gate_activations", n=4, n_maps=1, bins=10)
+    assert out["blocks"] == 1 and out["hist"].shape == (1, 10) and out["hist"].sum() == pytest.approx(1.0)
+    s = out["summary"][0]
+    assert 0 < s["mean"] < 1 and 0 <= s["closed"] <= 1 and 0 <= s["open"] <= 1
+    model = load_model(rec.folder, device="cpu")
+    batch = next(iter(_loader(model, test_lines(rec, 4), 1)))
+    with torch.no_grad():
+        x = model.features[0](batch.images)  # the backbone, then the first gate's convolution
+        expected = torch.sigmoid(model.features[1].conv(x).chunk(2, dim=1)[1])[0].mean(dim=1).numpy()
+    assert np.allclose(out["gate_0_0"].astype(np.float32), expected, atol=2e-3)
+    assert len(out["centres_0"]) >= expected.shape[1]
+    assert np.all(np.diff(out["centres_0"]) > 0)
+    with pytest.raises(ValueError, match="no gate blocks"):
+        analysis(store["light_bn"], "gate_activations", n=2)
+    # the first run that can give it: light_bn cannot, gate_1 can
+    picked, result = first_analysis([store["gate_1"]], "gate_activations", n=4, n_maps=1, bins=10)
+    assert picked is rec and result["summary"] == out["summary"]

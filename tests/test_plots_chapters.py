@@ -75,3 +75,20 @@ def test_every_claim_names_registered_models():
     for c in CLAIMS.values():
         assert c.better in EXPERIMENTS and c.other in EXPERIMENTS and c.better != c.other
         assert EXPERIMENTS[c.better].thesis_cer < EXPERIMENTS[c.other].thesis_cer or c.key == "encoder"
+
+
+def test_gate_figures_place_each_block_at_its_columns():
+    from hwr.plots import gates
+
+    image = np.zeros((32, 400), np.uint8)
+    maps = [np.random.default_rng(0).random((16, 50)), np.random.default_rng(1).random((16, 42))]
+    centres = [4 + 8 * np.arange(50, dtype=np.float32) + 32, 4 + 8 * np.arange(42, dtype=np.float32) + 64]
+    fig = gates.gate_maps(image, maps, centres, title="t")
+    heat = fig.axes[1].images[0]
+    left, right, _, _ = heat.get_extent()
+    assert left == pytest.approx(centres[0][0] - 4) and right == pytest.approx(centres[0][-1] + 4)
+    assert fig.axes[2].images[0].get_extent()[0] == pytest.approx(centres[1][0] - 4)
+    assert len(fig.axes) == 4  # image, two blocks, colour bar
+    frame = pd.DataFrame([{"label": m, "block": b, "value": v, "share": 0.1} for m in ("gate_1", "gate_2")
+                          for b in range(1, 3) for v in np.linspace(0.05, 0.95, 10)])
+    assert len(gates.gate_histograms(frame).axes) == 2
