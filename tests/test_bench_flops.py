@@ -56,3 +56,17 @@ def test_bench_parallel_arrangements_and_a_tiny_run():
                             report=lines.append)
     assert set(result["median"]) == {"2x1", "1x2"} and all(v > 0 for v in result["median"].values())
     assert result["ratio_to_one_run"]["1x2"] == 1.0 and len(lines) == 2
+
+
+def test_forward_flops_of_one_line_by_part():
+    from hwr.bench.flops import forward_flops
+
+    gate = forward_flops("gate_1", width=256, steps=5)
+    parts = gate["backbone"] + gate["after_backbone"] + gate["decoder"] + gate["other"]
+    assert parts == gate["total"] and gate["other"] == 0 and gate["steps"] == 5
+    # one gate block: depthwise 1 x 9 (C) and pointwise C -> 2C over the W' - 8 columns it outputs
+    columns = 256 // 4 - 8
+    assert gate["after_backbone"] == 2 * columns * (256 * 9 + 256 * 512)
+    dsc = [forward_flops(f"dsc_k{k}", width=256, steps=5)["backbone"] for k in (1, 2, 4)]
+    assert dsc[0] < dsc[1] < dsc[2] < gate["backbone"]
+    assert forward_flops("gate_1", width=256, steps=10)["decoder"] > gate["decoder"]

@@ -99,6 +99,42 @@ def line_flops(model, batch) -> int:
     return int(counter.get_total_flops())
 
 
+def forward_flops(name: str, width: int | None = None, steps: int | None = None) -> dict:
+    """FLOPs of one inference call on one line of registry model ``name``, by part.
+
+    The call is the latency measurement's (:mod:`hwr.bench.latency`): a blank
+    line of the model's input height, ``width`` pixels wide (None: the thesis's
+    evaluation width), and ``steps`` decoder steps without stopping at EOS.
+    FLOPs depend on the architecture and the input size only, not on weights.
+
+    Returns:
+        ``{model, height, width, steps, total, backbone, after_backbone (gate
+        blocks, encoder LSTM), decoder (attention decoder or CTC head), other}``
+        (FLOPs; the parts add up to ``total``).
+    """
+    import torch
+
+    from hwr.bench.latency import TYPICAL_STEPS, _forward
+    from hwr.models import build
+    from hwr.preprocess import THESIS_EVAL_WIDTH
+
+    steps = TYPICAL_STEPS if steps is None else steps
+    model = build(name).eval()
+    width = width or THESIS_EVAL_WIDTH[model.input_height]
+    x = torch.zeros(1, 1, model.input_height, width)
+    with torch.no_grad(), flop_counter() as counter:
+        _forward(model, x, steps)
+    counts = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
+    top = type(model).__name__
+    total = int(counter.get_total_flops())
+    parts = {"backbone": counts.get(f"{top}.features.0", counts.get(f"{top}.backbone", 0))}
+    parts["after_backbone"] = counts.get(f"{top}.features", 0) - parts["backbone"] if f"{top}.features" in counts else 0
+    parts["decoder"] = counts.get(f"{top}.decoder", 0)
+    parts["other"] = total - sum(parts.values())
+    return {"model": name, "height": model.input_height, "width": width,
+            "steps": steps if model.family == "seq2seq" else None, "total": total, **parts}
+
+
 def matmul_rate(threads: int, n: int | None = None, repeats: int = MATMUL_REPEATS) -> dict:
     """This machine's float32 ``n x n`` matmul rate on ``threads`` threads (FLOP/s; n: MATMUL_N)."""
     import torch
