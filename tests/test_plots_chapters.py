@@ -92,3 +92,16 @@ def test_gate_figures_place_each_block_at_its_columns():
     frame = pd.DataFrame([{"label": m, "block": b, "value": v, "share": 0.1} for m in ("gate_1", "gate_2")
                           for b in range(1, 3) for v in np.linspace(0.05, 0.95, 10)])
     assert len(gates.gate_histograms(frame).axes) == 2
+
+
+def test_cer_against_a_count_draws_here_and_thesis_panels():
+    from hwr.plots.runs import cer_against
+
+    frame = pd.DataFrame([{"label": f"gate_{g}", "gates": g, "cer": 0.5 + g / 100 + s / 1000}
+                          for g in (0, 1, 2, 3) for s in range(3)])
+    fig = cer_against(frame, "gates", "gate blocks", thesis={0: 19.7, 1: 15.8, 2: 18.4, 3: 18.8})
+    assert len(fig.axes) == 2
+    assert list(fig.axes[0].get_xticks()) == [0, 1, 2, 3]
+    mean_line = fig.axes[0].lines[0]
+    assert mean_line.get_ydata()[1] == pytest.approx(100 * (0.51 + 0.001))
+    assert len(cer_against(frame, "gates", "gate blocks").axes) == 1

@@ -170,3 +170,15 @@ def test_three_gate_blocks_read_a_one_word_line(tmp_path):
     model = build("gate_3", input_height=32, hidden=16, attention=16, embedding=8)
     metrics, _ = evaluate(model, open_dataset(str(root), "test"), batch_size=2, progress=False, legacy=False)
     assert metrics["lines"] == 2
+
+
+def test_receptive_field_adds_each_kernel_at_its_stride():
+    from torch import nn
+
+    from hwr.models import build
+    from hwr.models.backbone import receptive_field
+
+    assert receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3))) == 1 + 2 + 1 + 2 * 2
+    light, gate = (receptive_field(build(n, input_height=32).features) for n in ("light_in", "gate_1"))
+    assert gate - light == 8 * 4  # one gate block: 8 more feature columns of 4 input columns each
+    assert receptive_field(build("seq2seq_in").features) is None  # the encoder LSTM sees the whole line

@@ -104,6 +104,28 @@ def max_input_width(model_or_config) -> int | None:
     return (cfg.posenc_max_len + gate_shrink(cfg) + 1) * scale - 1
 
 
+def receptive_field(module: nn.Module) -> int | None:
+    """Horizontal receptive field, in input columns, of one output column of
+    ``module``'s convolutions and pools (applied in the order they are defined).
+
+    Each layer of kernel width ``k`` widens it by ``(k - 1)`` times the
+    product of the strides before it. Normalisations, activations and dropout
+    do not count (the thesis's IN mixes a whole line's statistics into every
+    column, but no column's content); a recurrent layer sees the whole line,
+    so a module containing one gives None.
+    """
+    field, jump = 1, 1
+    for m in module.modules():
+        if isinstance(m, (nn.LSTM, nn.GRU)):
+            return None
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, d = (m.kernel_size, m.stride, getattr(m, "dilation", 1))
+            k, s, d = (x[-1] if isinstance(x, tuple) else x for x in (k, s, d))
+            field += (k - 1) * d * jump
+            jump *= s
+    return field
+
+
 def depthwise_conv2d(multiplier: int, kernel, padding=0) -> nn.Module:
     """Flex depthwise conv: in -> in*multiplier channels, groups = in, bias."""
 

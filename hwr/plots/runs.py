@@ -159,6 +159,40 @@ def learning_curves_by(curves: pd.DataFrame, panel: str, axis: str = "minutes", 
     return fig
 
 
+def cer_against(frame: pd.DataFrame, x: str, xlabel: str, thesis: dict | None = None):
+    """Test CER against a model property (gate blocks, DSC multiplier, width): here and in the thesis.
+
+    Args:
+        frame: one row per run: ``x``, ``cer`` (fraction) and ``label``.
+        thesis: x value -> the thesis's legacy CER (%) on IAM-B, drawn in a
+            second panel (its scale is another data set's).
+
+    One dot per seed and the mean joined across ``x``; the two panels share
+    the x axis but not the y axis.
+    """
+    panels = 2 if thesis else 1
+    fig, axes = plt.subplots(1, panels, figsize=(WIDTH, 3.2), squeeze=False)
+    here = axes[0, 0]
+    colours = palette(frame["label"])
+    for label, part in frame.groupby("label", sort=False):
+        here.scatter(part[x], 100 * part["cer"], color=colours[label], s=28, alpha=0.7, zorder=3)
+    mean = frame.groupby(x)["cer"].mean()
+    here.plot(mean.index, 100 * mean.values, color="#333333", lw=1.5, marker="D", ms=6, zorder=2)
+    here.set_title("here (book task, test CER)", fontsize=11)
+    here.set_ylabel("CER (%)")
+    here.set_xlabel(xlabel)
+    if thesis:
+        t = pd.Series(thesis).sort_index()
+        axes[0, 1].plot(t.index, t.values, color="#8c8c8c", lw=1.5, marker="s", ms=6)
+        axes[0, 1].set_title("thesis (IAM-B, legacy CER)", fontsize=11)
+        axes[0, 1].set_xlabel(xlabel)
+    for ax in axes[0]:
+        ax.set_xticks(sorted(set(frame[x]) | set(thesis or {})))
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
     """Which points no other point beats: lower-or-equal in both x and y and lower in one.
 

@@ -494,3 +494,44 @@ def decoded_rows(lines_table: Sequence[dict], hypothesis: str) -> list[dict]:
 
     return [{"id": str(r["id"]), "reference": r["reference"], "hypothesis": r[hypothesis],
              "distance": edit_distance(r["reference"], r[hypothesis])} for r in lines_table]
+
+
+def speed_frame(records: Sequence[RunRecord], baseline: str) -> pd.DataFrame:
+    """Training speed per model/variant: parameters, lines per second (mean ±
+    seed sd), lines trained in the budget, and the speed's ratio to ``baseline``'s.
+
+    Lines per second are the trainer's own (training lines over training time,
+    validation left out), measured while another run trained beside it.
+    """
+    import statistics
+
+    groups = by_label(records)
+    speed = {k: [r.metrics["lines_per_s"] for r in v] for k, v in groups.items()}
+    base = statistics.mean(speed[baseline])
+    rows = []
+    for label, recs in groups.items():
+        s = speed[label]
+        rows.append({"model": label, "parameters": f"{recs[0].metrics['parameters']:,}",
+                     "lines/s": f"{statistics.mean(s):.1f}" + (f" ± {statistics.stdev(s):.1f}" if len(s) > 1 else ""),
+                     "lines trained": f"{statistics.mean(r.metrics['trained_lines'] for r in recs):,.0f}",
+                     "× " + baseline: f"{statistics.mean(s) / base:.2f}"})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def cost_frame(records: Sequence[RunRecord], latencies: pd.DataFrame | None = None, flops: dict | None = None,
+               batch: int = 1) -> pd.DataFrame:
+    """One row per model/variant with its test CER and its costs, for
+    :func:`hwr.plots.runs.cost_scatter`: ``label``, ``cer``/``cer_sd``
+    (fractions), ``params``, ``latency_ms`` (at ``batch``, from
+    :func:`hwr.runs.latency.latency_frame`; models without a row get NaN) and
+    ``gflops`` (``flops``: model -> :func:`hwr.bench.flops.forward_flops`)."""
+    summary = summary_frame(records, n_resamples=200)
+    lat = latencies.set_index("model")[f"ms_{batch}"] if latencies is not None else pd.Series(dtype=float)
+    rows = []
+    for label, recs in by_label(records).items():
+        model = recs[0].spec.experiment
+        rows.append({"label": label, "model": model, "cer": summary.loc[label, "cer"],
+                     "cer_sd": summary.loc[label, "cer_sd"] if len(recs) > 1 else float("nan"),
+                     "params": recs[0].metrics["parameters"], "latency_ms": lat.get(model, float("nan")),
+                     "gflops": (flops[model]["total"] / 1e9) if flops and model in flops else float("nan")})
+    return pd.DataFrame(rows)
