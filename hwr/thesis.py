@@ -46,5 +46,9 @@ CLAIMS = {c.key: c for c in [
     Claim("gates", "one gate block beats two", "gate_1", "gate_2", "ch09_gates"),
     Claim("gates3", "one gate block beats three", "gate_1", "gate_3", "ch09_gates"),
     Claim("dsc", "depthwise separable convolutions trade CER for size", "gate_1", "dsc_k1", "ch10_dsc"),
+    Claim("width_backbone", "a wider backbone output (384 channels instead of 256) lowers the gated light model's CER",
+          "bb_384", "gate_1", "ch11_width"),
+    Claim("width_attention", "a wider attention layer does not help: 256 units read better than 512",
+          "gate_1", "attn_512", "ch11_width"),
     Claim("attn2d", "2D attention improves CER at a large CPU cost", "attn2d_h8", "gate_1", "ch12_attn2d"),
 ]}

@@ -1,0 +1,228 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Depthwise separable convolutions
+#
+# Most of a light model's weights, and nearly all of its arithmetic, are in
+# the backbone's six convolutions. The thesis replaced each by a
+# *depthwise separable* convolution (DSC): one filter per input channel
+# (repeated $k$ times, the multiplier), then a $1 \times 1$ convolution that
+# mixes the channels. With $k = 1$ the gated light model shrinks from
+# {glue:text}`params_gate` to {glue:text}`params_k1` parameters, and its
+# legacy CER on IAM-B rises from {glue:text}`cer_gate` % to
+# {glue:text}`cer_k1` %; larger multipliers win back part of it
+# ({glue:text}`cer_k4` % at $k = 4$). Its claim: {glue:text}`claim_dsc`.
+# On its CPU the DSC models were no faster: {glue:text}`lat_k1` against
+# {glue:text}`lat_gate` ms per line at batch 1, and slower at batch 24. This
+# chapter asks whether the trade is a good one on a CPU, where a depthwise
+# convolution does little arithmetic per byte it moves.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+latency_batches: list = [1, 24]  # batch sizes of the latency table
+
+# %% tags=["hide-input"]
+import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
+
+from hwr import plots
+from hwr.bench.flops import forward_flops
+from hwr.bench.latency import TYPICAL_STEPS
+from hwr.book import page
+from hwr.book.tables import Table
+from hwr.models import EXPERIMENTS
+from hwr.plots.runs import cer_against
+from hwr.runs import report
+from hwr.runs.latency import latency_frame, settings
+from hwr.runs.studies import study as declared_study
+from hwr.thesis import CLAIMS
+
+page.start()
+study = declared_study("ch10_dsc", profile)
+models = list(dict.fromkeys(s.experiment for s in study.runs))
+with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
+    records = study.ensure()
+    groups = report.by_label(records)
+    latencies = latency_frame(models, latency_batches, profile=profile)
+measured = settings(profile)
+flops = {m: forward_flops(m, width=measured["width"], steps=measured["steps"]) for m in models}
+E = EXPERIMENTS
+glue("claim_dsc", CLAIMS["dsc"].text, display=False)
+for name, model in (("gate", "gate_1"), ("k1", "dsc_k1"), ("k4", "dsc_k4")):
+    glue(f"params_{name}", f"{E[model].thesis_state_count:,}", display=False)
+    glue(f"cer_{name}", f"{E[model].thesis_cer:.1f}", display=False)
+    glue(f"lat_{name}", f"{E[model].thesis_latency_ms['cpu_bs1']:,}", display=False)
+
+# %% tags=["hide-input"]
+page.smoke_note(profile)
+
+# %% [markdown]
+# ## Setup
+#
+# The gated light model `gate_1` (its runs shared with the earlier
+# chapters) against its DSC versions with multipliers 1 to 4
+# ({numref}`tbl-dsc-setup`). The thesis's claim compares `gate_1` with
+# `dsc_k1`, so those two have every seed; the larger multipliers trace the
+# size–CER curve with one seed each.
+
+# %% tags=["hide-input"]
+Table(report.study_setup(study), name="tbl-dsc-setup",
+      caption="The chapter's models, with the saved-state count (the thesis's), seeds and budget in minutes.")
+
+# %% [markdown]
+# ## What a DSC saves
+#
+# A convolution with a $k_h \times k_w$ kernel from $C_i$ to $C_o$ channels
+# has $k_h k_w C_i C_o$ weights and as many multiply-adds per output
+# position. Its DSC with multiplier $k$ has a depthwise convolution
+# ($k_h k_w C_i k$ weights) and a pointwise one ($C_i k \, C_o$):
+#
+# $$\frac{\text{DSC}}{\text{convolution}} = \frac{k_h k_w C_i k + C_i k C_o}{k_h k_w C_i C_o}
+# = k \left( \frac{1}{C_o} + \frac{1}{k_h k_w} \right).$$ (eq-dsc)
+#
+# For the backbone's $3 \times 3$ layers with $C_o = 256$ that is about
+# $0.115 k$: a ninth of the weights and of the arithmetic at $k = 1$. The
+# backbone's cost grows linearly in $k$ ({glue:text}`per_k` weights per unit
+# of $k$), the gate block and the decoder do not change.
+# {numref}`tbl-dsc-cost` gives the counts, the FLOPs of one line by part
+# (`hwr.bench.flops.forward_flops`: matrix products and convolutions, on
+# the latency measurement's input, a {glue:text}`flops_input` line with
+# {glue:text}`flops_steps` decoder steps), the measured latency, and the
+# arithmetic rate the latency implies.
+
+# %% tags=["hide-input"]
+lat = latencies.set_index("model")
+cost = []
+for m in models:
+    f = flops[m]
+    cost.append({"model": m, "parameters": f"{E[m].thesis_state_count:,}", "backbone GFLOP": f["backbone"] / 1e9,
+                 "total GFLOP": f["total"] / 1e9, "bs 1 ms": lat.loc[m, "ms_1"],
+                 "GFLOP/s at bs 1": f["total"] / 1e9 / (lat.loc[m, "ms_1"] / 1000),
+                 "thesis bs 1 ms": E[m].thesis_latency_ms.get("cpu_bs1")})
+cost = pd.DataFrame(cost).set_index("model")
+glue("per_k", f"{E['dsc_k2'].thesis_state_count - E['dsc_k1'].thesis_state_count:,}", display=False)
+glue("flops_input", f"{flops['gate_1']['height']} × {flops['gate_1']['width']}", display=False)
+glue("flops_steps", f"{flops['gate_1']['steps']}", display=False)
+Table(cost.round(2), name="tbl-dsc-cost", decimals=2,
+      caption="Cost of one line: parameters, FLOPs of the backbone and in all, the measured latency at batch 1 "
+              "(one thread), the arithmetic rate that implies, and the thesis's latency on its CPU.")
+
+# %% [markdown]
+# ## Results
+
+# %% tags=["hide-input"]
+Table(report.thesis_frame(records), name="tbl-dsc-thesis",
+      caption="Test CER and WER (%): mean ± seed sd (one seed: no sd), the 95 % bootstrap interval over test "
+              "lines, the thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+
+# %% tags=["hide-input"]
+multiplier = {m: E[m].config["dsc"] for m in models}
+per_run = pd.DataFrame([{"label": r.spec.label, "k": multiplier[r.spec.experiment], "cer": r.test["cer"]}
+                        for r in records if multiplier[r.spec.experiment]])
+glue("fig_dsc_k", cer_against(per_run, "k", "DSC multiplier k", {multiplier[m]: E[m].thesis_cer for m in models
+                                                                  if multiplier[m]}), display=False)
+glue("fig_dsc_curves", plots.learning_curves(report.curves_frame(records)), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_dsc_k
+# :name: fig-dsc-k
+#
+# Test CER of the DSC models against the multiplier $k$: here, one dot per
+# seed and the mean (diamonds); in the thesis, its legacy CER on IAM-B.
+# ```
+#
+# ```{glue:figure} fig_dsc_curves
+# :name: fig-dsc-curves
+#
+# Validation CER against training lines seen (top) and minutes (bottom):
+# thin lines per seed, thick lines their mean.
+# ```
+#
+# ## The trade: CER against size and against time
+#
+# A model is on the *Pareto front* when no other model is both cheaper and
+# better. {numref}`fig-dsc-pareto-params` puts the models on parameters,
+# {numref}`fig-dsc-pareto-latency` on measured latency.
+
+# %% tags=["hide-input"]
+frame = report.cost_frame(records, latencies, flops, batch=latency_batches[0])
+glue("fig_dsc_pareto_params", plots.cost_scatter(frame, "params", xlabel="parameters"), display=False)
+glue("fig_dsc_pareto_latency", plots.cost_scatter(frame, "latency_ms", xlabel=f"ms per call at batch "
+                                                  f"{latency_batches[0]} (one thread)"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_dsc_pareto_params
+# :name: fig-dsc-pareto-params
+#
+# Test CER (mean over seeds, bars one seed sd) against parameters; filled
+# points are on the Pareto front.
+# ```
+#
+# ```{glue:figure} fig_dsc_pareto_latency
+# :name: fig-dsc-pareto-latency
+#
+# Test CER against the measured CPU latency per call; filled points are on
+# the Pareto front.
+# ```
+
+# %% tags=["hide-input"]
+Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-dsc-latency",
+      caption="CPU latency of one forward call (ms) on a 64 × 1408 input with 45 decoder steps, one thread, at "
+              "batch sizes 1 and 24, here and in the thesis, and its ratio (×) to gate_1's.")
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["hide-input"]
+verdicts = {"dsc": report.claim_verdict(records, CLAIMS["dsc"].better, CLAIMS["dsc"].other)}
+glue("verdict_dsc", Markdown(verdicts["dsc"].explanation), display=False)
+Table(report.verdict_frame(verdicts), name="tbl-dsc-verdict",
+      caption="The thesis's claim: its CER difference (gate_1 minus dsc_k1, points, IAM-B legacy CER), the "
+              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+
+
+def trade_text() -> str:
+    """The CPU side of the trade, in words, from the FLOPs and latencies above."""
+    flop_ratio = flops["dsc_k1"]["total"] / flops["gate_1"]["total"]
+    parts = []
+    for b in latency_batches:
+        parts.append(f"{lat.loc['dsc_k1', f'ms_{b}'] / lat.loc['gate_1', f'ms_{b}']:.2f} times its time at batch {b}")
+    rate = cost.loc["dsc_k1", "GFLOP/s at bs 1"] / cost.loc["gate_1", "GFLOP/s at bs 1"]
+    size = E["dsc_k1"].thesis_state_count / E["gate_1"].thesis_state_count
+    on_front = [m for m, f in zip(frame["label"], plots.runs.pareto_front(frame["latency_ms"], frame["cer"])) if f]
+    text = (f"`dsc_k1` has {size:.2f} times `gate_1`'s parameters and {flop_ratio:.2f} times its FLOPs per line, "
+            f"and takes {' and '.join(parts)}: it computes at {rate:.2f} times `gate_1`'s rate of arithmetic. ")
+    text += ("On this CPU the smaller model is the faster one, " if lat.loc["dsc_k1", "ms_1"] < lat.loc["gate_1", "ms_1"]
+             else "On this CPU the smaller model is not the faster one at batch 1, ")
+    text += "and the models on the latency Pareto front are " + ", ".join(f"`{m}`" for m in on_front) + "."
+    return text
+
+
+glue("trade_dsc", Markdown(trade_text()), display=False)
+
+# %% [markdown]
+# - **CER for size:** {glue:md}`verdict_dsc`
+# - **On a CPU:** {glue:md}`trade_dsc`
+#
+# ## Re-run this chapter
+
+# %% tags=["hide-input"]
+glue("hardware", report.hardware(records), display=False)
+glue("study_minutes", report.seconds_total(records) / 60, display=False)
+Markdown(report.rerun_commands("ch10", profile, {}, models))
+
+# %% [markdown]
+# Runs already in the store are read back, not trained again. The chapter's
+# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
+# in all, on {glue:text}`hardware`.
