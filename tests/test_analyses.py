@@ -55,6 +55,16 @@ def test_ctc_decoding_is_recorded_and_read_back_without_the_checkpoint(store):
         shutil.move(moved, rec.folder / "checkpoints")
 
 
+def test_a_seq2seq_run_records_its_segmentation_when_it_ends(store):
+    from hwr.runs.analyses import SEGMENTATION_LINES
+    from hwr.files import read_json
+
+    saved = read_json(store["gate_1"].folder / "analyses" / "segmentation.json")
+    assert saved is not None and saved["params"] == {"n": SEGMENTATION_LINES}
+    assert saved["result"]["scored_lines"] > 0
+    assert not (store["ctc_baseline"].folder / "analyses" / "segmentation.json").exists()
+
+
 def test_unknown_analysis_is_named():
     with pytest.raises(KeyError, match="no analysis 'nope'"):
         analysis(None, "nope")

@@ -111,6 +111,18 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
     return result
 
 
+#: test lines the attention of every seq2seq run is measured on when the run ends (the chapters read it back)
+SEGMENTATION_LINES = 400
+#: analyses every finished run of a family records at once, with their parameters: its checkpoint
+#: stays on the machine that trained it, so what a later chapter needs of the model is kept now
+RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}}}
+
+
+def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:
+    """Record the :data:`RUN_END` analyses of a finished run of ``family``."""
+    return {name: analysis(rec, name, threads, **params) for name, params in RUN_END.get(family, {}).items()}
+
+
 def first_analysis(records, name: str, threads: int = 1, **params) -> tuple[RunRecord, dict]:
     """Analysis ``name`` of the first of ``records`` that has it recorded or has
     its checkpoint, in the records' order (seed order in a study): a chapter that

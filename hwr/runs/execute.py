@@ -119,4 +119,7 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         write_json(folder / "test.json", {**metrics, "checkpoint": "best", "split": "test",
                                           "seconds_total": time.time() - started})
         print(f"{spec.run_id}: test CER {metrics['cer']:.2%}", file=sys.stderr)
+        from hwr.runs.analyses import run_end_analyses
+
+        run_end_analyses(store.load(spec), model.family)
     return spec.run_id
