@@ -63,7 +63,10 @@ page.smoke_note(profile)
 #
 # `gate_1` (its runs shared with the earlier chapters), the same model with
 # a 384-channel backbone output (`bb_384`), and with attention sizes 192,
-# 384 and 512 ({numref}`tbl-width-setup`). The largest model,
+# 384 and 512 ({numref}`tbl-width-setup`). The two comparisons that stand
+# for the thesis's numbers, `bb_384` and the widest attention `attn_512`
+# against `gate_1`, have every seed; the attention sizes in between trace
+# the curve with one seed each. The largest model,
 # {glue:text}`longer_model`, also trains once on twice the budget, its
 # learning-rate schedule stretched to match, to see how much the book's
 # budget leaves on the table.
