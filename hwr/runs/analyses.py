@@ -115,7 +115,7 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
 SEGMENTATION_LINES = 400
 #: analyses every finished run of a family records at once, with their parameters: its checkpoint
 #: stays on the machine that trained it, so what a later chapter needs of the model is kept now
-RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}}}
+RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_maps": {"n": 3}}}
 
 
 def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:
