@@ -62,6 +62,8 @@ def test_a_seq2seq_run_records_its_segmentation_when_it_ends(store):
     saved = read_json(store["gate_1"].folder / "analyses" / "segmentation.json")
     assert saved is not None and saved["params"] == {"n": SEGMENTATION_LINES}
     assert saved["result"]["scored_lines"] > 0
+    for name in ("attention_maps", "segmentation_examples"):
+        assert (store["gate_1"].folder / "analyses" / f"{name}.json").exists()
     assert not (store["ctc_baseline"].folder / "analyses" / "segmentation.json").exists()
 
 
@@ -139,6 +141,21 @@ def test_segmentation_scores_the_lines_that_have_boxes(store):
     assert out["rows"].shape == (n, 4) and set(out["rows"][:, 0]) <= {0, 1}
     assert ((0 <= out["rows"][:, 1]) & (out["rows"][:, 1] <= 1)).all()
     assert analysis(store["gate_1"], "segmentation")["rows"].shape == (n, 4)  # read back from the npz
+
+
+def test_segmentation_examples_keep_the_best_and_worst_lines_drawable(store):
+    seg = analysis(store["gate_1"], "segmentation")
+    out = analysis(store["gate_1"], "segmentation_examples", k=1, min_chars=1)
+    kinds = [e["kind"] for e in out["examples"]]
+    assert kinds[0] == "best" and set(kinds) <= {"best", "worst"} and 1 <= len(kinds) <= 2
+    hits = [h["hit"] for h in seg["per_line"] if h["hit"] is not None]
+    assert out["examples"][0]["hit"] == pytest.approx(max(hits))
+    if len(kinds) == 2:
+        assert out["examples"][1]["hit"] == pytest.approx(min(hits))
+    for i, e in enumerate(out["examples"]):
+        assert out[f"boxes_{i}"].shape == (len(e["reference"]), 2)
+        assert out[f"attention_{i}"].shape[-1] == len(out[f"centres_{i}"])
+        assert out[f"image_{i}"].dtype == np.uint8
 
 
 def test_thesis_frame_shows_the_legacy_cer_in_percent_as_recorded(tmp_path):

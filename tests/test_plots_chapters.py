@@ -105,3 +105,22 @@ def test_cer_against_a_count_draws_here_and_thesis_panels():
     mean_line = fig.axes[0].lines[0]
     assert mean_line.get_ydata()[1] == pytest.approx(100 * (0.51 + 0.001))
     assert len(cer_against(frame, "gates", "gate blocks").axes) == 1
+
+
+def test_two_d_attention_frames_and_animation():
+    image = np.full((32, 320), 200, np.uint8)
+    att = np.zeros((5, 4, 80), np.float32)
+    for k in range(5):
+        att[k, 1, 10 * k] = 1.0  # step k looks at column 10 k, row 1
+    centres = 2 + 4 * np.arange(80, dtype=np.float32)
+    fig = attention.attention_frames(image, att, "abcd", centres, max_frames=6, columns=3)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 5 and drawn[-1].get_title() == "5: EOS"
+    left, right, _, _ = drawn[0].images[1].get_extent()
+    assert left == pytest.approx(0) and right == pytest.approx(320)
+    gif = attention.attention_animation(image, att, "abcd", centres, max_frames=5)
+    assert gif[:6] in (b"GIF87a", b"GIF89a")
+    from PIL import Image
+    import io
+
+    assert Image.open(io.BytesIO(gif)).n_frames == 5

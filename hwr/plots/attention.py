@@ -82,3 +82,93 @@ def attention_gallery(items: Sequence[dict], max_steps: int = 30):
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def _overlay(ax, image: np.ndarray, weights: np.ndarray, centres: np.ndarray, vmax: float) -> None:
+    """One H' x W' attention map over its line image: each cell drawn over
+    the image rows and columns it covers (rows split evenly, columns centred
+    on ``centres``)."""
+    h, w = image.shape
+    step = float(centres[1] - centres[0]) if len(centres) > 1 else float(w)
+    ax.imshow(image, cmap="gray", aspect="auto", extent=(0, w, h, 0))
+    ax.imshow(weights, cmap="magma", alpha=0.65, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest",
+              extent=(centres[0] - step / 2, centres[len(weights[0]) - 1] + step / 2, h, 0))
+    ax.set_xlim(0, w)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def attention_frames(image: np.ndarray, attention: np.ndarray, decoded: str, centres: Sequence[float],
+                     max_frames: int = 12, columns: int = 3, title: str | None = None):
+    """A 2D attention map per decoded character, as a strip of frames over the line.
+
+    Args:
+        image: H x W (the prepared line, unpadded).
+        attention: S x H' x W' weights (one map per step; a 1D map S x W' is
+            drawn as one row).
+        decoded: the decoded text; step ``i`` emitted ``decoded[i]``, the
+            step after the last character EOS.
+        centres: W' input columns (px) the feature columns are centred on.
+        max_frames: the first this many steps are drawn.
+    """
+    att = np.asarray(attention, dtype=np.float32)
+    att = att[:, None, :] if att.ndim == 2 else att
+    steps = min(len(att), max_frames)
+    rows = -(-steps // columns)
+    h, w = image.shape
+    cell_w = WIDE / columns
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDE, rows * (cell_w * h / w + 0.35) + 0.4), squeeze=False)
+    centres = np.asarray(centres, dtype=np.float32)
+    vmax = float(att[:steps].max()) or 1.0
+    for k, ax in enumerate(axes.flat):
+        if k >= steps:
+            ax.axis("off")
+            continue
+        _overlay(ax, image, att[k], centres, vmax)
+        label = _label(decoded[k]) if k < len(decoded) else "EOS"
+        ax.set_title(f"{k + 1}: {label}", fontsize=10, pad=2)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(h_pad=0.2, w_pad=0.3)
+    plt.close(fig)
+    return fig
+
+
+def attention_animation(image: np.ndarray, attention: np.ndarray, decoded: str, centres: Sequence[float],
+                        max_frames: int = 40, fps: int = 3, dpi: int = 80) -> bytes:
+    """The same maps as :func:`attention_frames`, one frame per step, as an animated GIF.
+
+    Written with matplotlib's Pillow writer (Pillow is a matplotlib
+    dependency); the decoded text so far is the frame's title.
+
+    Returns:
+        the GIF's bytes (for ``IPython.display.Image(data=..., format="gif")``).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    att = np.asarray(attention, dtype=np.float32)
+    att = att[:, None, :] if att.ndim == 2 else att
+    steps = min(len(att), max_frames)
+    h, w = image.shape
+    fig, ax = plt.subplots(figsize=(WIDE, max(1.0, WIDE * h / w) + 0.5))
+    centres = np.asarray(centres, dtype=np.float32)
+    vmax = float(att[:steps].max()) or 1.0
+
+    def draw(k):
+        ax.clear()
+        _overlay(ax, image, att[k], centres, vmax)
+        text = decoded[: k + 1] + (" ⟨EOS⟩" if k >= len(decoded) else "")
+        ax.set_title(text.replace("$", r"\$"), fontsize=11, loc="left")
+        return ax.images
+
+    animation = FuncAnimation(fig, draw, frames=steps, blit=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "attention.gif"
+        animation.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
+        data = path.read_bytes()
+    plt.close(fig)
+    return data

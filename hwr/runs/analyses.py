@@ -115,7 +115,8 @@ def analysis(rec: RunRecord, name: str, threads: int = 1, **params) -> dict:
 SEGMENTATION_LINES = 400
 #: analyses every finished run of a family records at once, with their parameters: its checkpoint
 #: stays on the machine that trained it, so what a later chapter needs of the model is kept now
-RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_maps": {"n": 3}}}
+RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_maps": {"n": 3},
+                       "segmentation_examples": {"n": SEGMENTATION_LINES}}}
 
 
 def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:
@@ -356,6 +357,40 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
     return out
 
 
+def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int):
+    """Decode each of ``n`` test lines alone and score its attention against
+    its character boxes (:func:`hwr.segmentation.score_line`).
+
+    Yields:
+        ``(item, image, attention, boxes, decoded, rows)`` per line that has
+        boxes: the prepared image (H x W float), the attention (S x W' or
+        S x H' x W'), the boxes at the input, the decoded text and the rows.
+    """
+    import torch
+
+    from hwr.decode import transcribe
+    from hwr.segmentation import boxes_at_input, score_line
+
+    lines = test_lines(rec, n)
+    with torch.no_grad():
+        for k, batch in enumerate(_loader(model, lines, 1)):
+            item = lines[k]
+            if item.boxes is None:
+                continue
+            t = transcribe(model, batch.images, batch.widths, max_steps=max_steps, attention=True)
+            att = t.attention[0].numpy()
+            centres = model.column_centres(att.shape[-1]).numpy()
+            h, w = item.image.shape[:2]
+            boxes = boxes_at_input(item.boxes, h, w, model.input_height)
+            yield item, batch.images[0, 0].numpy(), att, boxes, t.texts[0], score_line(att, centres, boxes, item.text,
+                                                                                         t.texts[0])
+
+
+def _line_hit(rows: list[dict]) -> float | None:
+    hits = [r["hit"] for r in rows if r["char"] != " "]
+    return float(np.mean(hits)) if hits else None
+
+
 @analyses("segmentation", version=3)  # 2: signed offsets; 3: rows as an array
 def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 98) -> dict:
     """Attention maps as character segmentation (:mod:`hwr.segmentation`) on
@@ -369,35 +404,51 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
         character, for distributions; lines without boxes are left out and
         counted).
     """
-    import torch
+    from hwr.segmentation import summarize
 
-    from hwr.decode import transcribe
-    from hwr.segmentation import boxes_at_input, score_line, summarize
-
-    lines = test_lines(rec, n)
-    rows, per_line, scored, widths = [], [], 0, []
-    with torch.no_grad():
-        for k, batch in enumerate(_loader(model, lines, 1)):
-            item = lines[k]
-            if item.boxes is None:
-                continue
-            t = transcribe(model, batch.images, batch.widths, max_steps=max_steps, attention=True)
-            att = t.attention[0].numpy()
-            centres = model.column_centres(att.shape[-1]).numpy()
-            h, w = item.image.shape[:2]
-            boxes = boxes_at_input(item.boxes, h, w, model.input_height)
-            widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
-            line_rows = score_line(att, centres, boxes, item.text, t.texts[0])
-            rows += line_rows
-            scored += 1
-            hits = [r["hit"] for r in line_rows if r["char"] != " "]
-            per_line.append({"id": str(item.id), "reference": item.text, "decoded": t.texts[0],
-                             "hit": float(np.mean(hits)) if hits else None})
-    return {"lines": len(lines), "scored_lines": scored, "summary": summarize(rows),
+    rows, per_line, widths = [], [], []
+    for item, _, _, boxes, decoded, line_rows in _scored_lines(model, rec, n, max_steps):
+        widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
+        rows += line_rows
+        per_line.append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": _line_hit(line_rows)})
+    return {"lines": len(test_lines(rec, n)), "scored_lines": len(per_line), "summary": summarize(rows),
             "char_width_px": float(np.mean(widths)) if widths else float("nan"),
             "rows": np.array([[r["hit"], r["mass"], r["offset"], r["char"] == " "] for r in rows],
                              dtype=np.float32).reshape(-1, 4),
             "per_line": per_line}
+
+
+@analyses("segmentation_examples")
+def segmentation_examples(model, rec: RunRecord, n: int | None = None, k: int = 2, min_chars: int = 8,
+                          max_steps: int = 98) -> dict:
+    """The ``k`` test lines (of at least ``min_chars`` characters) whose
+    attention peaks fall in their characters' boxes most often, and the ``k``
+    where least often, with everything needed to draw them.
+
+    Arrays per example ``i`` (best first, then worst): ``image_<i>`` (H x W
+    uint8), ``attention_<i>`` (S x W' or S x H' x W' float16), ``boxes_<i>``
+    (characters x 2, input pixels), ``centres_<i>`` (W' column centres).
+
+    Returns:
+        ``{examples: [{id, reference, decoded, hit, kind ("best"/"worst")}], ...arrays}``
+    """
+    scored = []
+    for item, image, att, boxes, decoded, rows in _scored_lines(model, rec, n, max_steps):
+        hit = _line_hit(rows)
+        if hit is not None and len(item.text.replace(" ", "")) >= min_chars:
+            scored.append((hit, -len(item.text), item, image, att, boxes, decoded))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    worst, best = scored[:k], scored[::-1][:k]
+    out: dict = {"examples": []}
+    for i, (kind, (hit, _, item, image, att, boxes, decoded)) in enumerate(
+            [("best", x) for x in best] + [("worst", x) for x in worst if all(x is not b for b in best)]):
+        out["examples"].append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": hit,
+                                "kind": kind})
+        out[f"image_{i}"] = (image * 255).round().astype(np.uint8)
+        out[f"attention_{i}"] = att.astype(np.float16)
+        out[f"boxes_{i}"] = np.asarray(boxes, dtype=np.float32)
+        out[f"centres_{i}"] = model.column_centres(att.shape[-1]).numpy().astype(np.float32)
+    return out
 
 
 @analyses("gate_activations")

@@ -99,6 +99,22 @@ def _width(profile: str) -> Study:
                             variants={"2x budget": {"train": scaled_budget(profile, "bb_384", 2)}}))
 
 
+@declares("ch12_attn2d")
+def _attn2d(profile: str) -> Study:
+    """2D attention with feature heights 4 and 8 against the gated light model's 1D attention.
+
+    The thesis's third 2D model differs from ``attn2d_h8`` only by its input
+    height (128); a task that fixes the height (the book's 32) would train the
+    same network twice, so it joins only where each model keeps its own height.
+    """
+    from hwr.runs.study import profile_task
+
+    models = ["gate_1", "attn2d_h4", "attn2d_h8"]
+    if profile_task(profile).input_height is None:
+        models.append("attn2d_h8_in128")
+    return Study.declare("ch12_attn2d", profile, models=models)
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 
