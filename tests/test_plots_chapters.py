@@ -124,3 +124,21 @@ def test_two_d_attention_frames_and_animation():
     import io
 
     assert Image.open(io.BytesIO(gif)).n_frames == 5
+
+
+def test_segmentation_figures_mark_hits_and_misses():
+    from hwr.plots import segmentation as seg
+
+    image = np.full((32, 240), 220, np.uint8)
+    boxes = np.array([[0, 40], [40, 80], [80, 120]], np.float32)
+    centres = 4 + 8 * np.arange(30, dtype=np.float32)
+    att = np.zeros((4, 30), np.float32)
+    att[0, 2], att[1, 7], att[2, 2] = 1, 1, 1  # a: in box 0 (hit), b: in box 1 (hit), c: in box 0 (miss)
+    fig = seg.boxes_and_peaks(image, att, boxes, centres, "abc", "abc")
+    colours = [line.get_color() for line in fig.axes[0].lines]
+    assert colours == [seg.HIT, seg.HIT, seg.MISS]
+    frame = pd.DataFrame({"label": ["m1"] * 4 + ["m2"] * 4, "offset": [-3, 0, 2, 9] * 2,
+                          "space": [False, False, False, True] * 2})
+    assert len(seg.measure_distributions(frame, char_width=6).axes) == 2
+    runs = pd.DataFrame({"label": ["a", "b"], "family": ["1D", "2D"], "hit": [0.2, 0.3], "cer": [0.7, 0.6]})
+    assert len(seg.hit_against_cer(runs).axes[0].collections) == 2
