@@ -95,3 +95,72 @@ def summarize(rows: Sequence[dict]) -> dict:
                      "distance_median": float(np.median([r["distance"] for r in sel])) if sel else nan,
                      "offset_median": float(np.median([r["offset"] for r in sel])) if sel else nan}
     return out
+
+
+def reference_maps(boxes: np.ndarray, text: str, centres: np.ndarray) -> list[dict]:
+    """Two maps that need no model, scored as :func:`score_line` scores a model's, per character.
+
+    - *best*: each character's peak at the column centre nearest its box
+      centre: the most a map over these columns can score (a character
+      narrower than the column spacing may hold no column centre);
+    - *uniform*: the peaks of a reader that moves at constant speed, the
+      ``i``-th of ``n`` characters at ``(i + 1/2) / n`` of the way from the
+      first box's left edge to the last box's right edge: what alignment
+      alone, with no reading, would score.
+
+    Args:
+        boxes: len(text) x 2 boxes at the input (px).
+        text: the line's text.
+        centres: the model's memory column centres on this line (px).
+
+    Returns:
+        one row per character: ``char``, ``best_hit``, ``uniform_hit``, ``uniform_offset``.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    centres = np.asarray(centres, dtype=np.float64)
+    if len(boxes) != len(text):
+        raise ValueError(f"{len(boxes)} boxes for a text of {len(text)} characters")
+    if not len(text) or not len(centres):
+        return []
+    left, right = boxes[0, 0], boxes[-1, 1]
+    rows = []
+    for i, ((a, b), ch) in enumerate(zip(boxes, text)):
+        best = centres[np.argmin(np.abs(centres - (a + b) / 2))]
+        uniform = centres[np.argmin(np.abs(centres - (left + (i + 0.5) / len(text) * (right - left))))]
+        rows.append({"char": ch, "best_hit": bool(a <= best < b), "uniform_hit": bool(a <= uniform < b),
+                     "uniform_offset": float(uniform - (a + b) / 2)})
+    return rows
+
+
+def reference_summary(lines, model) -> dict:
+    """:func:`reference_maps` over dataset ``lines`` (those with boxes), on the columns of ``model``.
+
+    Only the model's geometry is used (input height, pools, gate shrink), not
+    its weights. Lines narrower than the model's minimum width are padded on
+    the right as the loaders pad them, which leaves their boxes in place.
+
+    Returns:
+        ``{"chars": {n, best, uniform, uniform_offset_median}, "spaces": {...}}`` (shares in [0, 1]).
+    """
+    import torch
+
+    from hwr.models.backbone import min_input_width
+    from hwr.preprocess import prepared_width
+
+    rows = []
+    for item in lines:
+        if item.boxes is None:
+            continue
+        h, w = item.image.shape[:2]
+        width = max(prepared_width(h, w, model.input_height), min_input_width(model))
+        columns = int(model.output_width(torch.tensor([width]))[0])
+        boxes = boxes_at_input(item.boxes, h, w, model.input_height)
+        rows += reference_maps(boxes, item.text, model.column_centres(columns).numpy())
+    out = {}
+    for name, keep in (("chars", lambda r: r["char"] != " "), ("spaces", lambda r: r["char"] == " ")):
+        sel = [r for r in rows if keep(r)]
+        nan = float("nan")
+        out[name] = {"n": len(sel), "best": float(np.mean([r["best_hit"] for r in sel])) if sel else nan,
+                     "uniform": float(np.mean([r["uniform_hit"] for r in sel])) if sel else nan,
+                     "uniform_offset_median": float(np.median([r["uniform_offset"] for r in sel])) if sel else nan}
+    return out

@@ -205,3 +205,14 @@ def test_gate_activations_record_the_sigmoid_half_of_every_block(store):
     # the first run that can give it: light_bn cannot, gate_1 can
     picked, result = first_analysis([store["gate_1"]], "gate_activations", n=4, n_maps=1, bins=10)
     assert picked is rec and result["summary"] == out["summary"]
+
+
+@pytest.mark.parametrize("chars, spaces, val, outcome", [(0.8, 0.3, 0.05, "reproduced"),
+                                                        (0.5, 0.3, 0.05, "not reproduced"),
+                                                        (0.8, 0.9, 0.05, "not reproduced"),
+                                                        (0.8, 0.3, 0.60, "inconclusive at this budget")])
+def test_segmentation_verdict_against_a_constant_speed_reader(chars, spaces, val, outcome):
+    from hwr.runs.report import segmentation_verdict
+
+    got, text = segmentation_verdict("1D", chars, spaces, uniform=0.69, val_cer=val)
+    assert got == outcome and "69.0 %" in text

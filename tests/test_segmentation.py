@@ -76,3 +76,17 @@ def test_column_centres_account_for_pooling_and_gates():
 def test_mismatched_boxes_are_refused():
     with pytest.raises(ValueError, match="boxes"):
         score_line(np.ones((2, 10)), CENTRES, BOXES[:2], TEXT, TEXT)
+
+
+def test_reference_maps_best_and_uniform():
+    from hwr.segmentation import reference_maps
+
+    boxes = np.array([[0, 10], [10, 20], [20, 30], [30, 32]], float)  # the last box holds no column centre
+    centres = np.array([5.0, 15.0, 25.0, 35.0])
+    rows = reference_maps(boxes, "abcd", centres)
+    assert [r["best_hit"] for r in rows] == [True, True, True, False]
+    # uniform reader over [0, 32): positions 4, 12, 20, 28 -> nearest centres 5, 15, 15 or 25, 25
+    assert rows[0]["uniform_hit"] and rows[1]["uniform_hit"] and not rows[3]["uniform_hit"]
+    assert reference_maps(np.zeros((0, 2)), "", centres) == []
+    with pytest.raises(ValueError):
+        reference_maps(boxes, "abc", centres)

@@ -535,3 +535,41 @@ def cost_frame(records: Sequence[RunRecord], latencies: pd.DataFrame | None = No
                      "params": recs[0].metrics["parameters"], "latency_ms": lat.get(model, float("nan")),
                      "gflops": (flops[model]["total"] / 1e9) if flops and model in flops else float("nan")})
     return pd.DataFrame(rows)
+
+
+def segmentation_verdict(family: str, chars: float, spaces: float, uniform: float, val_cer: float,
+                         budget_cer: float | None = None) -> tuple[str, str]:
+    """The verdict on "attention maps act as per-character segmentation, spaces excepted" for one family.
+
+    Reproduced when the family's attention peaks fall in their characters'
+    boxes more often than a constant-speed reader's would (``uniform``,
+    :func:`hwr.segmentation.reference_maps`) and spaces less often than
+    other characters; not reproduced otherwise; inconclusive at this budget
+    when the family's mean best validation CER is above ``budget_cer`` (the
+    book-task criterion), since a model still learning to read is still
+    learning to align.
+
+    Args:
+        chars, spaces: hit shares of characters and of spaces (mean over runs).
+        uniform: the constant-speed reader's hit share of characters.
+
+    Returns:
+        ``(outcome, explanation)``.
+    """
+    from hwr import stats
+    from hwr.bench.task import CRITERION_MEAN
+
+    budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
+    segments = chars > uniform
+    spaces_apart = spaces < chars
+    found = (f"{family}: {percent(chars)} % of characters have their attention peak in their own box, against "
+             f"{percent(uniform)} % for a reader moving at constant speed, and {percent(spaces)} % of spaces")
+    outcome = stats.REPRODUCED if segments and spaces_apart else stats.NOT_REPRODUCED
+    if val_cer > budget_cer:
+        return stats.INCONCLUSIVE, (f"Inconclusive at this budget. {found}; but the family's validation CER, "
+                                    f"{percent(val_cer)} %, is above the {percent(budget_cer)} % the book asks of a "
+                                    f"trained model, and a model still learning to read is still learning to align.")
+    why = ("the maps locate characters better than constant speed would, and spaces less well" if outcome ==
+           stats.REPRODUCED else "the maps do not locate characters better than constant speed would"
+           if not segments else "spaces are located as well as other characters")
+    return outcome, f"{outcome.capitalize()}. {found}: {why}."

@@ -115,6 +115,22 @@ def _attn2d(profile: str) -> Study:
     return Study.declare("ch12_attn2d", profile, models=models)
 
 
+#: the thesis chapters whose attention models the segmentation chapter measures
+ATTENTION_CHAPTERS = ("ch05_seq2seq", "ch06_light", "ch07_norm", "ch08_cell", "ch09_gates", "ch10_dsc", "ch11_width",
+                      "ch12_attn2d")
+
+
+@declares("ch13_segmentation")
+def _segmentation(profile: str) -> Study:
+    """Every attention model's runs of the thesis chapters, once each (no runs of its own)."""
+    from hwr.models import EXPERIMENTS
+
+    runs = []
+    for name in ATTENTION_CHAPTERS:
+        runs += [s for s in STUDIES[name](profile).runs if EXPERIMENTS[s.experiment].family == "seq2seq" and s not in runs]
+    return Study("ch13_segmentation", profile, runs)
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 

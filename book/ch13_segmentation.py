@@ -1,0 +1,223 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Attention as character segmentation, measured
+#
+# The thesis looked at its attention maps and judged that each decoder step
+# attends to the character it writes, so that the maps act as a
+# segmentation of the line into characters, with spaces the exception:
+# {glue:text}`claim_segmentation`. It judged by eye. The book's synthetic
+# renderer records every character's box after all the geometric
+# transforms, so the claim can be measured. This chapter measures it for
+# every attention model of the book, over the test lines, and sets each
+# model beside two maps that need no model: the best any map over the
+# model's columns can do, and a reader that moves along the line at
+# constant speed.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # parameter profile the chapter runs under
+
+# %% tags=["hide-input"]
+import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
+
+from hwr.book import page
+from hwr.book.tables import Table
+from hwr.models import EXPERIMENTS, build
+from hwr.plots import segmentation as seg_plots
+from hwr.runs import report
+from hwr.runs.analyses import SEGMENTATION_LINES, analysis, first_analysis, test_lines
+from hwr.runs.studies import study as declared_study
+from hwr.segmentation import reference_summary
+
+page.start()
+study = declared_study("ch13_segmentation", profile)
+with page.records(f"{study.name}: the {len(study.runs)} attention-model runs of the thesis chapters under {profile}"):
+    records = study.ensure()
+    groups = report.by_label(records)
+    measured, unmeasured = {}, []
+    for rec in records:
+        try:
+            measured[rec.spec.run_id] = (rec, analysis(rec, "segmentation", n=SEGMENTATION_LINES))
+        except FileNotFoundError:
+            unmeasured.append(rec.spec.run_id)
+glue("claim_segmentation", "attention maps behave like per-character segmentation maps, spaces excepted",
+     display=False)
+glue("n_lines", SEGMENTATION_LINES, display=False)
+
+
+def family(model: str) -> str:
+    """The model families the verdicts are given for."""
+    cfg = EXPERIMENTS[model].config
+    if cfg["expand_h"] > 1:
+        return "2D attention"
+    return "1D, encoder LSTM" if cfg["encoder_hidden"] else "1D, no encoder"
+
+
+# %% tags=["hide-input"]
+page.smoke_note(profile)
+
+# %% [markdown]
+# ## The measure
+#
+# Each test line is decoded alone, so that no padding enters its
+# attention, and the decoded text is aligned with the reference by one
+# minimal edit alignment (`hwr.segmentation`). For every decoded character
+# paired with a reference character (a match or a substitution), with box
+# $[a, b)$ in input pixels and the step's attention $\alpha_j$ over memory
+# columns centred at $x_j$ (a 2D map summed over its rows):
+#
+# - *peak in box*: $a \le x_{j^*} < b$ for the peak column $j^* = \arg\max_j \alpha_j$;
+# - *mass in box*: $\sum_{j:\, a \le x_j < b} \alpha_j$;
+# - *offset*: $x_{j^*} - (a + b)/2$ in pixels, positive to the right.
+#
+# Spaces are scored apart. Two maps need no model:
+#
+# - *best*: the peak at the column nearest the box centre; a character
+#   narrower than the spacing of the columns may hold none, so this is the
+#   ceiling of the peak-in-box share;
+# - *constant speed*: the $i$-th of $n$ characters read at $(i + 1/2)/n$ of
+#   the way along the text; what alignment alone scores.
+#
+# Every seq2seq run measures {glue:text}`n_lines` test lines when it ends
+# (`analyses/segmentation.json`); runs trained before the measure existed
+# were measured from their checkpoints where those were still at hand.
+
+# %% tags=["hide-input"]
+lines = test_lines(next(iter(measured.values()))[0], SEGMENTATION_LINES) if measured else []
+geometry: dict = {}
+
+
+def references(rec) -> dict:
+    """The two model-free maps on the columns of ``rec``'s model (its geometry only)."""
+    net = build(rec.spec.experiment, **rec.spec.overrides)
+    key = (net.input_height, tuple(net.column_centres(4).tolist()))
+    if key not in geometry:
+        geometry[key] = reference_summary(lines, net)
+    return geometry[key]
+
+
+rows, chars = [], []
+for label, recs in groups.items():
+    mine = [measured[r.spec.run_id] for r in recs if r.spec.run_id in measured]
+    if not mine:
+        continue
+    ref = references(mine[0][0])
+    s = [out["summary"] for _, out in mine]
+    mean = lambda part, key: sum(x[part][key] for x in s) / len(s)  # noqa: E731 - mean over seeds
+    rows.append({"model": label, "family": family(recs[0].spec.experiment), "seeds": len(mine),
+                 "test CER (%)": 100 * sum(r.test["cer"] for r, _ in mine) / len(mine),
+                 "peak in box (%)": 100 * mean("chars", "hit"), "mass in box (%)": 100 * mean("chars", "mass"),
+                 "distance (px)": mean("chars", "distance_median"), "offset (px)": mean("chars", "offset_median"),
+                 "spaces: peak in box (%)": 100 * mean("spaces", "hit"),
+                 "best (%)": 100 * ref["chars"]["best"], "constant speed (%)": 100 * ref["chars"]["uniform"],
+                 "val CER": report.mean_val_cer([r for r, _ in mine])})
+    for rec, out in mine:
+        chars.append(pd.DataFrame({"label": label, "offset": out["rows"][:, 2], "space": out["rows"][:, 3] > 0}))
+table = pd.DataFrame(rows).set_index("model")
+char_width = sum(out["char_width_px"] for _, out in measured.values()) / max(1, len(measured))
+glue("char_width", f"{char_width:.1f}", display=False)
+glue("n_unmeasured", len(unmeasured), display=False)
+Table(table.drop(columns="val CER").round(1), name="tbl-seg-models", decimals=1,
+      caption="Attention against the character boxes, per model (means over the seeds measured): test CER, "
+              "the share of characters whose attention peak is in their box, the attention mass in the box, the "
+              "median distance and signed offset of the peak from the box centre, the share of spaces whose peak "
+              "is in their box, and the two model-free maps on the same columns.")
+
+# %% [markdown]
+# A character box is {glue:text}`char_width` pixels wide on average at the
+# models' input. {glue:text}`n_unmeasured` runs could not be measured: they
+# were trained before the measure existed and their checkpoints are gone.
+#
+# ## Distributions
+
+# %% tags=["hide-input"]
+offsets = pd.concat(chars, ignore_index=True) if chars else pd.DataFrame(columns=["label", "offset", "space"])
+glue("fig_seg_offsets", seg_plots.measure_distributions(offsets, char_width=char_width), display=False)
+per_run = pd.DataFrame([{"label": rec.spec.label, "family": family(rec.spec.experiment),
+                         "hit": out["summary"]["chars"]["hit"], "cer": rec.test["cer"]}
+                        for rec, out in measured.values()])
+glue("fig_seg_hit_cer", seg_plots.hit_against_cer(per_run), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_seg_offsets
+# :name: fig-seg-offsets
+#
+# Where the attention peak falls relative to the centre of the character
+# the step wrote (left) and of the space (right), per model over all
+# measured seeds: boxes span the middle half, whiskers the rest without
+# outliers; the shaded band is half a mean character width either side.
+# ```
+#
+# ```{glue:figure} fig_seg_hit_cer
+# :name: fig-seg-hit-cer
+#
+# Peak-in-box share of characters against test CER, one point per run.
+# ```
+#
+# ## The best and the worst lines
+
+# %% tags=["hide-input"]
+best_model = table["peak in box (%)"].idxmax() if len(table) else None
+try:
+    rec, ex = first_analysis(groups[best_model], "segmentation_examples", n=SEGMENTATION_LINES)
+except (FileNotFoundError, KeyError, TypeError):
+    rec, ex = None, None
+example_figs = []
+if ex is not None:
+    for i, e in enumerate(ex["examples"]):
+        fig = seg_plots.boxes_and_peaks(ex[f"image_{i}"], ex[f"attention_{i}"], ex[f"boxes_{i}"], ex[f"centres_{i}"],
+                                        e["reference"], e["decoded"],
+                                        title=f"{e['kind']}: {100 * e['hit']:.0f} % of peaks in their box; "
+                                              f"decoded “{e['decoded']}”")
+        glue(f"fig_seg_example_{i}", fig, display=False)
+        example_figs.append(f"fig_seg_example_{i}")
+glue("example_model", f"`{best_model}` (seed {rec.spec.seed})" if rec else "-", display=False)
+Markdown("\n\n".join(f"```{{glue:figure}} {name}\n:name: {name.replace('_', '-')}\n```" for name in example_figs)
+         if example_figs else "*No run of the best-aligned model kept its example lines.*")
+
+# %% [markdown]
+# The lines of {glue:text}`example_model` whose peaks fall in their boxes
+# most and least often. Top of each: the line with its character boxes
+# shaded and a mark at each step's peak, green in the box of the character
+# the step is aligned with, red elsewhere; below, the maps, the aligned
+# character's box outlined on each row.
+#
+# ## Verdicts, per family
+
+# %% tags=["hide-input"]
+verdicts = []
+for fam, part in table.groupby("family", sort=False):
+    outcome, text = report.segmentation_verdict(fam, part["peak in box (%)"].mean() / 100,
+                                                part["spaces: peak in box (%)"].mean() / 100,
+                                                part["constant speed (%)"].mean() / 100, part["val CER"].mean())
+    verdicts.append({"family": fam, "models": ", ".join(f"`{m}`" for m in part.index), "verdict": outcome,
+                     "why": text})
+verdict_table = pd.DataFrame(verdicts).set_index("family") if verdicts else pd.DataFrame()
+glue("verdict_list", Markdown("\n".join(f"- **{v['family']}** ({v['models']}): {v['why']}" for v in verdicts)),
+     display=False)
+Table(verdict_table.drop(columns=["why", "models"]).assign(models=[", ".join(p.index) for _, p in
+                                                                    table.groupby("family", sort=False)])
+      if len(verdict_table) else verdict_table, name="tbl-seg-verdicts",
+      caption="The thesis's claim per model family.")
+
+# %% [markdown]
+# {glue:md}`verdict_list`
+#
+# ## Re-run this chapter
+#
+# The chapter trains nothing of its own: it reads the records of the
+# thesis chapters' runs (`hwr sweep ch05 ch06 ch07 ch08 ch09 ch10 ch11 ch12`
+# trains any that are missing) and their recorded measures, then renders
+# with `hwr run ch13`.
