@@ -34,36 +34,20 @@ from myst_nb import glue
 
 from hwr.book import page
 from hwr.book.tables import Table
-from hwr.models import EXPERIMENTS, build
 from hwr.plots import segmentation as seg_plots
 from hwr.runs import report
-from hwr.runs.analyses import SEGMENTATION_LINES, analysis, first_analysis, test_lines
+from hwr.runs.analyses import SEGMENTATION_LINES, first_analysis
 from hwr.runs.studies import study as declared_study
-from hwr.segmentation import reference_summary
+from hwr.thesis import SEGMENTATION_CLAIM
 
 page.start()
 study = declared_study("ch13_segmentation", profile)
 with page.records(f"{study.name}: the {len(study.runs)} attention-model runs of the thesis chapters under {profile}"):
     records = study.ensure()
     groups = report.by_label(records)
-    measured, unmeasured = {}, []
-    for rec in records:
-        try:
-            measured[rec.spec.run_id] = (rec, analysis(rec, "segmentation", n=SEGMENTATION_LINES))
-        except FileNotFoundError:
-            unmeasured.append(rec.spec.run_id)
-glue("claim_segmentation", "attention maps behave like per-character segmentation maps, spaces excepted",
-     display=False)
+    table, measured, unmeasured = report.segmentation_frame(records, SEGMENTATION_LINES)
+glue("claim_segmentation", SEGMENTATION_CLAIM, display=False)
 glue("n_lines", SEGMENTATION_LINES, display=False)
-
-
-def family(model: str) -> str:
-    """The model families the verdicts are given for."""
-    cfg = EXPERIMENTS[model].config
-    if cfg["expand_h"] > 1:
-        return "2D attention"
-    return "1D, encoder LSTM" if cfg["encoder_hidden"] else "1D, no encoder"
-
 
 # %% tags=["hide-input"]
 page.smoke_note(profile)
@@ -95,37 +79,8 @@ page.smoke_note(profile)
 # were measured from their checkpoints where those were still at hand.
 
 # %% tags=["hide-input"]
-lines = test_lines(next(iter(measured.values()))[0], SEGMENTATION_LINES) if measured else []
-geometry: dict = {}
-
-
-def references(rec) -> dict:
-    """The two model-free maps on the columns of ``rec``'s model (its geometry only)."""
-    net = build(rec.spec.experiment, **rec.spec.overrides)
-    key = (net.input_height, tuple(net.column_centres(4).tolist()))
-    if key not in geometry:
-        geometry[key] = reference_summary(lines, net)
-    return geometry[key]
-
-
-rows, chars = [], []
-for label, recs in groups.items():
-    mine = [measured[r.spec.run_id] for r in recs if r.spec.run_id in measured]
-    if not mine:
-        continue
-    ref = references(mine[0][0])
-    s = [out["summary"] for _, out in mine]
-    mean = lambda part, key: sum(x[part][key] for x in s) / len(s)  # noqa: E731 - mean over seeds
-    rows.append({"model": label, "family": family(recs[0].spec.experiment), "seeds": len(mine),
-                 "test CER (%)": 100 * sum(r.test["cer"] for r, _ in mine) / len(mine),
-                 "peak in box (%)": 100 * mean("chars", "hit"), "mass in box (%)": 100 * mean("chars", "mass"),
-                 "distance (px)": mean("chars", "distance_median"), "offset (px)": mean("chars", "offset_median"),
-                 "spaces: peak in box (%)": 100 * mean("spaces", "hit"),
-                 "best (%)": 100 * ref["chars"]["best"], "constant speed (%)": 100 * ref["chars"]["uniform"],
-                 "val CER": report.mean_val_cer([r for r, _ in mine])})
-    for rec, out in mine:
-        chars.append(pd.DataFrame({"label": label, "offset": out["rows"][:, 2], "space": out["rows"][:, 3] > 0}))
-table = pd.DataFrame(rows).set_index("model")
+chars = [pd.DataFrame({"label": rec.spec.label, "offset": out["rows"][:, 2], "space": out["rows"][:, 3] > 0})
+         for rec, out in measured.values()]
 char_width = sum(out["char_width_px"] for _, out in measured.values()) / max(1, len(measured))
 glue("char_width", f"{char_width:.1f}", display=False)
 glue("n_unmeasured", len(unmeasured), display=False)
@@ -145,7 +100,7 @@ Table(table.drop(columns="val CER").round(1), name="tbl-seg-models", decimals=1,
 # %% tags=["hide-input"]
 offsets = pd.concat(chars, ignore_index=True) if chars else pd.DataFrame(columns=["label", "offset", "space"])
 glue("fig_seg_offsets", seg_plots.measure_distributions(offsets, char_width=char_width), display=False)
-per_run = pd.DataFrame([{"label": rec.spec.label, "family": family(rec.spec.experiment),
+per_run = pd.DataFrame([{"label": rec.spec.label, "family": report.attention_family(rec.spec.experiment),
                          "hit": out["summary"]["chars"]["hit"], "cer": rec.test["cer"]}
                         for rec, out in measured.values()])
 glue("fig_seg_hit_cer", seg_plots.hit_against_cer(per_run), display=False)
@@ -197,20 +152,12 @@ Markdown("\n\n".join(f"```{{glue:figure}} {name}\n:name: {name.replace('_', '-')
 # ## Verdicts, per family
 
 # %% tags=["hide-input"]
-verdicts = []
-for fam, part in table.groupby("family", sort=False):
-    outcome, text = report.segmentation_verdict(fam, part["peak in box (%)"].mean() / 100,
-                                                part["spaces: peak in box (%)"].mean() / 100,
-                                                part["constant speed (%)"].mean() / 100, part["val CER"].mean())
-    verdicts.append({"family": fam, "models": ", ".join(f"`{m}`" for m in part.index), "verdict": outcome,
-                     "why": text})
-verdict_table = pd.DataFrame(verdicts).set_index("family") if verdicts else pd.DataFrame()
-glue("verdict_list", Markdown("\n".join(f"- **{v['family']}** ({v['models']}): {v['why']}" for v in verdicts)),
-     display=False)
-Table(verdict_table.drop(columns=["why", "models"]).assign(models=[", ".join(p.index) for _, p in
-                                                                    table.groupby("family", sort=False)])
-      if len(verdict_table) else verdict_table, name="tbl-seg-verdicts",
-      caption="The thesis's claim per model family.")
+verdicts = report.segmentation_verdicts(table)
+glue("verdict_list", Markdown("\n".join(f"- **{v['family']}** ({', '.join(f'`{m}`' for m in v['models'])}): "
+                                       f"{v['why']}" for v in verdicts)), display=False)
+Table(pd.DataFrame([{"family": v["family"], "models": ", ".join(v["models"]), "verdict": v["verdict"]}
+                    for v in verdicts]).set_index("family") if verdicts else pd.DataFrame(),
+      name="tbl-seg-verdicts", caption="The thesis's claim per model family.")
 
 # %% [markdown]
 # {glue:md}`verdict_list`

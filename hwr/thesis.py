@@ -52,3 +52,18 @@ CLAIMS = {c.key: c for c in [
           "gate_1", "attn_512", "ch11_width"),
     Claim("attn2d", "2D attention improves CER at a large CPU cost", "attn2d_h8", "gate_1", "ch12_attn2d"),
 ]}
+
+#: the thesis's last conclusion, measured per model family rather than as a comparison of two models
+SEGMENTATION_CLAIM = "attention maps behave like per-character segmentation maps, spaces excepted"
+
+#: the thesis's conclusions (spec ``thesis.md`` §12): text, the claims that test it, the chapter
+CONCLUSIONS = [
+    ("The encoder RNN can be replaced by positional encoding plus one gate block, at a small CER cost and a "
+     "lower latency", ["posenc", "gate", "encoder"], "ch06_light"),
+    ("Instance normalisation beats batch normalisation", ["norm_seq2seq", "norm_light"], "ch07_norm"),
+    ("An LSTM decoder beats a GRU decoder", ["cell"], "ch08_cell"),
+    ("One gate block beats two or three", ["gates", "gates3"], "ch09_gates"),
+    ("Depthwise separable convolutions trade CER for size", ["dsc"], "ch10_dsc"),
+    ("2D attention improves CER at a large CPU cost", ["attn2d"], "ch12_attn2d"),
+    ("Attention maps behave like per-character segmentation maps, spaces excepted", [], "ch13_segmentation"),
+]

@@ -196,3 +196,15 @@ def test_studies_join_and_a_scaled_budget_scales_minutes_and_schedule(monkeypatc
     assert len({s.run_id for s in width.runs}) == len(width.runs)
     with pytest.raises(ValueError, match="cannot join"):
         dsc + width
+
+
+def test_segmentation_study_holds_each_attention_run_once():
+    from hwr.models import EXPERIMENTS
+    from hwr.runs import studies
+
+    seg = studies.study("ch13", "smoke")
+    ids = [s.run_id for s in seg.runs]
+    assert len(ids) == len(set(ids)) and all(EXPERIMENTS[s.experiment].family == "seq2seq" for s in seg.runs)
+    labels = {s.label for s in seg.runs}
+    assert "seq2seq_bn" in labels and "seq2seq_bn (tf 0.8)" not in labels and "seq2seq_bn (tf 1.0)" in labels
+    assert {"gate_1", "attn2d_h8", "dsc_k4"} <= {s.experiment for s in seg.runs}
