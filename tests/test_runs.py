@@ -208,3 +208,13 @@ def test_segmentation_study_holds_each_attention_run_once():
     labels = {s.label for s in seg.runs}
     assert "seq2seq_bn" in labels and "seq2seq_bn (tf 0.8)" not in labels and "seq2seq_bn (tf 1.0)" in labels
     assert {"gate_1", "attn2d_h8", "dsc_k4"} <= {s.experiment for s in seg.runs}
+
+
+def test_a_profile_gives_its_data_where_the_task_leaves_it_open():
+    from hwr.runs.study import profile_data
+
+    assert profile_data("full") is not None and profile_data("no-such-profile") is None
+    full = Study.declare("chXX", "full", ["gate_1"], seeds=[0])
+    assert full.runs[0].data == profile_data("full")
+    book = Study.declare("chXX", "book", ["gate_1"], seeds=[0])
+    assert book.runs[0].data == "synth:phrases"  # the book task names its own data

@@ -135,6 +135,18 @@ def _segmentation(profile: str) -> Study:
     return Study("ch13_segmentation", profile, runs)
 
 
+@declares("ch14_conclusions")
+def _conclusions(profile: str) -> Study:
+    """Every run of the experiment chapters, once each (no runs of its own)."""
+    runs, seen = [], set()
+    for name in ("ch04_ctc",) + ATTENTION_CHAPTERS:
+        for spec in STUDIES[name](profile).runs:
+            if spec.run_id not in seen:
+                runs.append(spec)
+                seen.add(spec.run_id)
+    return Study("ch14_conclusions", profile, runs)
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 

@@ -43,6 +43,19 @@ def scaled_budget(profile: str, model: str, factor: float) -> dict:
     return change
 
 
+def profile_data(profile: str) -> str | None:
+    """The data source of ``configs/<profile>.yaml`` (``defaults.data``), used where the
+    profile's task leaves the data open (the ``full`` profile: point it at a local IAM copy)."""
+    from hwr.paths import CONFIGS
+
+    import yaml
+
+    path = CONFIGS / f"{profile}.yaml"
+    if not path.exists():
+        return None
+    return ((yaml.safe_load(path.read_text()) or {}).get("defaults") or {}).get("data")
+
+
 def profile_task(profile: str):
     """The :class:`~hwr.train.task.Task` of ``profile`` (``configs/tasks.yaml``).
 
@@ -113,8 +126,8 @@ class Study:
                 unknown = sorted(set(change) - {"model", "train"})
                 if unknown:
                     raise ValueError(f"{name}: variant {label!r} has unknown key(s) {unknown}; use 'model' and 'train'")
-                runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label)
-                         for seed in seeds]
+                runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label,
+                                   data=profile_data(profile)) for seed in seeds]
         return cls(name, profile, runs, store)
 
     def __add__(self, other: "Study") -> "Study":
