@@ -151,6 +151,17 @@ glue("fig_dsc_curves", plots.learning_curves(report.curves_frame(records)), disp
 # thin lines per seed, thick lines their mean.
 # ```
 #
+# Every model had the same ten minutes; how many lines each could train on
+# in them depends on its speed in training ({numref}`tbl-dsc-speed`), where
+# a depthwise convolution's backward pass counts too.
+
+# %% tags=["hide-input"]
+Table(report.speed_frame(records, "gate_1"), name="tbl-dsc-speed",
+      caption="Training speed: parameters, training lines per second (mean ± seed sd, validation left out, "
+              "each run beside another on the same two cores), lines trained in the budget, and the speed "
+              "relative to gate_1.")
+
+# %% [markdown]
 # ## The trade: CER against size and against time
 #
 # A model is on the *Pareto front* when no other model is both cheaper and
