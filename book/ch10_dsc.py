@@ -151,7 +151,7 @@ glue("fig_dsc_curves", plots.learning_curves(report.curves_frame(records)), disp
 # thin lines per seed, thick lines their mean.
 # ```
 #
-# Every model had the same ten minutes; how many lines each could train on
+# Every model had the same budget of minutes; how many lines each could train on
 # in them depends on its speed in training ({numref}`tbl-dsc-speed`), where
 # a depthwise convolution's backward pass counts too.
 
