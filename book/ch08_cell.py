@@ -123,7 +123,7 @@ glue("fig_cell_curves", plots.learning_curves(report.curves_frame(records)), dis
 # thin lines per seed, thick lines their mean.
 # ```
 #
-# A smaller cell could buy more training lines in the same ten minutes.
+# A smaller cell could buy more training lines in the same budget.
 # {numref}`tbl-cell-speed` gives the trainer's own speed; every run trained
 # beside another on the same two cores, so the speeds carry that noise.
 
