@@ -33,7 +33,6 @@ n_examples: int = 6  # test lines shown where beam and greedy differ
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
@@ -246,12 +245,5 @@ Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch04", profile, {}, ["ctc_baseline"]))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`; the decoding analyses are recorded beside
-# each run (`analyses/ctc_decoding.json`).
+page.rerun_note("ch04", profile, records, ["ctc_baseline"],
+                kept="the decoding analyses are recorded beside each run (`analyses/ctc_decoding.json`)")

@@ -270,12 +270,5 @@ Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch05", profile, {}, ["seq2seq_bn"]))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`; the decoding and attention analyses are
-# recorded beside each run (`analyses/`).
+page.rerun_note("ch05", profile, records, ["seq2seq_bn"],
+                kept="the decoding and attention analyses are recorded beside each run (`analyses/`)")

@@ -265,13 +265,5 @@ glue("thesis_speedup", ", ".join(f"{s / g:.2f}× (batch {b})" for b, (s, g) in t
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch06", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`. The latencies are recorded once per
-# model in `results/<profile>/latency/`, with the machine they were
-# measured on.
+page.rerun_note("ch06", profile, records, models,
+                kept="the latencies are recorded once per model in `results/<profile>/latency/`, with the machine they were measured on")

@@ -59,6 +59,7 @@ with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (traine
     latencies = latency_frame(models, latency_batches, profile=profile)
 E = EXPERIMENTS
 glue("claim_norm", CLAIMS["norm_light"].text.split(" (")[0], display=False)
+glue("norm_lines", norm_lines, display=False)
 for m in models:
     glue(f"cer_{m.replace('seq2seq', 's2s')}", f"{E[m].thesis_cer:.1f}", display=False)
 glue("lat_in", f"{E['light_in'].thesis_latency_ms['cpu_bs1']:,}", display=False)
@@ -218,13 +219,5 @@ glue("bn_batch4", f"{spread('seq2seq_bn', '32 sorted', '4 sorted, batch stats'):
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-glue("norm_lines", norm_lines, display=False)
-Markdown(report.rerun_commands("ch07", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`; the analyses are recorded beside each
-# run (`analyses/norm_batch.json`).
+page.rerun_note("ch07", profile, records, models,
+                kept="the analyses are recorded beside each run (`analyses/norm_batch.json`)")

@@ -165,11 +165,4 @@ Table(report.verdict_frame(verdicts), name="tbl-cell-verdict",
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch08", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`.
+page.rerun_note("ch08", profile, records, models)

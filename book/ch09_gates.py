@@ -59,6 +59,7 @@ with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (traine
 E = EXPERIMENTS
 blocks = {m: E[m].config["gates"] for m in models}
 glue("claim_gates", "one gate block beats two or three", display=False)
+glue("gate_lines", gate_lines, display=False)
 for m in models:
     glue(f"cer_g{blocks[m]}", f"{E[m].thesis_cer:.1f}", display=False)
 
@@ -221,13 +222,5 @@ Table(report.verdict_frame(verdicts), name="tbl-gates-verdicts",
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-glue("gate_lines", gate_lines, display=False)
-Markdown(report.rerun_commands("ch09", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`; the gate analyses are recorded beside
-# the run they were taken from (`analyses/gate_activations.json`).
+page.rerun_note("ch09", profile, records, models,
+                kept="the gate analyses are recorded beside the run they were taken from (`analyses/gate_activations.json`)")

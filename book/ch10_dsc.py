@@ -39,7 +39,6 @@ from myst_nb import glue
 
 from hwr import plots
 from hwr.bench.flops import forward_flops
-from hwr.bench.latency import TYPICAL_STEPS
 from hwr.book import page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
@@ -231,11 +230,4 @@ glue("trade_dsc", Markdown(trade_text()), display=False)
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch10", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`.
+page.rerun_note("ch10", profile, records, models)

@@ -218,3 +218,17 @@ def test_a_profile_gives_its_data_where_the_task_leaves_it_open():
     assert full.runs[0].data == profile_data("full")
     book = Study.declare("chXX", "book", ["gate_1"], seeds=[0])
     assert book.runs[0].data == "synth:phrases"  # the book task names its own data
+
+
+def test_rerun_note_gives_the_commands_and_the_cost(tmp_path):
+    from hwr.book.page import rerun_note
+
+    class Rec:  # what rerun_note reads of a record
+        test = {"seconds": 30.0}
+        provenance = {"hardware": {"cpu": "AMD EPYC", "cores": 2, "torch_threads": 1}}
+        metrics = {"minutes": 1.0}
+
+    text = rerun_note("ch08", "book", [Rec(), Rec()], ["light_in"], kept="the maps are kept").data
+    assert "hwr sweep ch08 --profile book" in text and "hwr run ch08 --profile book" in text
+    assert "3.0 minutes" in text and "AMD EPYC, 2 cores, 1 thread per run" in text
+    assert text.endswith("; the maps are kept.")

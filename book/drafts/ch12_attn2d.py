@@ -183,11 +183,5 @@ Table(report.verdict_frame(verdicts), name="tbl-attn2d-verdict",
 # ## Re-run this chapter
 
 # %% tags=["hide-input"]
-glue("hardware", report.hardware(records), display=False)
-glue("study_minutes", report.seconds_total(records) / 60, display=False)
-Markdown(report.rerun_commands("ch12", profile, {}, models))
-
-# %% [markdown]
-# Runs already in the store are read back, not trained again. The chapter's
-# runs took {glue:text}`study_minutes:.1f` minutes of training and testing
-# in all, on {glue:text}`hardware`.
+page.rerun_note("ch12", profile, records, models,
+                kept="the attention maps are recorded beside each run when it ends (`analyses/attention_maps.json`)")

@@ -71,3 +71,29 @@ def smoke_note(profile: str) -> None:
         display(Markdown(
             "```{note}\nThis page was run under the `smoke` profile: tiny data and a few training steps. "
             "Its numbers show that the code runs end to end, not how well the models read.\n```"))
+
+
+def rerun_note(chapter: str, profile: str, records, models, candidates: dict | None = None, kept: str = ""):
+    """A chapter's last section: the commands that recompute it, and what its runs cost.
+
+    Args:
+        chapter: the chapter's short name (``ch08``).
+        records: the chapter's runs (their training and testing time is summed).
+        models: the registry names the chapter trains.
+        candidates: ``hwr bench task`` candidates (:func:`hwr.runs.report.rerun_commands`).
+        kept: what else the chapter records and where, one clause (e.g. "the decoding
+            analyses are recorded beside each run (`analyses/ctc_decoding.json`)").
+
+    Returns:
+        Markdown for the page.
+    """
+    from IPython.display import Markdown
+
+    from hwr.runs import report
+
+    minutes = report.seconds_total(records) / 60
+    text = (report.rerun_commands(chapter, profile, candidates or {}, models)
+            + "\n\nRuns already in the store are read back, not trained again. The chapter's runs took "
+            + f"{minutes:.1f} minutes of training and testing in all, on {report.hardware(records)}"
+            + (f"; {kept}" if kept else "") + ".")
+    return Markdown(text)
