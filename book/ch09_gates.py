@@ -54,7 +54,12 @@ gated = [m for m in models if EXPERIMENTS[m].config["gates"] > 0]
 with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
     records = study.ensure()
     groups = report.by_label(records)
-    activations = {m: first_analysis(groups[m], "gate_activations", n=gate_lines, n_maps=n_maps) for m in gated}
+    activations, no_checkpoint = {}, []
+    for m in gated:  # a run's checkpoint stays on the machine that trained it: take a seed that has one
+        try:
+            activations[m] = first_analysis(groups[m], "gate_activations", n=gate_lines, n_maps=n_maps)
+        except FileNotFoundError:
+            no_checkpoint.append(m)
     latencies = latency_frame(models, latency_batches, profile=profile)
 E = EXPERIMENTS
 blocks = {m: E[m].config["gates"] for m in models}
@@ -158,10 +163,17 @@ glue("fig_gates_curves", plots.learning_curves(report.curves_frame(records)), di
 # distribution of gate values of each model over
 # {glue:text}`gate_lines` test lines (`hwr.runs.analyses.gate_activations`,
 # from the first seed whose checkpoint was at hand, named in
-# {numref}`tbl-gates-values`).
+# {numref}`tbl-gates-values`). {glue:md}`no_checkpoint`
 
 # %% tags=["hide-input"]
-deepest = max(gated, key=lambda m: blocks[m])
+if no_checkpoint:
+    missing = ", ".join(f"`{m}`" for m in no_checkpoint)
+    note = (f"No run of {missing} kept its checkpoint (trained in an earlier session, before this analysis "
+            f"existed), so {'it is' if len(no_checkpoint) == 1 else 'they are'} not drawn.")
+else:
+    note = f"All {len(activations)} gated models are drawn."
+glue("no_checkpoint", Markdown(note), display=False)
+deepest = max(activations, key=lambda m: blocks[m])
 rec, act = activations[deepest]
 glue("fig_gates_maps", gate_plots.gate_maps(act["image_0"], [act[f"gate_0_{b}"] for b in range(act["blocks"])],
                                             [act[f"centres_{b}"] for b in range(act["blocks"])],
