@@ -81,9 +81,10 @@ Table(report.study_setup(study), name="tbl-width-setup",
 # ## What widening changes
 #
 # Widening the backbone's output from 256 to 384 channels widens its last
-# two convolutions, the gate block and the attention's key projection;
-# widening the attention to $A$ units changes only the attention's three
-# projections,
+# two convolutions, the gate block, and the decoder where it reads the
+# memory: the attention's key projection and the cell's input, which takes
+# the attention context of $C$ channels. Widening the attention to $A$
+# units changes only the attention's three projections,
 #
 # $$e_{t,j} = v^\top \tanh(W q_t + U m_j), \qquad W \in \mathbb{R}^{A \times H},\;
 # U \in \mathbb{R}^{A \times C},\; v \in \mathbb{R}^{A},$$ (eq-width-attention)
