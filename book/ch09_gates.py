@@ -91,7 +91,7 @@ Table(report.study_setup(study), name="tbl-gates-setup",
 # and $B$:
 #
 # $$Y = \mathrm{IN}\big(\tanh(A)\big) \odot \mathrm{IN}\big(\sigma(B)\big), \qquad
-# [A; B] = \mathrm{DSC}_{1 \times 9}(X),$$ (eq-gate)
+# [A; B] = \mathrm{DSC}_{1 \times 9}(X),$$ (eq-gate-block)
 #
 # followed by dropout, with no residual connection: what the gate closes
 # does not reach the decoder by another path. $\sigma(B) \in (0, 1)$ is the
