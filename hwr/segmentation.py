@@ -85,15 +85,18 @@ def summarize(rows: Sequence[dict]) -> dict:
         ``{"chars": {...}, "spaces": {...}}``, each ``{n, hit, mass,
         distance_median, offset_median}`` (NaN where none were scored).
     """
+    return _by_kind(rows, {"hit": (np.mean, "hit"), "mass": (np.mean, "mass"),
+                           "distance_median": (np.median, "distance"), "offset_median": (np.median, "offset")})
+
+
+def _by_kind(rows: Sequence[dict], stats: dict) -> dict:
+    """``{"chars": ..., "spaces": ...}``: per kind of character, ``n`` and each
+    ``name: (reduce, field)`` of ``stats`` over its rows (NaN where there are none)."""
     out = {}
     for name, keep in (("chars", lambda r: r["char"] != " "), ("spaces", lambda r: r["char"] == " ")):
         sel = [r for r in rows if keep(r)]
-        nan = float("nan")
-        out[name] = {"n": len(sel),
-                     "hit": float(np.mean([r["hit"] for r in sel])) if sel else nan,
-                     "mass": float(np.mean([r["mass"] for r in sel])) if sel else nan,
-                     "distance_median": float(np.median([r["distance"] for r in sel])) if sel else nan,
-                     "offset_median": float(np.median([r["offset"] for r in sel])) if sel else nan}
+        out[name] = {"n": len(sel), **{k: float(f([r[field] for r in sel])) if sel else float("nan")
+                                       for k, (f, field) in stats.items()}}
     return out
 
 
@@ -156,11 +159,5 @@ def reference_summary(lines, model) -> dict:
         columns = int(model.output_width(torch.tensor([width]))[0])
         boxes = boxes_at_input(item.boxes, h, w, model.input_height)
         rows += reference_maps(boxes, item.text, model.column_centres(columns).numpy())
-    out = {}
-    for name, keep in (("chars", lambda r: r["char"] != " "), ("spaces", lambda r: r["char"] == " ")):
-        sel = [r for r in rows if keep(r)]
-        nan = float("nan")
-        out[name] = {"n": len(sel), "best": float(np.mean([r["best_hit"] for r in sel])) if sel else nan,
-                     "uniform": float(np.mean([r["uniform_hit"] for r in sel])) if sel else nan,
-                     "uniform_offset_median": float(np.median([r["uniform_offset"] for r in sel])) if sel else nan}
-    return out
+    return _by_kind(rows, {"best": (np.mean, "best_hit"), "uniform": (np.mean, "uniform_hit"),
+                           "uniform_offset_median": (np.median, "uniform_offset")})

@@ -357,21 +357,21 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
     return out
 
 
-def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int):
-    """Decode each of ``n`` test lines alone and score its attention against
-    its character boxes (:func:`hwr.segmentation.score_line`).
+def _scored_lines(model, lines, max_steps: int):
+    """Decode each of ``lines`` alone and score its attention against its
+    character boxes (:func:`hwr.segmentation.score_line`).
 
     Yields:
-        ``(item, image, attention, boxes, decoded, rows)`` per line that has
-        boxes: the prepared image (H x W float), the attention (S x W' or
-        S x H' x W'), the boxes at the input, the decoded text and the rows.
+        ``(item, image, attention, centres, boxes, decoded, rows)`` per line
+        that has boxes: the prepared image (H x W float), the attention (S x W'
+        or S x H' x W'), the memory column centres, the boxes at the input,
+        the decoded text and the rows.
     """
     import torch
 
     from hwr.decode import transcribe
     from hwr.segmentation import boxes_at_input, score_line
 
-    lines = test_lines(rec, n)
     with torch.no_grad():
         for k, batch in enumerate(_loader(model, lines, 1)):
             item = lines[k]
@@ -382,8 +382,8 @@ def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int):
             centres = model.column_centres(att.shape[-1]).numpy()
             h, w = item.image.shape[:2]
             boxes = boxes_at_input(item.boxes, h, w, model.input_height)
-            yield item, batch.images[0, 0].numpy(), att, boxes, t.texts[0], score_line(att, centres, boxes, item.text,
-                                                                                         t.texts[0])
+            rows = score_line(att, centres, boxes, item.text, t.texts[0])
+            yield item, batch.images[0, 0].numpy(), att, centres, boxes, t.texts[0], rows
 
 
 def _line_hit(rows: list[dict]) -> float | None:
@@ -406,12 +406,13 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
     """
     from hwr.segmentation import summarize
 
+    lines = test_lines(rec, n)
     rows, per_line, widths = [], [], []
-    for item, _, _, boxes, decoded, line_rows in _scored_lines(model, rec, n, max_steps):
+    for item, _, _, _, boxes, decoded, line_rows in _scored_lines(model, lines, max_steps):
         widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
         rows += line_rows
         per_line.append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": _line_hit(line_rows)})
-    return {"lines": len(test_lines(rec, n)), "scored_lines": len(per_line), "summary": summarize(rows),
+    return {"lines": len(lines), "scored_lines": len(per_line), "summary": summarize(rows),
             "char_width_px": float(np.mean(widths)) if widths else float("nan"),
             "rows": np.array([[r["hit"], r["mass"], r["offset"], r["char"] == " "] for r in rows],
                              dtype=np.float32).reshape(-1, 4),
@@ -433,21 +434,21 @@ def segmentation_examples(model, rec: RunRecord, n: int | None = None, k: int = 
         ``{examples: [{id, reference, decoded, hit, kind ("best"/"worst")}], ...arrays}``
     """
     scored = []
-    for item, image, att, boxes, decoded, rows in _scored_lines(model, rec, n, max_steps):
+    for item, image, att, centres, boxes, decoded, rows in _scored_lines(model, test_lines(rec, n), max_steps):
         hit = _line_hit(rows)
         if hit is not None and len(item.text.replace(" ", "")) >= min_chars:
-            scored.append((hit, -len(item.text), item, image, att, boxes, decoded))
+            scored.append((hit, -len(item.text), item, image, att, centres, boxes, decoded))
     scored.sort(key=lambda x: (x[0], x[1]))
     worst, best = scored[:k], scored[::-1][:k]
     out: dict = {"examples": []}
-    for i, (kind, (hit, _, item, image, att, boxes, decoded)) in enumerate(
+    for i, (kind, (hit, _, item, image, att, centres, boxes, decoded)) in enumerate(
             [("best", x) for x in best] + [("worst", x) for x in worst if all(x is not b for b in best)]):
         out["examples"].append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": hit,
                                 "kind": kind})
         out[f"image_{i}"] = (image * 255).round().astype(np.uint8)
         out[f"attention_{i}"] = att.astype(np.float16)
         out[f"boxes_{i}"] = np.asarray(boxes, dtype=np.float32)
-        out[f"centres_{i}"] = model.column_centres(att.shape[-1]).numpy().astype(np.float32)
+        out[f"centres_{i}"] = centres.astype(np.float32)
     return out
 
 

@@ -121,30 +121,31 @@ ATTENTION_CHAPTERS = ("ch06_light", "ch07_norm", "ch08_cell", "ch09_gates", "ch1
                       "ch05_seq2seq")
 
 
+def _gathered(name: str, profile: str, chapters, keep=lambda spec: True) -> Study:
+    """A study with no runs of its own: the runs of ``chapters`` that ``keep`` accepts,
+    each run once (under the label of the first chapter that has it)."""
+    runs, seen = [], set()
+    for chapter in chapters:
+        for spec in STUDIES[chapter](profile).runs:
+            if keep(spec) and spec.run_id not in seen:
+                runs.append(spec)
+                seen.add(spec.run_id)
+    return Study(name, profile, runs)
+
+
 @declares("ch13_segmentation")
 def _segmentation(profile: str) -> Study:
     """Every attention model's runs of the thesis chapters, once each (no runs of its own)."""
     from hwr.models import EXPERIMENTS
 
-    runs, seen = [], set()
-    for name in ATTENTION_CHAPTERS:
-        for spec in STUDIES[name](profile).runs:
-            if EXPERIMENTS[spec.experiment].family == "seq2seq" and spec.run_id not in seen:
-                runs.append(spec)
-                seen.add(spec.run_id)
-    return Study("ch13_segmentation", profile, runs)
+    return _gathered("ch13_segmentation", profile, ATTENTION_CHAPTERS,
+                     lambda spec: EXPERIMENTS[spec.experiment].family == "seq2seq")
 
 
 @declares("ch14_conclusions")
 def _conclusions(profile: str) -> Study:
     """Every run of the experiment chapters, once each (no runs of its own)."""
-    runs, seen = [], set()
-    for name in ("ch04_ctc",) + ATTENTION_CHAPTERS:
-        for spec in STUDIES[name](profile).runs:
-            if spec.run_id not in seen:
-                runs.append(spec)
-                seen.add(spec.run_id)
-    return Study("ch14_conclusions", profile, runs)
+    return _gathered("ch14_conclusions", profile, ("ch04_ctc",) + ATTENTION_CHAPTERS)
 
 
 def study(chapter: str, profile: str) -> Study:

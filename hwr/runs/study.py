@@ -45,15 +45,15 @@ def scaled_budget(profile: str, model: str, factor: float) -> dict:
 
 def profile_data(profile: str) -> str | None:
     """The data source of ``configs/<profile>.yaml`` (``defaults.data``), used where the
-    profile's task leaves the data open (the ``full`` profile: point it at a local IAM copy)."""
-    from hwr.paths import CONFIGS
+    profile's task leaves the data open (the ``full`` profile: point it at a local IAM copy);
+    None for a profile without a config file."""
+    from hwr.book import RunnerError
+    from hwr.book.chapters import load_profile
 
-    import yaml
-
-    path = CONFIGS / f"{profile}.yaml"
-    if not path.exists():
+    try:
+        return (load_profile(profile).get("defaults") or {}).get("data")
+    except RunnerError:
         return None
-    return ((yaml.safe_load(path.read_text()) or {}).get("defaults") or {}).get("data")
 
 
 def profile_task(profile: str):
@@ -120,14 +120,15 @@ class Study:
         task = profile_task(profile)
         variants = variants or {"": {}}
         seeds = list(SEEDS.get(profile, [0]) if seeds is None else seeds)
+        data = profile_data(profile)
         runs = []
         for experiment in models:
             for label, change in variants.items():
                 unknown = sorted(set(change) - {"model", "train"})
                 if unknown:
                     raise ValueError(f"{name}: variant {label!r} has unknown key(s) {unknown}; use 'model' and 'train'")
-                runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label,
-                                   data=profile_data(profile)) for seed in seeds]
+                runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label, data)
+                         for seed in seeds]
         return cls(name, profile, runs, store)
 
     def __add__(self, other: "Study") -> "Study":
