@@ -89,15 +89,13 @@ Table(report.study_setup(study), name="tbl-width-setup",
 # $$e_{t,j} = v^\top \tanh(W q_t + U m_j), \qquad W \in \mathbb{R}^{A \times H},\;
 # U \in \mathbb{R}^{A \times C},\; v \in \mathbb{R}^{A},$$ (eq-width-attention)
 #
-# a small part of the model: {numref}`tbl-width-thesis` lists the counts.
+# a small part of the model: the state counts of {numref}`tbl-width-setup` show it.
 #
 # ## Results
 
 # %% tags=["hide-input"]
-table = report.thesis_frame(records)
-table.insert(1, "parameters", [f"{groups[label][0].metrics['parameters']:,}" for label in table.index])
-Table(table, name="tbl-width-thesis",
-      caption="Parameters; test CER and WER (%): mean ± seed sd (one seed: no sd), the 95 % bootstrap interval "
+Table(report.thesis_frame(records), name="tbl-width-thesis",
+      caption="Test CER and WER (%): mean ± seed sd (one seed: no sd), the 95 % bootstrap interval "
               "over test lines, the thesis's legacy CER here, the thesis's figure on IAM-B and the best "
               "validation CER.")
 
