@@ -67,6 +67,19 @@ def test_a_seq2seq_run_records_its_segmentation_when_it_ends(store):
     assert not (store["ctc_baseline"].folder / "analyses" / "segmentation.json").exists()
 
 
+def test_the_run_end_decodes_the_test_lines_once_for_its_segmentation_and_examples(store, monkeypatch):
+    from hwr.runs import analyses as module
+
+    rec, passes = store["gate_1"], []
+    score = module._score_lines
+    monkeypatch.setattr(module, "_score_lines", lambda *a: passes.append(1) or score(*a))
+    shutil.rmtree(rec.folder / "analyses")
+    done = module.run_end_analyses(rec, "seq2seq")
+    assert set(done) == set(module.RUN_END["seq2seq"]) and len(passes) == 1
+    assert module._SCORED == {}  # not kept past the run's end
+    assert done["segmentation"]["scored_lines"] > 0 and done["segmentation_examples"]["examples"]
+
+
 def test_unknown_analysis_is_named():
     with pytest.raises(KeyError, match="no analysis 'nope'"):
         analysis(None, "nope")

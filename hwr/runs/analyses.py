@@ -121,7 +121,10 @@ RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_map
 
 def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:
     """Record the :data:`RUN_END` analyses of a finished run of ``family``."""
-    return {name: analysis(rec, name, threads, **params) for name, params in RUN_END.get(family, {}).items()}
+    try:
+        return {name: analysis(rec, name, threads, **params) for name, params in RUN_END.get(family, {}).items()}
+    finally:
+        _SCORED.clear()
 
 
 def first_analysis(records, name: str, threads: int = 1, **params) -> tuple[RunRecord, dict]:
@@ -357,7 +360,22 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
     return out
 
 
-def _scored_lines(model, lines, max_steps: int):
+#: the scored test lines of the last run asked for, so that its segmentation and its examples decode them once
+_SCORED: dict = {}
+
+
+def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int) -> list[tuple]:
+    """:func:`_score_lines` of ``rec``'s first ``n`` test lines, computed once
+    per run and checkpoint (the last run's are kept)."""
+    checkpoint = rec.folder / "checkpoints" / "best.pt"
+    key = (str(rec.folder), checkpoint.stat().st_mtime_ns if checkpoint.exists() else None, n, max_steps)
+    if key not in _SCORED:
+        _SCORED.clear()
+        _SCORED[key] = list(_score_lines(model, test_lines(rec, n), max_steps))
+    return _SCORED[key]
+
+
+def _score_lines(model, lines, max_steps: int):
     """Decode each of ``lines`` alone and score its attention against its
     character boxes (:func:`hwr.segmentation.score_line`).
 
@@ -408,7 +426,7 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
 
     lines = test_lines(rec, n)
     rows, per_line, widths = [], [], []
-    for item, _, _, _, boxes, decoded, line_rows in _scored_lines(model, lines, max_steps):
+    for item, _, _, _, boxes, decoded, line_rows in _scored_lines(model, rec, n, max_steps):
         widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
         rows += line_rows
         per_line.append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": _line_hit(line_rows)})
@@ -434,7 +452,7 @@ def segmentation_examples(model, rec: RunRecord, n: int | None = None, k: int = 
         ``{examples: [{id, reference, decoded, hit, kind ("best"/"worst")}], ...arrays}``
     """
     scored = []
-    for item, image, att, centres, boxes, decoded, rows in _scored_lines(model, test_lines(rec, n), max_steps):
+    for item, image, att, centres, boxes, decoded, rows in _scored_lines(model, rec, n, max_steps):
         hit = _line_hit(rows)
         if hit is not None and len(item.text.replace(" ", "")) >= min_chars:
             scored.append((hit, -len(item.text), item, image, att, centres, boxes, decoded))
