@@ -47,7 +47,9 @@ CHECKS = """(() => {
   const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
       width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t),
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
-  return {column: Math.round(column), broken, unlinked, outputs, tables};
+  // a value glued as text shows Markdown literally: code names must be glued as Markdown ({glue:md})
+  const literal = [...document.querySelectorAll(".pasted-text")].map(e => e.innerText).filter(t => t.includes("`"));
+  return {column: Math.round(column), broken, unlinked, outputs, tables, literal};
 })()"""
 
 
@@ -81,6 +83,7 @@ def test_pages_in_a_real_browser(book):
                 found = tab.evaluate(CHECKS)
                 problems += [f"{where}: image did not load: {src}" for src in found["broken"]]
                 problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
+                problems += [f"{where}: Markdown shown literally in a glued value: {t!r}" for t in found["literal"]]
                 for text in found["outputs"]:
                     m = NOISE.search(text)
                     if m:

@@ -108,6 +108,8 @@ def test_cost_scatter_marks_the_front():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Pareto front"]
     hollow = [ln.get_markerfacecolor() for ln in ax.get_lines() if ln.get_marker() == "o"]
     assert hollow.count("white") == 1  # c is both dearer and worse than b
+    crowded = plots.cost_scatter(df, "params", max_labels=2)  # more points than names: the front's only
+    assert [t.get_text() for t in crowded.axes[0].texts] == ["a", "b"]
 
 
 def test_confusion_bars_put_the_most_frequent_on_top():
@@ -253,3 +255,25 @@ def test_candidates_may_name_their_own_models():
                                  ["ctc_baseline", "gate_1"])
     assert "--task a \\\n    --models ctc_baseline,gate_1 --seeds 0" in text
     assert "--task b \\\n    --models gate_1 --seeds 0" in text
+
+
+def _on_cpu(rec, cpu: str, lines_per_s: float):
+    (rec.folder / "run.json").write_text(json.dumps({"hardware": {"cpu": cpu, "cores": 2, "torch_threads": 1}}))
+    (rec.folder / "metrics.json").write_text(json.dumps({"minutes": 1.0, "lines_per_s": lines_per_s,
+                                                         "trained_lines": 60 * lines_per_s, "parameters": 1000}))
+    return RunRecord(rec.spec, rec.folder)
+
+
+def test_speeds_name_the_machines_the_runs_trained_on(tmp_path):
+    hyps = ["abcd", "ef gh", "ij"]
+    xeon, epyc = "Intel(R) Xeon(R) Processor @ 2.1GHz", "AMD EPYC 7B13"
+    recs = [_on_cpu(_record(tmp_path, "gate_1", 0, hyps), xeon, 60.0),
+            _on_cpu(_record(tmp_path, "gate_1", 1, hyps), epyc, 50.0),
+            _on_cpu(_record(tmp_path, "gate_1", 2, hyps), epyc, 40.0),
+            _on_cpu(_record(tmp_path, "gate_2", 0, hyps), epyc, 30.0)]
+    assert report.cpu_name(recs[0]) == "Intel Xeon" and report.cpu_name(recs[1]) == "AMD EPYC 7B13"
+    speed = report.speed_frame(recs, "gate_1")
+    assert speed.loc["gate_1", "CPU"] == "Intel Xeon ×1, AMD EPYC 7B13 ×2" and speed.loc["gate_2", "CPU"] == "AMD EPYC 7B13"
+    assert speed.loc["gate_2", "× gate_1"] == "0.60"
+    both = report.machine_speeds(recs)  # only gate_1 trained on two machines
+    assert both["model"].tolist() == ["gate_1"] and both.loc[0, "ratio"] == pytest.approx(60 / 45)

@@ -207,6 +207,15 @@ def test_table_formats_numbers_one_way():
     assert "<caption>Sizes.</caption>" in t._repr_html_() and 'text-align:right">4,000<' in t._repr_html_()
 
 
+def test_a_breakable_column_may_wrap_after_underscores_and_only_it():
+    import pandas as pd
+
+    frame = pd.DataFrame({"run": ["2022-06-14_seq2seqL_gate_1"], "model": ["gate_1"]})
+    t = Table(frame, caption="Ids.", name="tbl-ids", index=False, breakable=("run",))
+    assert t._repr_markdown_().splitlines()[-2] == "| 2022-06-14_<wbr>seq2seqL_<wbr>gate_<wbr>1 | gate_1 |"
+    assert ">2022-06-14_<wbr>seq2seqL_<wbr>gate_<wbr>1</td>" in t._repr_html_() and ">gate_1</td>" in t._repr_html_()
+
+
 RECORD = {"commit": "0123456789abcdef", "dirty": True, "started": "2026-12-02T02:44:00+00:00", "duration_s": 75.4,
           "params": {"profile": "book", "data": "synth:default", "n_gallery": 12}, "profile": "book",
           "status": "ok", "versions": {"python": "3.11.7", "torch": "2.13.0"},

@@ -47,12 +47,19 @@ class Table:
         decimals: places for non-integer numbers (per column via ``formats``).
         formats: column -> function(value) -> str, overriding :func:`fmt`.
         index: show the index as the first column.
+        breakable: columns of long identifiers (run ids) that may wrap after
+            each ``_`` when the table would not fit the page otherwise.
     """
 
     def __init__(self, frame: pd.DataFrame, caption: str, name: str, decimals: int = 2,
-                 formats: dict[str, Callable[[Any], str]] | None = None, index: bool = True):
+                 formats: dict[str, Callable[[Any], str]] | None = None, index: bool = True,
+                 breakable: tuple[str, ...] = ()):
         self.frame, self.caption, self.name = frame, caption, name
         self.decimals, self.formats, self.index = decimals, formats or {}, index
+        self.breakable = set(breakable)
+
+    def _breaks(self, header: list[str]) -> list[bool]:
+        return [h in self.breakable for h in header]
 
     def rows(self) -> tuple[list[str], list[list[str]], list[bool]]:
         """Header, formatted rows, and for each column whether it is numeric."""
@@ -75,15 +82,18 @@ class Table:
 
         out = [f"```{{table}} {self.caption}", f":name: {self.name}", "", line(header),
                "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]
-        out += [line(r) for r in rows]
+        breaks = self._breaks(header)
+        out += [line([c.replace("_", "_<wbr>") if b else c for c, b in zip(r, breaks)]) for r in rows]
         return "\n".join(out + ["```"])
 
     def _repr_html_(self) -> str:
         header, rows, numeric = self.rows()
         align = ["right" if n else "left" for n in numeric]
         th = "".join(f'<th style="text-align:{a}">{html.escape(h)}</th>' for h, a in zip(header, align))
-        body = "".join("<tr>" + "".join(f'<td style="text-align:{a}">{html.escape(c)}</td>'
-                                        for c, a in zip(r, align)) + "</tr>" for r in rows)
+        breaks = self._breaks(header)
+        body = "".join("<tr>" + "".join(f'<td style="text-align:{a}">'
+                                        f'{html.escape(c).replace("_", "_<wbr>") if b else html.escape(c)}</td>'
+                                        for c, a, b in zip(r, align, breaks)) + "</tr>" for r in rows)
         return (f"<table><caption>{html.escape(self.caption)}</caption>"
                 f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
 

@@ -208,7 +208,8 @@ def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
 
 
 def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "cer_sd", label: str = "label",
-                 xlabel: str = "parameters", ylabel: str = "test CER (%)", logx: bool = True):
+                 xlabel: str = "parameters", ylabel: str = "test CER (%)", logx: bool = True,
+                 max_labels: int = 10, height: float = 3.6):
     """Error rate against a cost (parameters, latency), the Pareto front marked.
 
     Args:
@@ -217,6 +218,9 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
             (fraction; None or missing for no error bars).
         x: the cost column (e.g. ``"params"``, ``"latency_ms"``).
         logx: a log cost axis (costs of the thesis's models span decades).
+        max_labels: with more points than this, only the front's are named
+            (the names of a crowded cloud overlap into noise).
+        height: figure height in inches.
 
     The front (no other model is both cheaper and better) is joined by a
     dashed step line and its points filled; the others are hollow.
@@ -224,14 +228,16 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
     df = frame.dropna(subset=[x, y]).reset_index(drop=True)
     colours = palette(df[label])
     front = pareto_front(df[x], df[y])
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
+    named = front if len(df) > max_labels else pd.Series(True, index=df.index)
+    fig, ax = plt.subplots(figsize=(WIDTH, height))
     for i, row in df.iterrows():
         err = row[sd] * 100 if sd and sd in df and pd.notna(row[sd]) else None
         c = colours[row[label]]
         ax.errorbar(row[x], row[y] * 100, yerr=err, fmt="o", ms=8, color=c, capsize=3, lw=1.2,
                     mfc=c if front[i] else "white", mec=c, mew=1.6)
-        ax.annotate(str(row[label]), (row[x], row[y] * 100), xytext=(6, 5), textcoords="offset points",
-                    fontsize=11)
+        if named[i]:
+            ax.annotate(str(row[label]), (row[x], row[y] * 100), xytext=(6, 5), textcoords="offset points",
+                        fontsize=11)
     f = df[front].sort_values(x)
     if len(f) > 1:
         ax.step(f[x], f[y] * 100, where="post", color="#333333", lw=1, ls="--", label="Pareto front")

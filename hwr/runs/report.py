@@ -277,6 +277,36 @@ def seconds_total(records: Sequence[RunRecord]) -> float:
     return float(sum(60 * (r.metrics.get("minutes") or 0) + (r.test.get("seconds") or 0) for r in records))
 
 
+def cpu_name(rec: RunRecord) -> str:
+    """The CPU a run trained on, short (``Intel Xeon``, ``AMD EPYC``), from its provenance."""
+    import re
+
+    hw = rec.provenance.get("hardware") or {}
+    name = hw.get("cpu") or hw.get("machine") or "unknown CPU"
+    name = re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b|@.*", "", name)
+    return " ".join(name.split()) or "unknown CPU"
+
+
+def machine_speeds(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Training lines per second of each model on each CPU its runs trained on,
+    for the models whose runs span more than one CPU (a wall-clock budget buys
+    as many more lines as the machine is faster).
+
+    Columns: ``model``, then per CPU its mean lines/s, and ``ratio`` (the
+    fastest CPU's mean over the slowest's)."""
+    import statistics
+
+    rows = []
+    for label, recs in by_label(records).items():
+        per_cpu: dict[str, list[float]] = {}
+        for r in recs:
+            per_cpu.setdefault(cpu_name(r), []).append(r.metrics["lines_per_s"])
+        if len(per_cpu) > 1:
+            means = {cpu: statistics.mean(v) for cpu, v in per_cpu.items()}
+            rows.append({"model": label, **means, "ratio": max(means.values()) / min(means.values())})
+    return pd.DataFrame(rows)
+
+
 def hardware(records: Sequence[RunRecord]) -> str:
     """The CPU the runs were trained on, in words (from their provenance), e.g.
     ``Intel Xeon, 2 cores, 1 thread per run``; distinct machines joined by "; "."""
@@ -501,8 +531,12 @@ def speed_frame(records: Sequence[RunRecord], baseline: str) -> pd.DataFrame:
     seed sd), lines trained in the budget, and the speed's ratio to ``baseline``'s.
 
     Lines per second are the trainer's own (training lines over training time,
-    validation left out), measured while another run trained beside it.
+    validation left out), measured while another run trained beside it. The
+    ``CPU`` column names the machines the runs trained on, with their counts
+    where they differ (:func:`cpu_name`).
     """
+    from collections import Counter
+
     import statistics
 
     groups = by_label(records)
@@ -514,8 +548,13 @@ def speed_frame(records: Sequence[RunRecord], baseline: str) -> pd.DataFrame:
         rows.append({"model": label, "parameters": f"{recs[0].metrics['parameters']:,}",
                      "lines/s": f"{statistics.mean(s):.1f}" + (f" ± {statistics.stdev(s):.1f}" if len(s) > 1 else ""),
                      "lines trained": f"{statistics.mean(r.metrics['trained_lines'] for r in recs):,.0f}",
-                     "× " + baseline: f"{statistics.mean(s) / base:.2f}"})
+                     "× " + baseline: f"{statistics.mean(s) / base:.2f}",
+                     "CPU": _cpu_counts(Counter(cpu_name(r) for r in recs))})
     return pd.DataFrame(rows).set_index("model")
+
+
+def _cpu_counts(counts) -> str:
+    return next(iter(counts)) if len(counts) == 1 else ", ".join(f"{cpu} ×{n}" for cpu, n in counts.items())
 
 
 def cost_frame(records: Sequence[RunRecord], latencies: pd.DataFrame | None = None, flops: dict | None = None,
