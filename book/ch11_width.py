@@ -67,12 +67,12 @@ page.smoke_note(profile)
 # for the thesis's numbers, `bb_384` and the widest attention `attn_512`
 # against `gate_1`, have every seed; the attention sizes in between trace
 # the curve with one seed each. The largest model,
-# {glue:text}`longer_model`, also trains once on twice the budget, its
+# {glue:md}`longer_model`, also trains once on twice the budget, its
 # learning-rate schedule stretched to match, to see how much the book's
 # budget leaves on the table.
 
 # %% tags=["hide-input"]
-glue("longer_model", f"`{base_model}`", display=False)
+glue("longer_model", Markdown(f"`{base_model}`"), display=False)
 Table(report.study_setup(study), name="tbl-width-setup",
       caption="The chapter's models and variants, with the saved-state count (the thesis's), seeds and budget "
               "in minutes.")
@@ -170,7 +170,7 @@ glue("long_lines", f"{long_rec.metrics['trained_lines']:,}", display=False)
 glue("short_lines", f"{same_seed.metrics['trained_lines']:,}", display=False)
 
 # %% [markdown]
-# On seed {glue:text}`long_seed`, {glue:text}`longer_model` trained for
+# On seed {glue:text}`long_seed`, {glue:md}`longer_model` trained for
 # {glue:text}`short_minutes` minutes ({glue:text}`short_lines` lines) has a
 # test CER of {glue:text}`short_cer` %; for {glue:text}`long_minutes`
 # minutes ({glue:text}`long_lines` lines), {glue:text}`long_cer` %, a
