@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from hwr.paths import ROOT
@@ -22,16 +23,22 @@ PACKAGES = ("hwr", "torch", "torchmore", "numpy", "Pillow", "editdistance", "mat
             "seaborn", "papermill", "jupytext", "jupyter-book", "fast-ctc-decode")
 
 
-def git_state() -> dict[str, Any]:
-    """The checkout's commit and whether it had uncommitted changes."""
+#: what a chapter writes when it is executed: its own outputs do not make the checkout dirty (the chapters
+#: after it in one ``hwr run`` would otherwise all say so); the run records under results/*/runs still do
+OUTPUTS = ":(glob,exclude)results/*/ch*/**"
+
+
+def git_state(root: Path = ROOT) -> dict[str, Any]:
+    """The checkout's commit and whether it had uncommitted changes to
+    tracked files, executed chapters' outputs (:data:`OUTPUTS`) left out."""
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
                               timeout=10).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD") or None
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", OUTPUTS))
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
     return {"commit": commit, "dirty": dirty}
