@@ -7,7 +7,9 @@ many steps as the longest target of the batch (not the 98 of evaluation).
 CTC: ``nn.CTCLoss`` with blank 0 and ``zero_infinity=True`` (a line too long
 for its frames contributes nothing instead of an infinite loss); the input
 length of each line is ``model.output_width(widths)``, so the padding frames
-of a batch are not scored.
+of a batch are not scored. A CTC model with a ``shortcut_weight``
+(:mod:`hwr.models.crnn`) adds its shortcut head's CTC loss, so weighted,
+while training.
 """
 
 from __future__ import annotations
@@ -111,6 +113,13 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps:
         targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
         log_probs = model(images, targets=targets.to(device), teacher_forcing=teacher_forcing)
         return seq2seq_loss(log_probs, targets, lengths), log_probs, lengths
-    log_probs = model(images)  # ctc
+    weight = getattr(inner, "shortcut_weight", 0.0) if model.training else 0.0
+    if weight:  # ctc with an auxiliary CTC shortcut head (hwr.models.crnn): trained beside, dropped at inference
+        log_probs, shortcut = model(images, shortcut=True)
+    else:
+        log_probs = model(images)  # ctc
     frames = inner.output_width(batch.widths).clamp(1, log_probs.shape[1])
-    return ctc_loss(log_probs, frames, batch.texts, batch.ids), log_probs, frames
+    loss = ctc_loss(log_probs, frames, batch.texts, batch.ids)
+    if weight:
+        loss = loss + weight * ctc_loss(shortcut, frames, batch.texts, batch.ids)
+    return loss, log_probs, frames
