@@ -137,7 +137,8 @@ Table(speed, name="tbl-attn2d-speed",
 # too. The forward pass alone, timed side by side on one idle machine:
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-attn2d-latency",
+latency_ratios = report.latency_table(latencies, "gate_1", latency_batches)
+Table(latency_ratios, name="tbl-attn2d-latency",
       caption="CPU latency of one forward call (ms) on a 1408-pixel-wide input (3225 at height 128) with 45 "
               "decoder steps, one thread, at batch sizes 1 and 24, here and in the thesis, and its ratio (×) "
               "to gate_1's.")
@@ -185,16 +186,14 @@ Image(data=attention.attention_animation(out["image_0"], att, line["decoded"], c
 # %% tags=["hide-input"]
 verdicts = {"attn2d": report.claim_verdict(records, CLAIMS["attn2d"].better, CLAIMS["attn2d"].other)}
 glue("verdict_attn2d", Markdown(verdicts["attn2d"].explanation), display=False)
-lat = latencies.set_index("model")
 
-def ratios(model: str, key: str) -> str:
-    """``model``'s latency over gate_1's at each batch size, measured here (``ms``) or in the thesis (``thesis_ms``)."""
-    return " and ".join(f"{lat.loc[model, f'{key}_{b}'] / lat.loc['gate_1', f'{key}_{b}']:.1f}"
-                        for b in latency_batches)
+def ratios(model: str, prefix: str) -> str:
+    """``model``'s latency ratios to gate_1's at each batch size, here (``""``) or in the thesis (``"thesis "``)."""
+    return " and ".join(latency_ratios.loc[model, f"{prefix}bs {b} ×"] for b in latency_batches)
 
 
 batches = " and ".join(str(b) for b in latency_batches)
-cost = "; ".join(f"`{m}` {ratios(m, 'ms')} times (thesis: {ratios(m, 'thesis_ms')})" for m in two_d)
+cost = "; ".join(f"`{m}` {ratios(m, '')} times (thesis: {ratios(m, 'thesis ')})" for m in two_d)
 glue("cost_attn2d", Markdown(f"On one thread of this CPU, at batch {batches}, a forward call takes `gate_1`'s "
                              f"time multiplied by: {cost}."), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-attn2d-verdict",

@@ -145,9 +145,7 @@ class ResNetCRNN(nn.Module):
         self.shortcut_weight = cfg.shortcut
         self.encoder = resnet_encoder(cfg)
         self.reduce = ColumnMax() if cfg.pool == "max" else StretchColumns(cfg.steps)
-        rnn = []
-        for _ in range(cfg.lstm_layers):
-            rnn += [flex.BDL_LSTM(cfg.hidden, bidirectional=True)]
+        rnn = [flex.BDL_LSTM(cfg.hidden, bidirectional=True) for _ in range(cfg.lstm_layers)]
         self.sequence = nn.Sequential(*rnn, nn.Dropout(cfg.dropout), flex.Conv1d(NUM_CLASSES, 1))
         self.shortcut_head = flex.Conv1d(NUM_CLASSES, 3, padding=1) if cfg.shortcut > 0 else None
         # Fix every flex layer's input size with one dummy pass (the shortcut head's too; eval mode leaves the

@@ -364,14 +364,16 @@ def attention_maps(model, rec: RunRecord, n: int = 4, max_steps: int = 98) -> di
 _SCORED: dict = {}
 
 
-def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int) -> list[tuple]:
-    """:func:`_score_lines` of ``rec``'s first ``n`` test lines, computed once
-    per run and checkpoint (the last run's are kept)."""
+def _scored_lines(model, rec: RunRecord, n: int | None, max_steps: int) -> tuple[int, list[tuple]]:
+    """How many of ``rec``'s test lines were asked for (the first ``n``), and
+    their :func:`_score_lines`, computed once per run and checkpoint (the
+    last run's are kept)."""
     checkpoint = rec.folder / "checkpoints" / "best.pt"
     key = (str(rec.folder), checkpoint.stat().st_mtime_ns if checkpoint.exists() else None, n, max_steps)
     if key not in _SCORED:
         _SCORED.clear()
-        _SCORED[key] = list(_score_lines(model, test_lines(rec, n), max_steps))
+        lines = test_lines(rec, n)
+        _SCORED[key] = len(lines), list(_score_lines(model, lines, max_steps))
     return _SCORED[key]
 
 
@@ -424,13 +426,13 @@ def segmentation(model, rec: RunRecord, n: int | None = None, max_steps: int = 9
     """
     from hwr.segmentation import summarize
 
-    lines = test_lines(rec, n)
+    n_lines, scored = _scored_lines(model, rec, n, max_steps)
     rows, per_line, widths = [], [], []
-    for item, _, _, _, boxes, decoded, line_rows in _scored_lines(model, rec, n, max_steps):
+    for item, _, _, _, boxes, decoded, line_rows in scored:
         widths += [b - a for (a, b), ch in zip(boxes, item.text) if ch != " "]
         rows += line_rows
         per_line.append({"id": str(item.id), "reference": item.text, "decoded": decoded, "hit": _line_hit(line_rows)})
-    return {"lines": len(lines), "scored_lines": len(per_line), "summary": summarize(rows),
+    return {"lines": n_lines, "scored_lines": len(per_line), "summary": summarize(rows),
             "char_width_px": float(np.mean(widths)) if widths else float("nan"),
             "rows": np.array([[r["hit"], r["mass"], r["offset"], r["char"] == " "] for r in rows],
                              dtype=np.float32).reshape(-1, 4),
@@ -452,7 +454,7 @@ def segmentation_examples(model, rec: RunRecord, n: int | None = None, k: int = 
         ``{examples: [{id, reference, decoded, hit, kind ("best"/"worst")}], ...arrays}``
     """
     scored = []
-    for item, image, att, centres, boxes, decoded, rows in _scored_lines(model, rec, n, max_steps):
+    for item, image, att, centres, boxes, decoded, rows in _scored_lines(model, rec, n, max_steps)[1]:
         hit = _line_hit(rows)
         if hit is not None and len(item.text.replace(" ", "")) >= min_chars:
             scored.append((hit, -len(item.text), item, image, att, centres, boxes, decoded))

@@ -277,13 +277,19 @@ def seconds_total(records: Sequence[RunRecord]) -> float:
     return float(sum(60 * (r.metrics.get("minutes") or 0) + (r.test.get("seconds") or 0) for r in records))
 
 
+def _hardware(rec: RunRecord) -> dict:
+    return rec.provenance.get("hardware") or {}
+
+
+def _cpu(hw: dict) -> str:
+    return hw.get("cpu") or hw.get("machine") or "unknown CPU"
+
+
 def cpu_name(rec: RunRecord) -> str:
     """The CPU a run trained on, short (``Intel Xeon``, ``AMD EPYC``), from its provenance."""
     import re
 
-    hw = rec.provenance.get("hardware") or {}
-    name = hw.get("cpu") or hw.get("machine") or "unknown CPU"
-    name = re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b|@.*", "", name)
+    name = re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b|@.*", "", _cpu(_hardware(rec)))
     return " ".join(name.split()) or "unknown CPU"
 
 
@@ -312,8 +318,8 @@ def hardware(records: Sequence[RunRecord]) -> str:
     ``Intel Xeon, 2 cores, 1 thread per run``; distinct machines joined by "; "."""
     seen = []
     for r in records:
-        hw = r.provenance.get("hardware") or {}
-        text = (f"{hw.get('cpu') or hw.get('machine') or 'unknown CPU'}, {hw.get('cores', '?')} cores, "
+        hw = _hardware(r)
+        text = (f"{_cpu(hw)}, {hw.get('cores', '?')} cores, "
                 f"{hw.get('torch_threads', '?')} thread{'s' if hw.get('torch_threads') != 1 else ''} per run")
         if hw.get("gpu"):
             text += f", {hw['gpu']}"
