@@ -76,3 +76,37 @@ def test_the_seeds_resnet34_size_and_refused_configurations():
         CRNNConfig(pool="mean")
     with pytest.raises(ValueError, match="multiple of 16"):
         CRNNConfig(input_height=40)
+
+
+def test_registered_beside_the_thesis_models_without_changing_their_list():
+    from hwr.models import EXPERIMENTS, MODELS, SEED_MODELS, build
+    from hwr.models.registry import model_config
+
+    assert len(EXPERIMENTS) == 21 and set(SEED_MODELS) == {"crnn", "crnn_r34"}
+    assert MODELS == {**EXPERIMENTS, **SEED_MODELS}
+    assert all(e.source == "thesis" and e.architecture == "thesis" for e in EXPERIMENTS.values())
+    assert all(e.thesis_state_count is None and e.source.startswith("seed") for e in SEED_MODELS.values())
+    model = build("crnn", pool="stretch", input_height=32)
+    assert isinstance(model, ResNetCRNN) and model.config.pool == "stretch" and model.family == "ctc"
+    with pytest.raises(TypeError, match="unknown override"):
+        model_config("crnn", gates=1)  # a thesis knob is not a CRNN one
+
+
+def test_a_checkpoint_of_the_crnn_rebuilds_the_same_network(tmp_path):
+    import json
+
+    from hwr.models import build
+    from hwr.models.io import load_checkpoint, model_from_checkpoint, save_model
+
+    torch.manual_seed(0)
+    model = build("crnn", shortcut=0.0).eval()
+    path = tmp_path / "crnn.pt"
+    save_model(path, model)
+    ckpt = load_checkpoint(path)
+    assert ckpt["architecture"] == "crnn"
+    # the stored configuration survives JSON (tuples come back as lists) and still equals the registry's
+    ckpt["model_config"] = json.loads(json.dumps(ckpt["model_config"]))
+    again = model_from_checkpoint(ckpt, path=path, experiment="crnn", shortcut=0.0)
+    x = torch.rand(2, 1, 32, 96)
+    with torch.no_grad():
+        assert torch.allclose(model(x), again(x))

@@ -114,7 +114,7 @@ def measure(
     proper calls follow ``warmup`` untimed calls.
 
     Args:
-        name: registry name (``hwr.models.EXPERIMENTS``).
+        name: registry name (``hwr.models.MODELS``).
         batch_size: lines per call (thesis: 24 and 1).
         width: padded input width of the thesis measurement and of the
             "same input" proper one; None = the thesis's evaluation width for
@@ -144,7 +144,7 @@ def measure(
         thesis_reported_ms}``.
     """
     from hwr.bench.memory_format import weights_format
-    from hwr.models import EXPERIMENTS, build
+    from hwr.models import MODELS, build
 
     if repeats < 1:
         raise ValueError(f"hwr bench latency: repeats must be >= 1, got {repeats}")
@@ -182,7 +182,7 @@ def measure(
     warm_ms = statistics.median(ms["thesis"][1:]) if repeats > 1 else None
     proper_ms = statistics.median(ms["proper"])
     line_ms = statistics.median(ms["proper_line"]) if line_width else None
-    reported = EXPERIMENTS[name].thesis_latency_ms
+    reported = MODELS[name].thesis_latency_ms
     key = (("gpu_bs24" if batch_size == 24 else None) if device.startswith("cuda")
            else {24: "cpu_bs24", 1: "cpu_bs1"}.get(batch_size))
     seq2seq = model.family == "seq2seq"

@@ -86,6 +86,8 @@ def min_input_width(model_or_config) -> int:
             ``input_height``, ``expand_h``, ``gates``, ``gate_width``).
     """
     cfg = getattr(model_or_config, "config", model_or_config)
+    if hasattr(cfg, "min_input_width"):  # another architecture (hwr.models.crnn) knows its own
+        return cfg.min_input_width()
     shrink = gate_shrink(cfg)
     columns = 2 if shrink and cfg.expand_h == 1 else 1
     return _width_scale(cfg) * (shrink + columns)

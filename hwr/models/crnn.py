@@ -17,8 +17,8 @@ Two column reductions, the comparison the seed's notes invite:
   (a 32-column map is stretched 3x, a wide one squeezed), padding included.
 
 Built from torchmore flex layers (input channels inferred on the first
-call, as the thesis models are). Not yet in the experiment registry: the
-chapter that trains it registers its variants.
+call, as the thesis models are). Registered as ``crnn`` (the book's size)
+and ``crnn_r34`` (the seed's) in :data:`hwr.models.registry.SEED_MODELS`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class CRNNConfig:
         lstm_layers: stacked BiLSTMs.
         dropout: before the output layer.
         shortcut: weight of the auxiliary CTC loss; 0 builds no shortcut head.
+        family: always ``"ctc"`` (what the training and decoding code dispatch on).
     """
 
     input_height: int = 32
@@ -58,14 +59,24 @@ class CRNNConfig:
     lstm_layers: int = 2
     dropout: float = 0.2
     shortcut: float = 0.1
+    family: str = "ctc"
 
     def __post_init__(self):
+        # stored configurations come back from JSON with lists; keep one type so equal configs compare equal
+        object.__setattr__(self, "widths", tuple(self.widths))
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+        if self.family != "ctc":
+            raise ValueError(f"hwr.models.crnn: the CRNN is a CTC model (family 'ctc'), got {self.family!r}")
         if self.pool not in ("max", "stretch"):
             raise ValueError(f"hwr.models.crnn: pool must be 'max' or 'stretch', got {self.pool!r}")
         if self.input_height % 16:
             raise ValueError(f"hwr.models.crnn: input_height must be a multiple of 16, got {self.input_height}")
         if len(self.widths) != 4 or len(self.blocks) != 4:
             raise ValueError("hwr.models.crnn: widths and blocks give the four residual stages")
+
+    def min_input_width(self) -> int:
+        """The narrowest line it reads: the stem's 2 x 2 pool needs two columns (one frame)."""
+        return 2
 
 
 class BasicBlock(nn.Module):

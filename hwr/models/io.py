@@ -7,7 +7,8 @@ objects is refused, never run). It describes what it holds::
     {"model": state_dict,
      "experiment": str,            registry name, for display
      "overrides": dict,            what the experiment was asked with
-     "model_config": dict,         every ModelConfig field (dataclasses.asdict)
+     "architecture": str,          which configuration class (absent: "thesis")
+     "model_config": dict,         every field of that class (dataclasses.asdict)
      "codec": {"family": str, "symbols": [str, ... 81]},
      ...}                          training adds optimizer, rng, history, ...
 
@@ -50,10 +51,13 @@ def codec_description(family: str) -> dict:
 
 def describe(model) -> dict:
     """What a checkpoint of ``model`` says about it: experiment, overrides,
-    full configuration and codec (plain types only)."""
+    full configuration, its architecture and codec (plain types only)."""
+    from hwr.models.registry import architecture_of
+
     return {
         "experiment": getattr(model, "experiment", ""),
         "overrides": dict(getattr(model, "overrides", {})),
+        "architecture": architecture_of(model.config),
         "model_config": dataclasses.asdict(model.config),
         "codec": codec_description(model.family),
     }
@@ -124,7 +128,9 @@ def config_differences(stored: dict, asked: dict) -> list[str]:
 
 
 def stored_config(ckpt: dict, path: str | os.PathLike = "checkpoint"):
-    """The :class:`~hwr.models.registry.ModelConfig` a checkpoint was built from.
+    """The configuration a checkpoint was built from: a
+    :class:`~hwr.models.registry.ModelConfig`, or the class of the
+    checkpoint's ``architecture`` (absent: a thesis model).
 
     Older checkpoints (no ``model_config``) get the registry's configuration
     of their experiment and overrides, with a warning.
@@ -133,15 +139,19 @@ def stored_config(ckpt: dict, path: str | os.PathLike = "checkpoint"):
         CheckpointError: when the stored configuration is not a valid one
             (written by another version) or the experiment is unknown.
     """
-    from hwr.models.registry import ModelConfig, model_config
+    from hwr.models.registry import ARCHITECTURES, model_config
 
     if "model_config" in ckpt:
-        fields = {f.name for f in dataclasses.fields(ModelConfig)}
+        architecture = ckpt.get("architecture", "thesis")
+        if architecture not in ARCHITECTURES:
+            raise CheckpointError(f"{path}: written by another hwr version: unknown architecture {architecture!r}")
+        cls = ARCHITECTURES[architecture]
+        fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(ckpt["model_config"]) - fields)
         if unknown:
             raise CheckpointError(f"{path}: written by another hwr version: unknown model fields {unknown}")
         try:
-            return ModelConfig(**ckpt["model_config"])
+            return cls(**ckpt["model_config"])
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: invalid stored model configuration ({_first_line(e)})") from None
     experiment = ckpt.get("experiment")

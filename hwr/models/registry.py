@@ -1,4 +1,4 @@
-"""The thesis experiments as configuration, and the one factory that builds them.
+"""The book's models as configuration, and the one factory that builds them.
 
 Every experiment of the thesis is a row of :data:`EXPERIMENTS`: a registry
 name, the thesis's run id, a :class:`ModelConfig` (as a plain dict), the state
@@ -18,6 +18,11 @@ The light / gate / DSC / attention / backbone-384 / 2D variants use the IN
 norm (the thesis's "LN") and an LSTM decoder; only ``seq2seq_bn`` and
 ``light_bn`` use BatchNorm, and the CTC baseline uses IN (its count leaves no
 room for BatchNorm statistics).
+
+The models of the other seed projects (issue 12) are rows of
+:data:`SEED_MODELS`, with their own configuration classes (an
+``architecture`` names which) and no thesis numbers; :data:`MODELS` holds
+both, and :func:`build` and :func:`model_config` accept any of its names.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import torch
 from torch import nn
 from torchmore import flex
 
+from .crnn import CRNNConfig
 from .posenc import PositionalEncoding1d, PositionalEncoding2d
 
 
@@ -111,26 +117,33 @@ class Experiment:
         thesis_cer: thesis legacy test CER in percent (spec §12), None if not reported.
         thesis_latency_ms: thesis timings {"gpu_bs24", "cpu_bs24", "cpu_bs1"} where reported.
         description: one line for tables.
+        architecture: which configuration class and network (a key of
+            :data:`ARCHITECTURES`; ``"thesis"`` for every thesis model).
+        source: where the model comes from: ``"thesis"`` or a seed project
+            (``"seed 001"``).
     """
 
     name: str
     thesis_id: str
     family: str
     config: dict
-    thesis_state_count: int
+    thesis_state_count: int | None
     thesis_cer: float | None
     thesis_latency_ms: dict = field(default_factory=dict)
     description: str = ""
+    architecture: str = "thesis"
+    source: str = "thesis"
 
-    def model_config(self, **overrides) -> ModelConfig:
-        """The config with ``overrides`` applied (unknown names are refused)."""
-        known = {f.name for f in dataclasses.fields(ModelConfig)}
+    def model_config(self, **overrides):
+        """The config (a :data:`ARCHITECTURES` class) with ``overrides`` applied (unknown names are refused)."""
+        cls = ARCHITECTURES[self.architecture]
+        known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise TypeError(
                 f"hwr.models.build({self.name!r}): unknown override(s) {unknown}; known: {sorted(known)}"
             )
-        return ModelConfig(**{**self.config, **overrides})
+        return cls(**{**self.config, **overrides})
 
 
 def _ms(gpu=None, cpu24=None, cpu1=None) -> dict:
@@ -190,6 +203,36 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
+#: architecture name -> its configuration class; a checkpoint records the name (``hwr.models.io``)
+ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig}
+
+
+def architecture_of(cfg) -> str:
+    """The :data:`ARCHITECTURES` name of a configuration object."""
+    for name, cls in ARCHITECTURES.items():
+        if type(cfg) is cls:
+            return name
+    raise TypeError(f"hwr.models.registry: {type(cfg).__name__} is not a model configuration")
+
+
+def _seed_model(name, source, architecture, config, description) -> Experiment:
+    cfg = ARCHITECTURES[architecture](**config)
+    return Experiment(name, "", cfg.family, dataclasses.asdict(cfg), None, None, {}, description, architecture, source)
+
+
+#: registry name -> Experiment, for the other seed projects' models (no thesis numbers)
+SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
+    _seed_model("crnn", "seed 001", "crnn", {},
+                "ResNet CRNN (4 stages of one block, 32-256 channels) + 2 BiLSTM 128 + CTC, CTC shortcut 0.1"),
+    _seed_model("crnn_r34", "seed 001", "crnn", dict(widths=(64, 128, 256, 512), blocks=(3, 4, 6, 3), hidden=256,
+                                                     input_height=64),
+                "the seed's size: ResNet-34 stages + 2 BiLSTM 256 + CTC, CTC shortcut 0.1"),
+]}
+
+#: every model :func:`build` knows: the thesis's, then the seed projects'
+MODELS: dict[str, Experiment] = {**EXPERIMENTS, **SEED_MODELS}
+
+
 def _dummy_width(model) -> int:
     """An input width that survives every pool and gate of ``model`` (with a margin)."""
     from .backbone import min_input_width
@@ -201,11 +244,12 @@ def build(name: str, **overrides) -> nn.Module:
     """Build a registry experiment as a plain PyTorch module (training mode).
 
     Args:
-        name: a key of :data:`EXPERIMENTS`.
-        **overrides: :class:`ModelConfig` fields to change (e.g. ``gates=2``).
+        name: a key of :data:`MODELS`.
+        **overrides: configuration fields to change (e.g. ``gates=2``).
 
     Returns:
-        A :class:`~hwr.models.seq2seq.Seq2Seq` or :class:`~hwr.models.ctc.CTCModel`
+        A :class:`~hwr.models.seq2seq.Seq2Seq`, :class:`~hwr.models.ctc.CTCModel`
+        or :class:`~hwr.models.crnn.ResNetCRNN`
         with attributes ``family``, ``input_height``, ``experiment``, ``config``
         and ``overrides``; weights drawn from torch's global RNG (seed it
         first); 4-D weights in channels_last memory format, the one place
@@ -216,18 +260,19 @@ def build(name: str, **overrides) -> nn.Module:
     return from_config(model_config(name, **overrides), name, overrides)
 
 
-def model_config(name: str, **overrides) -> ModelConfig:
-    """The full :class:`ModelConfig` of registry experiment ``name`` with ``overrides``.
+def model_config(name: str, **overrides):
+    """The full configuration (a :class:`ModelConfig`, or its architecture's class)
+    of registry model ``name`` with ``overrides``.
 
     Raises:
-        KeyError: for an unknown experiment; TypeError for an unknown override.
+        KeyError: for an unknown model; TypeError for an unknown override.
     """
-    if name not in EXPERIMENTS:
-        raise KeyError(f"hwr.models.build: unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[name].model_config(**overrides)
+    if name not in MODELS:
+        raise KeyError(f"hwr.models.build: unknown experiment {name!r}; known: {', '.join(MODELS)}")
+    return MODELS[name].model_config(**overrides)
 
 
-def from_config(cfg: ModelConfig, name: str = "", overrides: dict | None = None) -> nn.Module:
+def from_config(cfg, name: str = "", overrides: dict | None = None) -> nn.Module:
     """Build the model that ``cfg`` describes, whatever the registry says today.
 
     This is what a checkpoint is rebuilt with (:mod:`hwr.models.io`): its
@@ -241,15 +286,18 @@ def from_config(cfg: ModelConfig, name: str = "", overrides: dict | None = None)
     Returns:
         the model, as :func:`build` describes it.
     """
+    from .crnn import ResNetCRNN
     from .ctc import CTCModel
     from .seq2seq import Seq2Seq
 
-    model = (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
+    crnn = isinstance(cfg, CRNNConfig)
+    model = ResNetCRNN(cfg, name) if crnn else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
     model.config = cfg
     model.overrides = dict(overrides or {})
-    # Fix every flex layer's input size with one dummy pass, then drop the
-    # Flex wrappers: what remains is plain nn.Conv2d / nn.LSTM / ... modules.
-    flex.shape_inference(model.features, (2, 1, cfg.input_height, _dummy_width(model)))
+    if not crnn:  # the CRNN infers its flex layers' sizes itself
+        # Fix every flex layer's input size with one dummy pass, then drop the
+        # Flex wrappers: what remains is plain nn.Conv2d / nn.LSTM / ... modules.
+        flex.shape_inference(model.features, (2, 1, cfg.input_height, _dummy_width(model)))
     # channels_last conv weights make every conv, norm and pool run in NHWC
     # (B x 1 x H x W inputs are already channels-last: no conversion).
     # `hwr bench memory-format` (1 thread, default and channels-last

@@ -203,14 +203,14 @@ def study_setup(study) -> pd.DataFrame:
     Columns: model, variant, family, state count (at the task's input height:
     the thesis's count, which does not depend on it), seeds, budget (minutes).
     """
-    from hwr.models.registry import EXPERIMENTS, build, state_count
+    from hwr.models.registry import MODELS, build, state_count
 
     rows = {}
     for spec in study.runs:
         key = (spec.experiment, spec.variant)
         if key not in rows:
             rows[key] = {"model": spec.experiment, "variant": spec.variant or "-",
-                         "family": EXPERIMENTS[spec.experiment].family,
+                         "family": MODELS[spec.experiment].family,
                          "state count": state_count(build(spec.experiment, **spec.overrides)),
                          "seeds": [], "minutes": spec.train.get("minutes")}
         rows[key]["seeds"].append(spec.seed)
@@ -419,14 +419,14 @@ def thesis_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.Da
     lines, WER (%), legacy CER (%) (the thesis's metric, mean over seeds),
     the thesis's legacy CER (%) on IAM-B, and the best validation CER (%).
     """
-    from hwr.models.registry import EXPERIMENTS
+    from hwr.models.registry import MODELS
 
     summary = summary_frame(records, n_resamples)
     rows = []
     for label, recs in by_label(records).items():
         s = summary.loc[label]
         legacy = [r.test.get("legacy_cer") for r in recs if r.test.get("legacy_cer") is not None]
-        thesis = EXPERIMENTS[recs[0].spec.experiment].thesis_cer
+        thesis = MODELS[recs[0].spec.experiment].thesis_cer
         rows.append({"model": label, "seeds": len(recs), "CER (%)": s["CER (%)"],
                      "95 % interval": s["CER 95 % interval"], "WER (%)": s["WER (%)"],
                      # hwr.metrics.legacy_cer is in percent already, as the thesis reported it

@@ -148,6 +148,22 @@ def _conclusions(profile: str) -> Study:
     return _gathered("ch14_conclusions", profile, ("ch04_ctc",) + ATTENTION_CHAPTERS)
 
 
+# The other seed projects' CTC recognisers (issue 12), set beside the thesis's models.
+#: the variants of seed 001's CRNN: the seed's default (shortcut 0.1, here with column max-pooling), without the
+#: shortcut, and with the seed's stretched average pool
+CRNN_VARIANTS = {"": {}, "no shortcut": {"model": {"shortcut": 0.0}}, "stretch": {"model": {"pool": "stretch"}}}
+
+
+@declares("ch15_crnn")
+def _crnn(profile: str) -> Study:
+    """Seed 001's ResNet CRNN: max-pooled columns against the seed's stretched average pool, with and
+    without the CTC shortcut, beside the thesis's CTC baseline (ch04's runs). The seed's own size
+    (ResNet-34 stages) is trained under ``full``; the book's budget takes the small one."""
+    crnn = "crnn_r34" if profile == "full" else "crnn"
+    return (Study.declare("ch15_crnn", profile, models=[crnn], variants=CRNN_VARIANTS)
+            + Study.declare("ch15_crnn", profile, models=["ctc_baseline"]))
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 

@@ -138,12 +138,12 @@ def training_data(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
-    from hwr.models import EXPERIMENTS
+    from hwr.models import MODELS
     from hwr.train import train
     from hwr.train.distributed import from_env
 
-    if args.experiment not in EXPERIMENTS:  # before any data is opened or generated
-        raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(EXPERIMENTS)}")
+    if args.experiment not in MODELS:  # before any data is opened or generated
+        raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(MODELS)}")
     config = config_from_args(args)
     metrics = train(args.experiment, training_data(args), args.out, config, **dict(args.override))
     summary = {k: metrics[k] for k in ("best", "last", "epochs", "minutes", "lines_per_s", "stop_reason", "device")}

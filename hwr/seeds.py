@@ -1,0 +1,26 @@
+"""The other seed projects' claims, as the chapters of issue 12 test them.
+
+The thesis's own claims live in :mod:`hwr.thesis`; the four CTC seed
+projects (``shared/seeds/001-004``) make claims of the same kind ("this
+change lowers the error") about their models. Each is a
+:class:`hwr.thesis.Claim` whose ``better`` and ``other`` are run labels
+(``"crnn"``, ``"crnn (no shortcut)"``), so
+:func:`hwr.runs.report.claim_verdict` tests it as it tests the thesis's, and
+the seed that made it is named in :data:`SOURCES`.
+"""
+
+from __future__ import annotations
+
+from hwr.thesis import Claim
+
+SEED_CLAIMS = {c.key: c for c in [
+    # Retsinas et al. report that the shortcut helps; seed 001 found it "not terribly helpful"
+    Claim("shortcut", "the auxiliary CTC shortcut (weight 0.1) lowers the ResNet CRNN's CER",
+          "crnn", "crnn (no shortcut)", "ch15_crnn"),
+    # seed 001 stretches 32 feature columns to 96 steps with an adaptive average pool
+    Claim("column_pool", "one frame per feature column (max over rows) reads better than the seed's average pool "
+          "stretched to 96 steps", "crnn", "crnn (stretch)", "ch15_crnn"),
+]}
+
+#: claim key -> who makes it
+SOURCES = {"shortcut": "Retsinas et al. 2024 (seed 001 doubts it)", "column_pool": "seed 001's layer"}
