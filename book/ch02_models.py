@@ -188,6 +188,16 @@ Table(counts, name="tbl-counts", decimals=3,
 # dropouts, one gate block in the H' = 8 runs, and the "no encoder" run is the
 # light model without positional encoding.
 #
+# The other seed projects' models, which the chapters after the thesis's
+# set beside them, are counted the same way ({numref}`tbl-seed-counts`).
+# Each has a chapter that describes it.
+
+# %% tags=["hide-input"]
+Table(report.seed_parameter_frame(), name="tbl-seed-counts",
+      caption="The other seed projects' models: the seed each comes from, what it is, its saved-state count "
+              "(the thesis's convention) and its trainable parameters.")
+
+# %% [markdown]
 # ## What two-dimensional attention costs
 #
 # The 2D variants have the same parameters as the one-gate light model, but

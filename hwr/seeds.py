@@ -20,7 +20,17 @@ SEED_CLAIMS = {c.key: c for c in [
     # seed 001 stretches 32 feature columns to 96 steps with an adaptive average pool
     Claim("column_pool", "one frame per feature column (max over rows) reads better than the seed's average pool "
           "stretched to 96 steps", "crnn", "crnn (stretch)", "ch15_crnn"),
+    # seed 002's rules of thumb: "concat/LSTM with normalized"; "unnormalized + convolution: faster, lower performance"
+    Claim("reshape_norm", "concatenating the feature rows (reshape) works with size- and position-normalised "
+          "input: it reads better on normalised lines than on raw ones", "proj (reshape, line norm)",
+          "proj (reshape)", "ch16_projection"),
+    Claim("reshape_raw", "on unnormalised lines, max-pooling the rows reads better than concatenating them",
+          "proj", "proj (reshape)", "ch16_projection"),
+    Claim("conv_only", "without a sequence model (convolutions only) the recogniser reads worse",
+          "proj", "proj_conv", "ch16_projection"),
 ]}
 
 #: claim key -> who makes it
-SOURCES = {"shortcut": "Retsinas et al. 2024 (seed 001 doubts it)", "column_pool": "seed 001's layer"}
+SOURCES = {"shortcut": "Retsinas et al. 2024 (seed 001 doubts it)", "column_pool": "seed 001's layer",
+           "reshape_norm": "seed 002's rules of thumb", "reshape_raw": "seed 002's rules of thumb",
+           "conv_only": "seed 002's rules of thumb"}

@@ -39,6 +39,15 @@ def test_chapter_smoke_run(book_env, chapter):
     assert (tmp / "results" / "smoke" / chapter / "run.json").exists()
 
 
+@pytest.mark.parametrize("draft", [p.name for p in sorted((ROOT / "book" / "drafts").glob("ch*.py"))])
+def test_draft_smoke_run(book_env, draft):
+    """A chapter written ahead of its runs (book/drafts) runs under smoke as the chapters do."""
+    tmp, env = book_env
+    proc = hwr(env, "run", str(ROOT / "book" / "drafts" / draft), "--profile", "smoke", "--no-build")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert (tmp / "results" / "smoke" / draft.removesuffix(".py") / "run.json").exists()
+
+
 def test_book_builds_strictly(book_env):
     tmp, env = book_env
     proc = hwr(env, "run", "--profile", "smoke", "--build-only")

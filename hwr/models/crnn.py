@@ -190,3 +190,41 @@ class ResNetCRNN(nn.Module):
         if self.shortcut_head is None:
             raise ValueError(f"hwr.models.crnn ({self.experiment}): built without a shortcut head (shortcut=0)")
         return out, torch.log_softmax(self.shortcut_head(columns).transpose(1, 2), dim=-1)
+
+
+def stage_shapes(model: ResNetCRNN, width: int) -> list[dict]:
+    """What each part of the network makes of one B = 1 line of ``width`` pixels.
+
+    Returns:
+        rows ``{"part", "output", "parameters"}``: the stem, each residual
+        stage, the column reduction, the sequence model and the shortcut head,
+        with the output shape (C x H x W or C x L) and the part's parameters.
+    """
+    enc = list(model.encoder)
+    parts = [("stem: 3x3 conv, BN, ReLU, 2x2 max pool", nn.Sequential(*enc[:4]))]
+    blocks = enc[4:]
+    start = 0
+    for k, n in enumerate(model.cfg.blocks):
+        parts.append((f"stage {k + 1}: {n} residual block(s), {model.cfg.widths[k]} channels",
+                      nn.Sequential(*blocks[start:start + n])))
+        start += n
+    reduce = "max over rows" if model.cfg.pool == "max" else f"average pool to 1 x {model.cfg.steps}"
+    parts += [(f"column reduction: {reduce}", model.reduce),
+              (f"{model.cfg.lstm_layers} BiLSTM(s) of {model.cfg.hidden}, dropout, 1x1 conv to classes",
+               model.sequence)]
+    rows = []
+    x = torch.zeros(1, 1, model.input_height, width)
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        for name, part in parts:
+            x = part(x)
+            rows.append({"part": name, "output": " x ".join(map(str, x.shape[1:])),
+                         "parameters": sum(p.numel() for p in part.parameters())})
+        if model.shortcut_head is not None:
+            columns = model.reduce(model.encoder(torch.zeros(1, 1, model.input_height, width)))
+            rows.append({"part": "shortcut head (training only): 1x3 conv to classes",
+                         "output": " x ".join(map(str, model.shortcut_head(columns).shape[1:])),
+                         "parameters": sum(p.numel() for p in model.shortcut_head.parameters())})
+    model.train(was)
+    return rows

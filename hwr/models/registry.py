@@ -35,6 +35,7 @@ from torch import nn
 from torchmore import flex
 
 from .crnn import CRNNConfig
+from .projection import ProjectionConfig
 from .posenc import PositionalEncoding1d, PositionalEncoding2d
 
 
@@ -204,7 +205,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 #: architecture name -> its configuration class; a checkpoint records the name (``hwr.models.io``)
-ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig}
+ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig, "projection": ProjectionConfig}
 
 
 def architecture_of(cfg) -> str:
@@ -222,11 +223,17 @@ def _seed_model(name, source, architecture, config, description) -> Experiment:
 
 #: registry name -> Experiment, for the other seed projects' models (no thesis numbers)
 SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
-    _seed_model("crnn", "seed 001", "crnn", {},
+    # input height 64 as the thesis models (their latency input); the book task trains every model at 32
+    _seed_model("crnn", "seed 001", "crnn", dict(input_height=64),
                 "ResNet CRNN (4 stages of one block, 32-256 channels) + 2 BiLSTM 128 + CTC, CTC shortcut 0.1"),
     _seed_model("crnn_r34", "seed 001", "crnn", dict(widths=(64, 128, 256, 512), blocks=(3, 4, 6, 3), hidden=256,
                                                      input_height=64),
                 "the seed's size: ResNet-34 stages + 2 BiLSTM 256 + CTC, CTC shortcut 0.1"),
+    # seed 002's menu: the projection, the sequence model and the input normalisation are overrides of `proj`
+    _seed_model("proj", "seed 002", "projection", {},
+                "4 conv blocks (32-256) + max over rows + 2 BiLSTM 128 + CTC; the projection menu's base"),
+    _seed_model("proj_conv", "seed 002", "projection", dict(sequence="conv"),
+                "as proj, with three 1-D convolutions instead of the BiLSTMs (no recurrence)"),
 ]}
 
 #: every model :func:`build` knows: the thesis's, then the seed projects'
@@ -288,13 +295,14 @@ def from_config(cfg, name: str = "", overrides: dict | None = None) -> nn.Module
     """
     from .crnn import ResNetCRNN
     from .ctc import CTCModel
+    from .projection import ProjectionCTC
     from .seq2seq import Seq2Seq
 
-    crnn = isinstance(cfg, CRNNConfig)
-    model = ResNetCRNN(cfg, name) if crnn else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
+    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC}.get(type(cfg))
+    model = own(cfg, name) if own else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
     model.config = cfg
     model.overrides = dict(overrides or {})
-    if not crnn:  # the CRNN infers its flex layers' sizes itself
+    if own is None:  # the seed models infer their flex layers' sizes themselves
         # Fix every flex layer's input size with one dummy pass, then drop the
         # Flex wrappers: what remains is plain nn.Conv2d / nn.LSTM / ... modules.
         flex.shape_inference(model.features, (2, 1, cfg.input_height, _dummy_width(model)))

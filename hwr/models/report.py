@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .registry import EXPERIMENTS, build, state_count, trainable_count
+from .registry import EXPERIMENTS, SEED_MODELS, build, state_count, trainable_count
 
 
 def parameter_rows(names: list[str] | None = None) -> list[dict]:
@@ -50,6 +50,19 @@ def parameter_frame(names: list[str] | None = None):
         "thesis_id": "thesis run", "thesis_state_count": "thesis count", "state_count": "our count",
         "trainable": "trainable", "thesis_cer": "thesis CER %",
     })
+
+
+def seed_parameter_frame():
+    """The other seed projects' models (:data:`~hwr.models.registry.SEED_MODELS`), one row each:
+    the seed, its description, the state count (the thesis's convention) and trainable parameters."""
+    import pandas as pd
+
+    rows = []
+    for name, exp in SEED_MODELS.items():
+        model = build(name)
+        rows.append({"model": name, "seed": exp.source, "description": exp.description,
+                     "state count": state_count(model), "trainable": trainable_count(model)})
+    return pd.DataFrame(rows).set_index("model")
 
 
 def components(name: str) -> dict[str, int]:

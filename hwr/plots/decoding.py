@@ -95,3 +95,39 @@ def error_kinds(frame: pd.DataFrame):
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+#: the units of :func:`hwr.decode.effect.decoder_effect`, as the axis names them
+EFFECT_UNITS = {"cer": "characters", "wer": "words", "line": "whole lines"}
+
+
+def decoder_effect(frame: pd.DataFrame):
+    """The share of one decoder's errors another removes, counted in characters, words and lines.
+
+    Args:
+        frame: rows ``label``, ``seed``, ``unit`` (a key of :data:`EFFECT_UNITS`) and
+            ``relative`` (fraction of the first decoder's errors removed; negative: added).
+            Bars are means over seeds; dots are the seeds.
+    """
+    labels = list(dict.fromkeys(frame["label"]))
+    units = [u for u in EFFECT_UNITS if u in set(frame["unit"])]
+    colours = dict(zip(units, plt.get_cmap("viridis")(np.linspace(0.15, 0.8, len(units)))))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.7 * len(labels) * len(units) / 2 + 1.4))
+    step = 0.8 / len(units)
+    for k, unit in enumerate(units):
+        rows = frame[frame["unit"] == unit]
+        y = np.arange(len(labels)) + (k - (len(units) - 1) / 2) * step
+        means = [100 * rows[rows["label"] == lab]["relative"].mean() for lab in labels]
+        ax.barh(y, means, height=step * 0.9, color=colours[unit], label=EFFECT_UNITS[unit])
+        for yy, lab in zip(y, labels):
+            seeds = 100 * rows[rows["label"] == lab]["relative"]
+            ax.plot(seeds, np.full(len(seeds), yy), "o", color="black", ms=2.5, alpha=0.6)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of greedy decoding's errors the beam removes (%)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(units), title="errors counted in")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

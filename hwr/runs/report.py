@@ -452,7 +452,9 @@ def latency_table(frame: pd.DataFrame, baseline: str, batches: Sequence[int] = (
             row[f"thesis bs {b} ms"] = f"{thesis:,.0f}" if thesis is not None and thesis == thesis else "-"
             row[f"thesis bs {b} ×"] = f"{thesis / thesis_base:.2f}" if have else "-"
         rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("model")
+    # models the thesis never timed (the other seeds'): no column of dashes
+    return table[[c for c in table.columns if not (c.startswith("thesis") and (table[c] == "-").all())]]
 
 
 def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_cer: float | None = None):
@@ -520,6 +522,21 @@ def verdict_frame(verdicts: dict) -> pd.DataFrame:
         rows.append({"claim": c.text, "thesis (pt)": points((tb - to) / 100) if tb and to else "-",
                      "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]",
                      "verdict": v.outcome})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def seed_verdict_frame(verdicts: dict) -> pd.DataFrame:
+    """One row per claim of a seed project: the claim, who makes it, the
+    difference here (signed points with its interval) and the outcome.
+
+    Args:
+        verdicts: claim key (:data:`hwr.seeds.SEED_CLAIMS`) -> :class:`hwr.stats.Verdict`.
+    """
+    from hwr.seeds import SEED_CLAIMS, SOURCES
+
+    rows = [{"claim": SEED_CLAIMS[key].text, "made by": SOURCES[key],
+             "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]", "verdict": v.outcome}
+            for key, v in verdicts.items()]
     return pd.DataFrame(rows).set_index("claim")
 
 

@@ -142,10 +142,14 @@ def _segmentation(profile: str) -> Study:
                      lambda spec: EXPERIMENTS[spec.experiment].family == "seq2seq")
 
 
+#: the chapters of the other seed projects that are in the book (a draft joins when its runs are in the store)
+SEED_CHAPTERS = ("ch15_crnn",)
+
+
 @declares("ch14_conclusions")
 def _conclusions(profile: str) -> Study:
-    """Every run of the experiment chapters, once each (no runs of its own)."""
-    return _gathered("ch14_conclusions", profile, ("ch04_ctc",) + ATTENTION_CHAPTERS)
+    """Every run of the experiment chapters, the other seeds' included, once each (no runs of its own)."""
+    return _gathered("ch14_conclusions", profile, ("ch04_ctc",) + ATTENTION_CHAPTERS + SEED_CHAPTERS)
 
 
 # The other seed projects' CTC recognisers (issue 12), set beside the thesis's models.
@@ -162,6 +166,26 @@ def _crnn(profile: str) -> Study:
     crnn = "crnn_r34" if profile == "full" else "crnn"
     return (Study.declare("ch15_crnn", profile, models=[crnn], variants=CRNN_VARIANTS)
             + Study.declare("ch15_crnn", profile, models=["ctc_baseline"]))
+
+
+#: seed 002's menu: the verdicts rest on these (every seed): max against the rows concatenated, raw and
+#: normalised per line; and, below, the model without a sequence model
+PROJECTION_VARIANTS = {"": {}, "reshape": {"model": {"projection": "reshape"}},
+                       "reshape, line norm": {"model": {"projection": "reshape", "normalize": "line"}}}
+#: the rest of the menu, traced on the first seed
+PROJECTION_MENU = {"sum": {"model": {"projection": "sum"}}, "lstm": {"model": {"projection": "lstm"}},
+                   "line norm": {"model": {"normalize": "line"}},
+                   "reshape, window norm": {"model": {"projection": "reshape", "normalize": "window"}}}
+
+
+@declares("ch16_projection")
+def _projection(profile: str) -> Study:
+    """Seed 002's projection menu: from a feature map to a sequence by max, sum, concatenated rows or a
+    column LSTM, on raw and size-normalised lines, and a model with no sequence model at all."""
+    return (Study.declare("ch16_projection", profile, models=["proj"], variants=PROJECTION_VARIANTS)
+            + Study.declare("ch16_projection", profile, models=["proj_conv"])
+            + Study.declare("ch16_projection", profile, models=["proj"], variants=PROJECTION_MENU,
+                            seeds=first_seed(profile)))
 
 
 def study(chapter: str, profile: str) -> Study:
