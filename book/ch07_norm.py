@@ -191,7 +191,7 @@ Table(report.verdict_frame(verdicts), name="tbl-norm-verdicts",
               "CER), the difference here (test CER, points, with its 95 % paired bootstrap interval) and "
               "the verdict.")
 
-
+# %% tags=["hide-input"]
 def spread(model: str, a: str, b: str) -> float:
     """Mean over seeds of CER(condition b) - CER(condition a), in points."""
     return 100 * (mean.loc[b, model] - mean.loc[a, model]) if a in mean.index and b in mean.index else float("nan")

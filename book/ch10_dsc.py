@@ -203,7 +203,7 @@ Table(report.verdict_frame(verdicts), name="tbl-dsc-verdict",
       caption="The thesis's claim: its CER difference (gate_1 minus dsc_k1, points, IAM-B legacy CER), the "
               "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
 
-
+# %% tags=["hide-input"]
 def trade_text() -> str:
     """The CPU side of the trade, in words, from the FLOPs and latencies above."""
     flop_ratio = flops["dsc_k1"]["total"] / flops["gate_1"]["total"]

@@ -70,6 +70,7 @@ glue("crnn_params", f"{state_count(build(crnn)):,}", display=False)
 glue("r34_params", f"{state_count(build('crnn_r34')):,}", display=False)
 glue("ctc_params", f"{state_count(build('ctc_baseline')):,}", display=False)
 glue("height", height, display=False)
+glue("compare_width", compare_width, display=False)
 
 # %% tags=["hide-input"]
 page.smoke_note(profile)
@@ -196,10 +197,10 @@ for label in groups:
         row[f"{name} (%)"] = f"{report.percent(m['before'])} → {report.percent(m['after'])}"
         row[f"{name} removed"] = f"{100 * m['relative']:.0f} %"
     table.append(row)
+glue("fig_crnn_beam", decoding.decoder_effect(eff), display=False)
 Table(pd.DataFrame(table).set_index("model"), name="tbl-crnn-beam",
       caption=f"Greedy → beam {compare_width}: test error rates (%, mean over seeds) counted in characters, words "
               "and whole lines, and the share of greedy's errors the beam removes.")
-glue("fig_crnn_beam", decoding.decoder_effect(eff), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_crnn_beam

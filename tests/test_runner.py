@@ -240,3 +240,27 @@ def test_boxes_and_run_records_come_from_run_json(sandbox):
     assert "| {doc}`ch09_test` | ok | `0123456789*` | 2026-12-02\u00a002:44\u00a0UTC | 1 min 15 s |" in records
     assert "| torch | 2.13.0 |" in records and "uncommitted changes" in records
     assert site.run_records("smoke") == "No chapter has been run with profile `smoke` yet."
+
+
+def _tables_shown_too_early(source: str) -> list[int]:
+    """Lines of ``Table(...)`` statements that are not their cell's last one (Jupyter shows only the last)."""
+    import ast
+
+    body = ast.parse(source).body
+    return [st.lineno for st in body[:-1] if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)
+            and getattr(st.value.func, "id", "") == "Table"]
+
+
+def test_the_table_checker_catches_a_table_followed_by_code():
+    assert _tables_shown_too_early('Table(f, name="tbl-a", caption="")\nglue("x", 1)\n') == [1]
+    assert _tables_shown_too_early('glue("x", 1)\nTable(f, name="tbl-a", caption="")\n') == []
+
+
+@pytest.mark.parametrize("path", sorted([*chapters.chapters(), *(paths.ROOT / "book" / "drafts").glob("ch*.py")]),
+                         ids=lambda p: p.stem)
+def test_every_table_is_its_cells_last_expression(path):
+    """A Table displays itself only as the cell's value: one followed by code vanishes from the page."""
+    nb = chapters.read_notebook(path)
+    late = {i: lines for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and (lines := _tables_shown_too_early(c.source))}
+    assert not late, f"{path.name}: Table(...) is not the last statement of code cells {late}"
