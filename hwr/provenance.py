@@ -23,9 +23,10 @@ PACKAGES = ("hwr", "torch", "torchmore", "numpy", "Pillow", "editdistance", "mat
             "seaborn", "papermill", "jupytext", "jupyter-book", "fast-ctc-decode")
 
 
-#: what a chapter writes when it is executed: its own outputs do not make the checkout dirty (the chapters
-#: after it in one ``hwr run`` would otherwise all say so); the run records under results/*/runs still do
-OUTPUTS = ":(glob,exclude)results/*/ch*/**"
+#: what a chapter writes when it is executed: its own outputs, and the analyses it records beside a run (each
+#: with its own provenance), do not make the checkout dirty (the chapters after it in one ``hwr run`` would
+#: otherwise all say so); the run records themselves under results/*/runs still do
+OUTPUTS = (":(glob,exclude)results/*/ch*/**", ":(glob,exclude)results/*/runs/*/analyses/**")
 
 
 def git_state(root: Path = ROOT) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def git_state(root: Path = ROOT) -> dict[str, Any]:
 
     try:
         commit = git("rev-parse", "HEAD") or None
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", OUTPUTS))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *OUTPUTS))
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
     return {"commit": commit, "dirty": dirty}

@@ -25,7 +25,8 @@ def test_a_chapters_own_outputs_do_not_make_the_checkout_dirty(tmp_path):
                        capture_output=True)
 
     files = {"hwr/a.py": "x = 1\n", "results/book/ch04_ctc/run.json": "{}\n",
-             "results/book/runs/gate_1-s0/test.json": "{}\n"}
+             "results/book/runs/gate_1-s0/test.json": "{}\n",
+             "results/book/runs/gate_1-s0/analyses/ctc_decoding.json": "{}\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -35,6 +36,8 @@ def test_a_chapters_own_outputs_do_not_make_the_checkout_dirty(tmp_path):
     assert provenance.git_state(tmp_path)["dirty"] is False
     (tmp_path / "results/book/ch04_ctc/run.json").write_text('{"executed": true}\n')
     assert provenance.git_state(tmp_path)["dirty"] is False  # an executed chapter's record
+    (tmp_path / "results/book/runs/gate_1-s0/analyses/ctc_decoding.json").write_text('{"widths": [2]}\n')
+    assert provenance.git_state(tmp_path)["dirty"] is False  # an analysis a chapter recorded beside a run
     (tmp_path / "results/book/runs/gate_1-s0/test.json").write_text('{"cer": 0.5}\n')
     assert provenance.git_state(tmp_path)["dirty"] is True  # a run record is an input of the chapters
     git("checkout", "--", "results")
