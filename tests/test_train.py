@@ -244,3 +244,29 @@ def test_bench_train_reports_both_implementations(monkeypatch):
     assert result["rows"][0]["mean_width"] >= 400 and result["rows"][0]["decoder_steps"] == "98"
     assert [r["memory_format"] for r in result["rows"]] == ["contiguous", "channels_last"]
     assert result["ratios"]["gate_1"] > 0
+
+
+def test_fine_tuning_starts_from_the_parents_best_weights(data, tmp_path, monkeypatch):
+    from hwr.errors import CheckpointError
+
+    parent = tmp_path / "parent-run"
+    train("ctc_baseline", data, parent, config(epochs=1), **TINY["ctc_baseline"])
+    best = load_checkpoint(parent / "checkpoints" / "best.pt")["model"]
+    seen = {}
+    real = engine.init_weights
+
+    def spy(model, folder, experiment, overrides):
+        real(model, folder, experiment, overrides)
+        seen.update({k: v.clone() for k, v in model.state_dict().items()})
+
+    monkeypatch.setattr(engine, "init_weights", spy)
+    child = train("ctc_baseline", data, tmp_path / "child", config(epochs=1, init_from="parent-run"),
+                  **TINY["ctc_baseline"])
+    assert all(torch.equal(seen[k], v) for k, v in best.items())  # the child started where the parent ended
+    assert child["config"]["init_from"] == "parent-run"
+    assert "init_from" not in config().to_dict()  # runs without a parent keep their identity
+    with pytest.raises(CheckpointError, match="train it first"):
+        train("ctc_baseline", data, tmp_path / "orphan", config(epochs=1, init_from="no-such-run"),
+              **TINY["ctc_baseline"])
+    with pytest.raises(CheckpointError, match="another configuration"):
+        train("ctc_baseline", data, tmp_path / "other", config(epochs=1, init_from="parent-run"), ctc_hidden=8)

@@ -35,6 +35,7 @@ from torch import nn
 from torchmore import flex
 
 from .crnn import CRNNConfig
+from .lite import LiteConfig
 from .projection import ProjectionConfig
 from .posenc import PositionalEncoding1d, PositionalEncoding2d
 
@@ -205,7 +206,8 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 #: architecture name -> its configuration class; a checkpoint records the name (``hwr.models.io``)
-ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig, "projection": ProjectionConfig}
+ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig, "projection": ProjectionConfig,
+                                 "lite": LiteConfig}
 
 
 def architecture_of(cfg) -> str:
@@ -234,6 +236,8 @@ SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
                 "4 conv blocks (32-256) + max over rows + 2 BiLSTM 128 + CTC; the projection menu's base"),
     _seed_model("proj_conv", "seed 002", "projection", dict(sequence="conv"),
                 "as proj, with three 1-D convolutions instead of the BiLSTMs (no recurrence)"),
+    _seed_model("crnn_lite", "seed 004", "lite", {},
+                "spatial transformer + depthwise separable CNN + time dense 128 + 2 BiLSTM 128 + CTC"),
 ]}
 
 #: every model :func:`build` knows: the thesis's, then the seed projects'
@@ -295,10 +299,11 @@ def from_config(cfg, name: str = "", overrides: dict | None = None) -> nn.Module
     """
     from .crnn import ResNetCRNN
     from .ctc import CTCModel
+    from .lite import LiteCRNN
     from .projection import ProjectionCTC
     from .seq2seq import Seq2Seq
 
-    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC}.get(type(cfg))
+    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC, LiteConfig: LiteCRNN}.get(type(cfg))
     model = own(cfg, name) if own else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
     model.config = cfg
     model.overrides = dict(overrides or {})

@@ -542,3 +542,67 @@ def gate_activations(model, rec: RunRecord, n: int = 64, n_maps: int = 2, bins: 
                         "closed": closed[b] / c, "open": opened[b] / c, "channel_sd": float(means.std())})
     out["summary"] = summary
     return out
+
+
+@analyses("stn_warps")
+def stn_warps(model, rec: RunRecord, n: int = 6, pick: str = "slanted") -> dict:
+    """What a light CRNN's spatial transformer does to test words (seed 004's figure).
+
+    Args:
+        n: words kept.
+        pick: ``"slanted"``: the ``n`` test words whose ink leans most (the
+            largest horizontal shift of the ink's centroid from its lower to
+            its upper half, per row of height); ``"spaced"``: evenly spaced.
+
+    Returns:
+        ``{ids, texts, lean, theta}`` (theta: n x 2 x 3 affine maps, lean: per
+        word), ``inputs`` and ``warped`` (n x H x Wmax arrays, padded with
+        the paper's grey at the right), and ``shear``: the mean shear term of
+        theta over all test words (``theta[0, 1]``) with its sd.
+    """
+    import torch
+
+    from hwr.preprocess import prepare
+
+    if getattr(model, "stn", None) is None:
+        raise ValueError(f"{rec.folder}: stn_warps needs a model with a spatial transformer")
+    lines = test_lines(rec)
+    height = model.input_height
+    images = [prepare(item.image, height) for item in lines]
+    leans = np.array([_lean(im) for im in images])
+    order = np.argsort(-leans)[:n] if pick == "slanted" else np.linspace(0, len(images) - 1, n).astype(int)
+    thetas, warped = [], []
+    with torch.no_grad():
+        for im in images:
+            x = torch.from_numpy(im)[None, None]
+            out = model.stn(x)
+            thetas.append(model.stn.last_theta[0].numpy())
+            warped.append(out[0, 0].numpy())
+    thetas = np.stack(thetas)
+    width = max(images[i].shape[1] for i in order)
+
+    def pad(a):
+        return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=float(np.median(a)))
+
+    return {"ids": [lines[int(i)].id for i in order], "texts": [lines[int(i)].text for i in order],
+            "lean": [float(leans[i]) for i in order], "theta": thetas[order],
+            "inputs": np.stack([pad(images[i]) for i in order]), "warped": np.stack([pad(warped[i]) for i in order]),
+            "shear": float(thetas[:, 0, 1].mean()), "shear_sd": float(thetas[:, 0, 1].std())}
+
+
+def _lean(image: np.ndarray) -> float:
+    """How far a word's ink leans right: the horizontal shift of the ink's centroid from the lower to the upper
+    half of its rows, divided by the rows between the halves' centroids (0 for upright writing)."""
+    ink = np.clip(np.median(image) - image - 0.1, 0, None)
+    rows = np.arange(image.shape[0])[:, None]
+    cols = np.arange(image.shape[1])[None, :]
+    total = ink.sum()
+    if total <= 0:
+        return 0.0
+    mid = (ink * rows).sum() / total
+    upper, lower = ink * (rows < mid), ink * (rows >= mid)
+    if upper.sum() <= 0 or lower.sum() <= 0:
+        return 0.0
+    dx = (upper * cols).sum() / upper.sum() - (lower * cols).sum() / lower.sum()
+    dy = (lower * rows).sum() / lower.sum() - (upper * rows).sum() / upper.sum()
+    return float(dx / max(dy, 1e-6))

@@ -75,6 +75,11 @@ def _worker_init(threads: int) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def parent_of(spec: RunSpec) -> str | None:
+    """The run a fine-tuning run starts from (``init_from``), which must finish first; None for most runs."""
+    return spec.train.get("init_from")
+
+
 def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
     import multiprocessing as mp
 
@@ -86,8 +91,17 @@ def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
         queue = list(todo)
         while queue or pending:
             while queue and len(pending) < workers:
-                spec = queue.pop(0)
-                pending[pool.submit(execute, spec.to_dict(), str(root), threads, device)] = (spec, time.time())
+                waiting = {q.run_id for q in queue} | {p.run_id for p, _ in pending.values()}
+                ready = next((q for q in queue if parent_of(q) not in waiting), None)
+                if ready is None:  # every queued run waits for a parent still training
+                    break
+                queue.remove(ready)
+                pending[pool.submit(execute, ready.to_dict(), str(root), threads, device)] = (ready, time.time())
+            if not pending:  # what is left waits for parents that failed
+                for spec in queue:
+                    progress.failed += 1
+                    failures.append(f"{spec.run_id}: not trained: its parent run {parent_of(spec)} failed")
+                break
             progress.update(running=len(pending))
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -169,7 +183,13 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
         return []
     if executor == "local":
         return _run_local(todo, root, workers, threads, device, progress)
-    return _run_submitit(todo, root, threads, device, executor, slurm, progress)
+    # a cluster runs everything at once, so runs that start from another run's weights go in a later wave
+    failures, waves = [], [s for s in todo if parent_of(s) not in {t.run_id for t in todo}]
+    later = [s for s in todo if s not in waves]
+    failures += _run_submitit(waves, root, threads, device, executor, slurm, progress)
+    if later:
+        failures += run_missing(later, root, executor, workers, threads, device, slurm, report)
+    return failures
 
 
 def print_report(line: str) -> None:

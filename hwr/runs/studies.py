@@ -142,6 +142,36 @@ def _segmentation(profile: str) -> Study:
                      lambda spec: EXPERIMENTS[spec.experiment].family == "seq2seq")
 
 
+#: seed 004's two tasks per profile: handwritten words, and printed words to pretrain on
+WORD_TASKS = {"smoke": ("words-smoke", "printed-words-smoke"), "book": ("words-32-cosine", "printed-words-32-cosine")}
+
+
+@declares("ch18_lite")
+def _lite(profile: str) -> Study:
+    """Seed 004's light CRNN on single words: from scratch, without its spatial transformer, and fine-tuned from
+    a run pretrained on printed words (each seed from its own pretraining run); and from scratch on the
+    pretraining plus fine-tuning budget, on the first seed. The ``full`` profile reads the book's word tasks
+    (the thesis's data are lines, not words)."""
+    from hwr.runs.study import task_spec
+    from hwr.train.task import get_task
+
+    words, printed = WORD_TASKS.get(profile, WORD_TASKS["book"])
+    pretrain = Study.declare("ch18_lite", profile, models=["crnn_lite"], variants={"printed words": {}},
+                             task=printed)
+    task = get_task(words)
+    tuned = Study("ch18_lite", profile, [task_spec(task, "crnn_lite", parent.seed, train={"init_from": parent.run_id},
+                                                   variant="pretrained")
+                                         for parent in pretrain.runs])
+    scratch = Study.declare("ch18_lite", profile, models=["crnn_lite"], task=words,
+                            variants={"": {}, "no STN": {"model": {"stn": False}}})
+    double = {"minutes": task.config("crnn_lite").minutes * 2}
+    if task.config("crnn_lite").schedule_steps:
+        double["schedule_steps"] = task.config("crnn_lite").schedule_steps * 2
+    longer = Study.declare("ch18_lite", profile, models=["crnn_lite"], task=words, seeds=first_seed(profile),
+                           variants={"2x budget": {"train": double}})
+    return scratch + pretrain + tuned + longer
+
+
 #: the chapters of the other seed projects that are in the book (a draft joins when its runs are in the store)
 SEED_CHAPTERS = ("ch15_crnn",)
 

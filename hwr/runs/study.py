@@ -108,7 +108,7 @@ class Study:
 
     @classmethod
     def declare(cls, name: str, profile: str, models: Sequence[str], variants: dict[str, dict] | None = None,
-                seeds: Sequence[int] | None = None, store: RunStore | None = None) -> "Study":
+                seeds: Sequence[int] | None = None, store: RunStore | None = None, task: str | None = None) -> "Study":
         """Every model under every variant and seed, on the profile's task.
 
         Args:
@@ -116,8 +116,12 @@ class Study:
             variants: label -> {"model": overrides, "train": TrainConfig fields},
                 applied on top of the task (None: the task as it is).
             seeds: training seeds (None: the task's).
+            task: a task of ``configs/tasks.yaml`` by name, for a chapter whose
+                data differ from the profile's (None: the profile's task).
         """
-        task = profile_task(profile)
+        from hwr.train.task import get_task
+
+        task = profile_task(profile) if task is None else get_task(task)
         variants = variants or {"": {}}
         seeds = list(SEEDS.get(profile, [0]) if seeds is None else seeds)
         data = profile_data(profile)

@@ -38,7 +38,8 @@ class SynthConfig:
         text_fractions: share of chapters / addresses per split.
         extra_weights: use the extra weights of kalam, caveat and
             dancing-script as extra writers.
-        families: restrict to these font families (None: all 40).
+        families: restrict to these font families (None: the 40 handwriting
+            ones); :data:`hwr.synth.fonts.PRINTED_FAMILIES` may be named too.
         phrase_words: None for IAM-like full lines; ``(lo, hi)`` for short
             lines of ``lo`` to ``hi`` consecutive words of the same texts
             (:func:`hwr.synth.text.chop`), drawn and rendered like the full
@@ -66,10 +67,10 @@ class SynthConfig:
             if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1) > 1e-6:
                 raise ValueError(f"SynthConfig.{name}: three shares (train, valid, test) summing to 1, not {fr!r}")
         if self.families is not None:
-            unknown = sorted(set(self.families) - set(F.FAMILIES))
+            unknown = sorted(set(self.families) - set(F.FAMILIES) - set(F.PRINTED_FAMILIES))
             if unknown:
                 raise ValueError(f"SynthConfig.families: unknown font families {unknown}; "
-                                 f"see hwr.synth.fonts.FAMILIES")
+                                 f"see hwr.synth.fonts.FAMILIES and PRINTED_FAMILIES")
             if len(set(self.families)) < 3:
                 raise ValueError("SynthConfig.families: at least 3 families (one per split)")
             object.__setattr__(self, "families", tuple(self.families))
@@ -109,6 +110,13 @@ PRESETS: dict[str, SynthConfig] = {
     "phrases-smoke": SynthConfig(train=240, valid=60, test=60, phrase_words=(1, 4)),
     "phrases": SynthConfig(train=4000, valid=400, test=800, phrase_words=(1, 4)),
     "phrases-large": SynthConfig(train=12000, valid=400, test=800, phrase_words=(1, 4)),
+    # single words (seed 004's word-level recogniser), handwritten, and printed for its pretraining
+    "words-smoke": SynthConfig(train=240, valid=60, test=60, phrase_words=(1, 1)),
+    "words": SynthConfig(train=4000, valid=400, test=800, phrase_words=(1, 1)),
+    "printed-words-smoke": SynthConfig(train=240, valid=60, test=60, phrase_words=(1, 1), extra_weights=False,
+                                       families=F.PRINTED_FAMILIES),
+    "printed-words": SynthConfig(train=12000, valid=400, test=800, phrase_words=(1, 1), extra_weights=False,
+                                 families=F.PRINTED_FAMILIES),
 }
 
 

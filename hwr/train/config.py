@@ -72,6 +72,10 @@ class TrainConfig:
             when a split was opened, or unreadable when loaded) in either
             split and in any epoch; above it the run stops with the list of
             files instead of training or validating on what is left.
+        init_from: fine-tuning: the folder name of a finished run in the same
+            store (a sibling of this run's folder) whose best weights this
+            run starts from, instead of random ones. Its name holds its
+            identity's digest, so the parent is part of this run's identity.
     """
 
     epochs: int = 1000
@@ -95,6 +99,7 @@ class TrainConfig:
     progress: bool = True
     compile: bool = False
     max_skipped: float = 0.01
+    init_from: str | None = None
 
     def __post_init__(self):
         checks = {
@@ -124,13 +129,16 @@ class TrainConfig:
         """Plain dict (JSON- and ``torch.load(weights_only=True)``-safe).
 
         The schedule fields are left out while all of them are at their
-        defaults (constant rate): runs made before schedules existed keep
-        their identity, and :meth:`from_dict` restores the defaults.
+        defaults (constant rate), and ``init_from`` while it is None: runs
+        made before those fields existed keep their identity, and
+        :meth:`from_dict` restores the defaults.
         """
         d = dataclasses.asdict(self)
         if all(d[k] == v for k, v in SCHEDULE_DEFAULTS.items()):
             for k in SCHEDULE_DEFAULTS:
                 del d[k]
+        if d["init_from"] is None:
+            del d["init_from"]
         return d
 
     @classmethod

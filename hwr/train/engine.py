@@ -84,6 +84,24 @@ def build_model(experiment: str, overrides: dict) -> torch.nn.Module:
     return build(experiment, **overrides)
 
 
+def init_weights(model: torch.nn.Module, parent: Path, experiment: str, overrides: dict) -> None:
+    """Load the best weights of the finished run in folder ``parent`` into ``model`` (fine-tuning).
+
+    Raises:
+        CheckpointError: the parent has no best checkpoint (train it first), or
+            holds another model configuration than ``experiment`` with ``overrides``.
+    """
+    from hwr.models.io import check_config, load_checkpoint
+
+    path = parent / "checkpoints" / "best.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: init_from needs the finished run {parent.name} (and its checkpoint) in the "
+                              f"same store; train it first")
+    ckpt = load_checkpoint(path)
+    check_config(ckpt, experiment, overrides, path)
+    model.load_state_dict(ckpt["model"])
+
+
 def validate(model, loader, max_skipped: float = 0.01, name: str = "validation split") -> dict:
     """Greedy validation through :func:`hwr.evaluate.evaluate` (the project's
     one evaluation loop): {"cer", "wer", "lines", "skipped", "seconds", ...}.
@@ -261,6 +279,8 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = LRSchedule(optimizer, config)  # constant (thesis): leaves the optimiser alone
     state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}
+    if config.init_from and resume is None:  # fine-tuning: a finished run's best weights, not random ones
+        init_weights(model, out.parent / config.init_from, experiment, overrides)
     if resume is not None:
         try:
             model.load_state_dict(ckpt["model"])
