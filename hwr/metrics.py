@@ -142,3 +142,45 @@ def legacy_cer(refs: Sequence[str], hyp_labels: Sequence[Sequence[int]], batch_s
         pairs = [legacy_line(r, h) for r, h in zip(refs[start : start + batch_size], hyp_labels[start : start + batch_size])]
         rates.append(100.0 * sum(d for d, _ in pairs) / sum(n for _, n in pairs))
     return sum(rates) / len(rates)
+
+
+def line_accuracy(refs: Sequence[str], hyps: Sequence[str]) -> float:
+    """Share of lines read exactly (a name read with every character right): seed 003's "word accuracy"
+    done right, since each of its lines is one name.
+
+    Raises:
+        EmptyScoreError: for zero lines.
+    """
+    _check(refs, hyps, "line accuracy")
+    return sum(r == h for r, h in zip(refs, hyps)) / len(refs)
+
+
+def positional_accuracy(refs: Sequence[Sequence[int]], hyps: Sequence[Sequence[int]]) -> tuple[float, float]:
+    """Seed 003's two accuracies, reconstructed from its notes: symbols compared position by position.
+
+    The seed counted a character right where the prediction had the label's
+    symbol at the same position ("compare characters [where] the label was
+    not -1 padded") and a word right when all of them were. Compared by
+    position, one missing or extra symbol shifts everything after it; and if
+    ``hyps`` are a CTC model's raw per-frame argmax (blanks and repeats not
+    collapsed), the frames line up with the label's positions by chance only,
+    so the word accuracy stays near zero however well the model reads.
+
+    Args:
+        refs: label sequences of the references (no padding).
+        hyps: predicted label sequences, one per reference (any length).
+
+    Returns:
+        (character accuracy: matching positions / reference symbols,
+        word accuracy: share of lines whose every reference position matches),
+        both fractions.
+
+    Raises:
+        EmptyScoreError: for zero lines.
+    """
+    _check(refs, hyps, "positional accuracy")
+    right = total = words = 0
+    for ref, hyp in zip(refs, hyps):
+        hits = sum(1 for i, r in enumerate(ref) if i < len(hyp) and int(hyp[i]) == int(r))
+        right, total, words = right + hits, total + len(ref), words + (hits == len(ref))
+    return (right / total if total else 1.0), words / len(refs)

@@ -28,6 +28,13 @@ SEED_CLAIMS = {c.key: c for c in [
           "proj", "proj (reshape)", "ch16_projection"),
     Claim("conv_only", "without a sequence model (convolutions only) the recogniser reads worse",
           "proj", "proj_conv", "ch16_projection"),
+    # seed 003: "as expected, we saw better results with the learning rate scheduler"; it trained with Mish
+    Claim("cosine", "a cosine learning-rate schedule reads better than a constant rate", "names_crnn",
+          "names_crnn (constant lr)", "ch17_names"),
+    Claim("mish", "Mish, the activation the seed reports its results with, reads better than ReLU", "names_crnn",
+          "names_crnn (relu)", "ch17_names"),
+    Claim("batch_32", "batch 32, the seed's reported setting, reads better than batch 64 for the same lines",
+          "names_crnn", "names_crnn (batch 64)", "ch17_names"),
     # seed 004: a spatial transformer to straighten slanted words; pretraining on printed words (its mjsynth)
     Claim("stn", "a spatial transformer in front lowers the light CRNN's CER on words", "crnn_lite",
           "crnn_lite (no STN)", "ch18_lite"),
@@ -39,4 +46,5 @@ SEED_CLAIMS = {c.key: c for c in [
 #: claim key -> who makes it
 SOURCES = {"shortcut": "Retsinas et al. 2024 (seed 001 doubts it)", "column_pool": "seed 001's layer",
            "reshape_norm": "seed 002's rules of thumb", "reshape_raw": "seed 002's rules of thumb",
-           "conv_only": "seed 002's rules of thumb", "stn": "seed 004", "pretraining": "seed 004"}
+           "conv_only": "seed 002's rules of thumb", "cosine": "seed 003", "mish": "seed 003",
+           "batch_32": "seed 003's reported setting", "stn": "seed 004", "pretraining": "seed 004"}

@@ -95,3 +95,23 @@ def test_zero_lines_have_no_score(metric):
     # an error rate over no line is undefined: 0 % would read as perfect
     with pytest.raises(EmptyScoreError, match="over 0 lines is undefined"):
         metric([], [])
+
+
+def test_line_accuracy_counts_exact_lines():
+    from hwr.metrics import line_accuracy
+
+    assert line_accuracy(["ANNA", "BOB", "EVE"], ["ANNA", "BOB ", "EVA"]) == pytest.approx(1 / 3)
+    with pytest.raises(EmptyScoreError):
+        line_accuracy([], [])
+
+
+def test_positional_accuracy_is_the_seeds_and_shifts_after_one_error():
+    from hwr.metrics import positional_accuracy
+
+    assert positional_accuracy([[1, 2, 3]], [[1, 2, 3]]) == (1.0, 1.0)
+    # one deletion at the front: every later position is wrong, though the edit distance is 1
+    assert positional_accuracy([[1, 2, 3, 4]], [[2, 3, 4]]) == (0.0, 0.0)
+    # an extra symbol past the reference is not counted (the seed compared only the label's positions)
+    assert positional_accuracy([[1, 2]], [[1, 2, 9]]) == (1.0, 1.0)
+    # raw CTC frames (blanks, repeats) line up with the label by chance only
+    assert positional_accuracy([[5, 6]], [[0, 5, 5, 0, 6]]) == (0.0, 0.0)

@@ -117,6 +117,8 @@ results = report.thesis_frame(records).drop(columns=["thesis CER (%)"])
 Table(results, name="tbl-lite-results",
       caption="Test CER and WER (%, greedy decoding) on the test words (the printed-words row: on printed test "
               "words): mean ± seed sd, the 95 % bootstrap interval, the legacy CER and the best validation CER.")
+
+# %% tags=["hide-input"]
 glue("fig_lite_curves", plots.learning_curves(report.curves_frame([r for r in records if "printed" not in
                                                                      r.spec.variant])), display=False)
 
@@ -139,6 +141,8 @@ for key, v in verdicts.items():
 Table(report.seed_verdict_frame(verdicts), name="tbl-lite-verdicts",
       caption="Seed 004's claims: the difference here (test CER of the first model minus the second's, points, "
               "with its 95 % paired bootstrap interval) and the verdict.")
+
+# %% tags=["hide-input"]
 double = groups.get("crnn_lite (2x budget)", [])
 tuned = {r.spec.seed: r for r in groups.get("crnn_lite (pretrained)", [])}
 if double and double[0].spec.seed in tuned:
@@ -209,6 +213,8 @@ time_table = pd.DataFrame({"network (ms)": t["network"].map("{:.2f}".format),
 Table(time_table, name="tbl-lite-time",
       caption="Per test word at batch 1 on one thread (means over seeds): the network's time, the decoder's, the "
               "decoder's share of the two, and the test CER it gives.")
+
+# %% tags=["hide-input"]
 widest = t.iloc[-1]
 share = widest["decoder ms"] / (widest["decoder ms"] + widest["network"])
 total = widest["decoder ms"] + widest["network"]

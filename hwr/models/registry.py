@@ -36,6 +36,7 @@ from torchmore import flex
 
 from .crnn import CRNNConfig
 from .lite import LiteConfig
+from .names import NamesConfig
 from .projection import ProjectionConfig
 from .posenc import PositionalEncoding1d, PositionalEncoding2d
 
@@ -207,7 +208,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 #: architecture name -> its configuration class; a checkpoint records the name (``hwr.models.io``)
 ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig, "projection": ProjectionConfig,
-                                 "lite": LiteConfig}
+                                 "lite": LiteConfig, "names": NamesConfig}
 
 
 def architecture_of(cfg) -> str:
@@ -236,6 +237,10 @@ SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
                 "4 conv blocks (32-256) + max over rows + 2 BiLSTM 128 + CTC; the projection menu's base"),
     _seed_model("proj_conv", "seed 002", "projection", dict(sequence="conv"),
                 "as proj, with three 1-D convolutions instead of the BiLSTMs (no recurrence)"),
+    # seed 003's translation of a Kaggle notebook: a fixed 64 x 256 canvas and a 30-output upper-case alphabet
+    _seed_model("names_crnn", "seed 003", "names", dict(activation="mish"),
+                "fixed 64 x 256 canvas, 3 conv blocks (32-128, Mish) + linear 64 + BiLSTM 512 + CTC over "
+                "A-Z - ' space"),
     _seed_model("crnn_lite", "seed 004", "lite", {},
                 "spatial transformer + depthwise separable CNN + time dense 128 + 2 BiLSTM 128 + CTC"),
 ]}
@@ -300,10 +305,12 @@ def from_config(cfg, name: str = "", overrides: dict | None = None) -> nn.Module
     from .crnn import ResNetCRNN
     from .ctc import CTCModel
     from .lite import LiteCRNN
+    from .names import NamesCRNN
     from .projection import ProjectionCTC
     from .seq2seq import Seq2Seq
 
-    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC, LiteConfig: LiteCRNN}.get(type(cfg))
+    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC, LiteConfig: LiteCRNN,
+           NamesConfig: NamesCRNN}.get(type(cfg))
     model = own(cfg, name) if own else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
     model.config = cfg
     model.overrides = dict(overrides or {})

@@ -218,6 +218,28 @@ def _projection(profile: str) -> Study:
                             seeds=first_seed(profile)))
 
 
+#: seed 003's task per profile: handwritten upper-case names on the model's fixed canvas
+NAMES_TASKS = {"smoke": "names-smoke", "book": "names-64-cosine"}
+
+
+@declares("ch17_names")
+def _names(profile: str) -> Study:
+    """Seed 003's names recogniser as the seed reports it (Mish, cosine rate, batch 32), and one change at a
+    time: ReLU, a constant rate (the cosine's peak), batch 64 (the schedule as long in lines)."""
+    import math
+
+    from hwr.train.config import SCHEDULE_DEFAULTS
+    from hwr.train.task import get_task
+
+    task = NAMES_TASKS.get(profile, NAMES_TASKS["book"])
+    cfg = get_task(task).config("names_crnn")
+    batch64 = {"batch_size": 2 * cfg.batch_size,
+               "schedule_steps": math.ceil(cfg.schedule_steps / 2) if cfg.schedule_steps else None}
+    variants = {"": {}, "relu": {"model": {"activation": "relu"}}, "constant lr": {"train": dict(SCHEDULE_DEFAULTS)},
+                "batch 64": {"train": batch64}}
+    return Study.declare("ch17_names", profile, models=["names_crnn"], variants=variants, task=task)
+
+
 def study(chapter: str, profile: str) -> Study:
     """The study of ``chapter`` (its name, or a prefix such as ``ch03``) under ``profile``.
 

@@ -23,6 +23,8 @@ from hwr.synth.assets import ensure_assets
 #: bump when a change to the generator changes the pixels or the texts
 GENERATOR_VERSION = "1"
 SPLITS = F.SPLITS
+#: the texts a dataset can be written from (:attr:`SynthConfig.text`)
+TEXT_SOURCES = ("corpus", "names")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class SynthConfig:
             lines of ``lo`` to ``hi`` consecutive words of the same texts
             (:func:`hwr.synth.text.chop`), drawn and rendered like the full
             lines (same writers, same split by font and by document).
+        text: where the texts come from: ``"corpus"`` (the two pinned text
+            corpora) or ``"names"`` (upper-case first names,
+            :mod:`hwr.synth.names`; ``phrase_words`` does not apply).
     """
 
     seed: int = 0
@@ -56,8 +61,13 @@ class SynthConfig:
     extra_weights: bool = True
     families: tuple[str, ...] | None = None
     phrase_words: tuple[int, int] | None = None
+    text: str = "corpus"
 
     def __post_init__(self):
+        if self.text not in TEXT_SOURCES:
+            raise ValueError(f"SynthConfig.text: one of {TEXT_SOURCES}, not {self.text!r}")
+        if self.text == "names" and self.phrase_words is not None:
+            raise ValueError("SynthConfig: phrase_words cuts corpus texts; a names set has none")
         for split in SPLITS:
             n = getattr(self, split)
             if not isinstance(n, int) or n < 0:
@@ -94,11 +104,13 @@ class SynthConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def to_dict(self) -> dict:
-        """Plain dict for the manifest; ``phrase_words`` only when set, so the
-        full-line presets keep the config they had before phrases existed."""
+        """Plain dict for the manifest; ``phrase_words`` only when set and ``text`` only when not the
+        corpus, so the earlier presets keep the config (and the digest) they had before either existed."""
         d = dataclasses.asdict(self)
         if d["phrase_words"] is None:
             del d["phrase_words"]
+        if d["text"] == "corpus":
+            del d["text"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
@@ -117,6 +129,9 @@ PRESETS: dict[str, SynthConfig] = {
                                        families=F.PRINTED_FAMILIES),
     "printed-words": SynthConfig(train=12000, valid=400, test=800, phrase_words=(1, 1), extra_weights=False,
                                  families=F.PRINTED_FAMILIES),
+    # upper-case first names (seed 003's names recogniser), handwritten
+    "names-smoke": SynthConfig(train=240, valid=60, test=60, text="names"),
+    "names": SynthConfig(train=8000, valid=400, test=800, text="names"),
 }
 
 
@@ -141,7 +156,8 @@ def generator_digest() -> str:
 
     h = hashlib.sha256()
     here = Path(__file__).parent
-    names = ("fonts.py", "corpus.py", "text.py", "render.py", "warp.py", "page.py", "config.py", "dataset.py")
+    names = ("fonts.py", "corpus.py", "text.py", "names.py", "render.py", "warp.py", "page.py", "config.py",
+             "dataset.py")
     for f in [here / n for n in names] + [Path(hwr.codec.__file__)]:
         h.update(f.read_bytes().replace(b"\r\n", b"\n"))
     return h.hexdigest()[:16]
@@ -163,16 +179,25 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
     node_modules = ensure_assets(node_modules, quiet=True)
     writers = F.discover_writers(node_modules, config.families or F.FAMILIES, config.extra_weights)
     font_split = F.split_writers(writers, config.font_seed, config.font_fractions)
-    docs, corpus = T.load_documents(node_modules)
-    doc_split = T.split_documents(docs, config.seed, config.text_fractions)
+    if config.text == "names":
+        from hwr.synth import names as N
+
+        names, corpus = N.load_names(node_modules)
+        name_split = N.split_names(names, config.seed, config.text_fractions)
+    else:
+        docs, corpus = T.load_documents(node_modules)
+        doc_split = T.split_documents(docs, config.seed, config.text_fractions)
     jobs = []
     earlier: set[str] = set()  # phrases of earlier splits (full lines do not repeat across documents)
     for split in SPLITS:
         n = config.sizes[split]
         if n <= 0 or not lines:
             continue
-        lines = T.make_lines(doc_split[split], n, random.Random(f"text-{config.seed}-{split}"),
-                             words=config.phrase_words, exclude=frozenset(earlier))
+        rng = random.Random(f"text-{config.seed}-{split}")
+        if config.text == "names":
+            lines = N.make_names(name_split[split], n, rng)
+        else:
+            lines = T.make_lines(doc_split[split], n, rng, words=config.phrase_words, exclude=frozenset(earlier))
         if config.phrase_words:
             earlier.update(t for t, _ in lines)
         # one writer per form, cycling through the split's writers in shuffled rounds
@@ -194,6 +219,7 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
         "corpus": corpus,
         "fonts": [w.record() for w in writers],
         "font_split": font_split,
-        "text_split": {s: [d.id for d in doc_split[s]] for s in SPLITS},
+        "text_split": ({s: len(name_split[s]) for s in SPLITS} if config.text == "names"  # names per split
+                       else {s: [d.id for d in doc_split[s]] for s in SPLITS}),
     }
     return manifest, jobs
