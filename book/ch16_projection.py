@@ -202,9 +202,9 @@ Table(report.seed_verdict_frame(verdicts), name="tbl-projection-verdicts",
               "first model minus the second's, points, with its 95 % paired bootstrap interval) and the verdict.")
 
 # %% [markdown]
-# - **Concatenation wants normalised input.** {glue:md}`verdict_reshape_norm`
-# - **On raw lines, max rather than concatenation.** {glue:md}`verdict_reshape_raw`
-# - **Convolutions alone read worse.** {glue:md}`verdict_conv_only`
+# - **"Concatenation wants normalised input."** {glue:md}`verdict_reshape_norm`
+# - **"On raw lines, max rather than concatenation."** {glue:md}`verdict_reshape_raw`
+# - **"Convolutions alone are faster but read worse."** {glue:md}`verdict_conv_only`
 #
 # The rest of the menu (sum, the column LSTM, max on normalised lines,
 # concatenation on window-normalised lines) has one seed each: its rows of
