@@ -202,8 +202,8 @@ def test_table_formats_numbers_one_way():
     t = Table(pd.DataFrame({"lines": [4000.0, 60.0], "cer": [0.5, 12.25], "name": ["a|b", "c"]},
                            index=pd.Index(["train", "test"], name="split")), caption="Sizes.", name="tbl-x")
     assert t._repr_markdown_().splitlines() == [
-        "```{table} Sizes.", ":name: tbl-x", "", "| split | lines | cer | name |", "|:---|---:|---:|:---|",
-        "| train | 4,000 | 0.50 | a\\|b |", "| test | 60 | 12.25 | c |", "```"]
+        ":::{table} Sizes.", ":name: tbl-x", "", "| split | lines | cer | name |", "|:---|---:|---:|:---|",
+        "| train | 4,000 | 0.50 | a\\|b |", "| test | 60 | 12.25 | c |", ":::"]
     assert "<caption>Sizes.</caption>" in t._repr_html_() and 'text-align:right">4,000<' in t._repr_html_()
 
 

@@ -80,11 +80,13 @@ class Table:
         def line(cells):
             return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-        out = [f"```{{table}} {self.caption}", f":name: {self.name}", "", line(header),
+        # a colon fence: a backtick fence's info string may not hold backticks (CommonMark), and a caption
+        # naming a model in `code` would turn the whole table into a paragraph of text
+        out = [f":::{{table}} {self.caption}", f":name: {self.name}", "", line(header),
                "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]
         breaks = self._breaks(header)
         out += [line([c.replace("_", "_<wbr>") if b else c for c, b in zip(r, breaks)]) for r in rows]
-        return "\n".join(out + ["```"])
+        return "\n".join(out + [":::"])
 
     def _repr_html_(self) -> str:
         header, rows, numeric = self.rows()
