@@ -61,6 +61,9 @@ def test_book_builds_strictly(book_env):
         assert "<img" in html, f"{chapter.stem} rendered without figures"
         assert "This page was executed with" in html and "Re-run this page" in html
         assert f"{chapter.stem}.py" in html  # the jupytext source can be downloaded
+        # a table whose directive did not parse shows its fence as text (and loses its label, silently
+        # when nothing refers to it)
+        assert "{table}" not in html, f"{chapter.stem}: a table shows as text"
     # the notebook behind the download button shows its figures in Jupyter
     import nbformat
 
