@@ -17,7 +17,8 @@ from hwr.runs.execute import execute
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16, input_height=64),
         "gate_1": dict(hidden=32, attention=32, embedding=8),
-        "light_bn": dict(hidden=32, attention=32, embedding=8)}
+        "light_bn": dict(hidden=32, attention=32, embedding=8),
+        "names_crnn": dict(hidden=16, widths=(4, 8, 8), dense=8)}
 TRAIN = dict(epochs=1, batch_size=2, val_subset=None)
 
 
@@ -229,3 +230,42 @@ def test_segmentation_verdict_against_a_constant_speed_reader(chars, spaces, val
 
     got, text = segmentation_verdict("1D", chars, spaces, uniform=0.69, val_cer=val)
     assert got == outcome and "69.0 %" in text
+
+
+def test_names_reading_scores_the_collapsed_reading_as_the_test_and_the_raw_frames_by_position(store):
+    from hwr.codec import Codec
+    from hwr.decode.ctc import ctc_greedy
+    from hwr.metrics import positional_accuracy
+    from hwr.models.io import load_model
+    from hwr.preprocess import prepare
+    from hwr.runs.analyses import test_lines
+
+    rec = store["names_crnn"]
+    d = analysis(rec, "names_reading")
+    assert d["frames"] == 64 and d["canvas"] == 256 and d["lines"] == rec.test["lines"]
+    assert d["cer"] == pytest.approx(rec.test["cer"]) and d["char_accuracy"] == pytest.approx(1 - rec.test["cer"])
+    widths = [prepare(item.image, 64).shape[1] for item in test_lines(rec)]
+    assert d["cropped"] == pytest.approx(sum(w > 256 for w in widths) / len(widths))
+    # the raw frames, scored line by line as the seed did, give the recorded positional accuracies
+    import torch
+
+    model, codec = load_model(rec.folder, device="cpu"), Codec("ctc")
+    lines = test_lines(rec)
+    with torch.no_grad():
+        lp = [model(torch.from_numpy(prepare(item.image, 64))[None, None])[0] for item in lines]
+    labels = [codec.encode(item.text) for item in lines]
+    assert (d["raw"]["char"], d["raw"]["word"]) == pytest.approx(
+        positional_accuracy(labels, [p.argmax(-1).tolist() for p in lp]), abs=0.02)
+    assert (d["collapsed"]["char"], d["collapsed"]["word"]) == pytest.approx(
+        positional_accuracy(labels, [ctc_greedy(p[None])[0] for p in lp]), abs=0.02)
+
+
+def test_ctc_nan_poisons_the_trained_model_only_without_a_guard(store):
+    d = analysis(store["names_crnn"], "ctc_nan", lines=4)
+    assert d["frames"] == 64 and len(d["too_long"]) == 65
+    rows = {(r["case"], r["guard"]): r for r in d["cases"]}
+    poisoned = rows[("one label longer than its frames", "none")]
+    assert poisoned["infinite lines"] == 1 and not poisoned["weights finite"]
+    assert rows[("one label longer than its frames", "zero_infinity=True")]["weights finite"]
+    assert rows[("one label longer than its frames", "lengths checked, line left out")]["lines"] == \
+        poisoned["lines"] - 1

@@ -143,3 +143,13 @@ def test_segmentation_figures_mark_hits_and_misses():
     assert len(seg.measure_distributions(frame, char_width=6).axes) == 2
     runs = pd.DataFrame({"label": ["a", "b"], "family": ["1D", "2D"], "hit": [0.2, 0.3], "cer": [0.7, 0.6]})
     assert len(seg.hit_against_cer(runs).axes[0].collections) == 2
+
+
+def test_accuracy_bars_draw_one_bar_per_model_and_way_of_scoring():
+    from hwr.plots.accuracy import accuracy_bars
+
+    frame = pd.DataFrame([{"label": lab, "seed": s, "measure": m, "accuracy": 0.1 * (s + 1)}
+                          for lab in ("a", "b") for s in range(3) for m in ("correct", "seed's")])
+    fig = accuracy_bars(frame)
+    bars = [p for p in fig.axes[0].patches]
+    assert len(bars) == 4 and sorted(round(b.get_width(), 6) for b in bars) == [20.0] * 4

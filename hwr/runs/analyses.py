@@ -544,6 +544,83 @@ def gate_activations(model, rec: RunRecord, n: int = 64, n_maps: int = 2, bins: 
     return out
 
 
+@analyses("names_reading")
+def names_reading(model, rec: RunRecord, batch_size: int = 32) -> dict:
+    """Seed 003's accuracies beside correct ones, on the run's test names.
+
+    The network runs once per batch; from its output come the per-frame
+    argmax (raw: blanks and repeats kept, what seed 003 compared) and the
+    greedy reading (collapsed). Each is scored both ways: by edit distance
+    (CER, and a line right only when read exactly) and by seed 003's
+    position-by-position comparison (:func:`hwr.metrics.positional_accuracy`).
+
+    Returns:
+        ``{lines, frames, canvas, cropped, cer, char_accuracy, line_accuracy,
+        raw: {char, word}, collapsed: {char, word}, cer_cropped,
+        cer_whole}``: fractions; ``cropped`` is the share of test names wider
+        than the model's canvas (their ends are cut off before the network
+        sees them), ``cer_cropped``/``cer_whole`` the CER of those names and of
+        the rest (None where there are none).
+    """
+    import torch
+
+    from hwr.decode.ctc import ctc_greedy
+    from hwr.decode.family import FAMILIES
+    from hwr.metrics import cer, line_accuracy, positional_accuracy
+
+    codec = FAMILIES["ctc"].codec
+    canvas = getattr(getattr(model, "cfg", None), "input_width", None)
+    if canvas is None:
+        raise ValueError(f"{rec.folder}: names_reading needs a fixed-canvas model (names_crnn)")
+    refs, raw, collapsed, widths = [], [], [], []
+    with torch.no_grad():
+        for batch in _loader(model, test_lines(rec), batch_size):
+            lp = model(batch.images)
+            raw += lp.argmax(-1).tolist()
+            collapsed += ctc_greedy(lp)
+            refs += list(batch.texts)
+            widths += batch.widths.tolist()
+    hyps = [codec.decode(lab) for lab in collapsed]
+    labels = [codec.encode(r) for r in refs]
+    cut = [w > canvas for w in widths]
+    part = {flag: ([r for r, c in zip(refs, cut) if c == flag], [h for h, c in zip(hyps, cut) if c == flag])
+            for flag in (True, False)}
+    raw_char, raw_word = positional_accuracy(labels, raw)
+    col_char, col_word = positional_accuracy(labels, collapsed)
+    error = cer(refs, hyps)
+    return {"lines": len(refs), "frames": len(raw[0]) if raw else 0, "canvas": canvas,
+            "cropped": sum(cut) / max(1, len(cut)), "cer": error, "char_accuracy": 1 - error,
+            "line_accuracy": line_accuracy(refs, hyps),
+            "raw": {"char": raw_char, "word": raw_word}, "collapsed": {"char": col_char, "word": col_word},
+            "cer_cropped": cer(*part[True]) if part[True][0] else None,
+            "cer_whole": cer(*part[False]) if part[False][0] else None}
+
+
+@analyses("ctc_nan")
+def ctc_nan(model, rec: RunRecord, lines: int = 8) -> dict:
+    """Seed 003's NaN losses reproduced on the trained model (:func:`hwr.train.ctc_checks.nan_cases`).
+
+    One batch of ``lines`` evenly spaced test names; the impossible label
+    is the batch's names joined by spaces, cut to one symbol more than the
+    frames a line has.
+
+    Returns:
+        ``{frames, too_long, cases: [{case, guard, lines, infinite lines, loss,
+        gradient finite, weights finite, outputs finite after the step}]}``.
+    """
+    from hwr.decode.family import FAMILIES
+    from hwr.train.ctc_checks import nan_cases
+
+    codec = FAMILIES["ctc"].codec
+    batch = next(iter(_loader(model, test_lines(rec, lines), lines)))
+    labels = [codec.encode(t) for t in batch.texts]
+    frames = model.output_width(batch.widths)
+    text = " ".join(batch.texts * (1 + int(frames[0]) // max(1, len(" ".join(batch.texts)))))
+    too_long = text[:int(frames[0]) + 1]
+    rows = nan_cases(model, batch.images, labels, frames, codec.encode(too_long))
+    return {"frames": int(frames[0]), "too_long": too_long, "cases": rows}
+
+
 @analyses("stn_warps")
 def stn_warps(model, rec: RunRecord, n: int = 6, pick: str = "slanted") -> dict:
     """What a light CRNN's spatial transformer does to test words (seed 004's figure).
