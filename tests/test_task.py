@@ -58,6 +58,9 @@ def test_schedule_lines_per_model():
     ("tasks:\n  a: {description: x, threads: 2}\n", "unknown setting.*threads"),
     ("tasks:\n  a: {description: x}\nprofiles: {book: b}\n", "unknown task 'b'"),
     ("task: {}\n", "unknown top-level keys"),
+    # a task whose name line is lost merges into the one above: plain YAML would keep the last value silently
+    ("tasks:\n  a:\n    description: x\n    data: synth:words\n\n    description: y\n    data: synth:names\n",
+     "key 'description' given twice.*line 6"),
 ])
 def test_bad_task_files_name_file_and_cause(tmp_path, body, match):
     path = tmp_path / "tasks.yaml"
