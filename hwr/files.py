@@ -200,3 +200,28 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def read_yaml(path: Path):
+    """The parsed YAML file at ``path`` (safe loading), refusing a key given twice in one mapping.
+
+    Plain YAML keeps the last of two equal keys without a word, so a config entry whose name line was lost
+    merges silently into the entry above it.
+
+    Raises:
+        ValueError: naming the file, the key and its line.
+    """
+    import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise ValueError(f"{path}: key {key!r} given twice in one mapping "
+                                     f"(line {key_node.start_mark.line + 1})")
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeys)

@@ -264,3 +264,11 @@ def test_every_table_is_its_cells_last_expression(path):
     late = {i: lines for i, c in enumerate(nb.cells) if c.cell_type == "code"
             and (lines := _tables_shown_too_early(c.source))}
     assert not late, f"{path.name}: Table(...) is not the last statement of code cells {late}"
+
+
+def test_a_profile_with_a_key_given_twice_is_refused(tmp_path, monkeypatch):
+    # a chapter's section whose name line is lost would otherwise merge into the section above it
+    (tmp_path / "twice.yaml").write_text("chapters:\n  ch01:\n    n: 1\n\n    n: 2\n")
+    monkeypatch.setattr(paths, "CONFIGS", tmp_path)
+    with pytest.raises(RunnerError, match="twice.yaml: key 'n' given twice.*line 5"):
+        chapters.load_profile("twice")

@@ -16,6 +16,7 @@ import yaml
 
 from hwr import paths
 from hwr.book import RunnerError
+from hwr.files import read_yaml
 
 
 def chapters() -> list[Path]:
@@ -93,7 +94,10 @@ def load_profile(profile: str) -> dict[str, Any]:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in paths.CONFIGS.glob("*.yaml")))
         raise RunnerError(f"no profile {profile!r} (configs/{profile}.yaml is missing); profiles: {known}")
-    cfg = yaml.safe_load(path.read_text()) or {}
+    try:
+        cfg = read_yaml(path) or {}
+    except ValueError as e:  # a chapter's parameters merged into another's, say
+        raise RunnerError(str(e)) from None
     unknown = set(cfg) - {"defaults", "chapters", "description"}
     if unknown:
         raise RunnerError(f"configs/{profile}.yaml: unknown top-level keys {sorted(unknown)}")

@@ -114,25 +114,6 @@ def _parse(name: str, raw: dict, path: Path) -> Task:
     return task
 
 
-def _unique_keys_loader(path: Path):
-    """A safe YAML loader that refuses a key given twice in one mapping: plain YAML keeps the last silently,
-    so a task whose name line was lost would merge into the task above it."""
-    import yaml
-
-    class UniqueKeys(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
-            seen = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise ValueError(f"{path}: key {key!r} given twice in one mapping "
-                                     f"(line {key_node.start_mark.line + 1})")
-                seen.add(key)
-            return super().construct_mapping(node, deep)
-
-    return UniqueKeys
-
-
 def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[str, str | None]]:
     """All tasks and the profile -> task name map of ``configs/tasks.yaml``.
 
@@ -140,12 +121,12 @@ def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[st
         FileNotFoundError: naming the file when it is missing.
         ValueError: naming the file and the task for a bad entry.
     """
-    import yaml
+    from hwr.files import read_yaml
 
     path = Path(path) if path else tasks_path()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no task file")
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader(path)) or {}
+    raw = read_yaml(path) or {}
     unknown = sorted(set(raw) - {"description", "tasks", "profiles"})
     if unknown:
         raise ValueError(f"{path}: unknown top-level keys {unknown} (expected description, tasks, profiles)")
