@@ -17,7 +17,7 @@ FONTS   := data/node_modules/.package-lock.json
 export OMP_WAIT_POLICY ?= PASSIVE
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: all venv assets data book chapters chromium test bench clean distclean
+.PHONY: all venv assets data book chapters chromium test bench peers clean distclean
 
 all: book
 
@@ -64,6 +64,12 @@ test: venv assets chromium
 bench: venv assets
 	$(HWR) bench train
 	$(HWR) bench latency
+
+# kraken and Tesseract trained and scored beside the book's models (about an hour under
+# PROFILE=book; not part of `make book` or `make test`): see peers/README.md.
+PEERS_ARGS ?=
+peers: venv assets
+	bash peers/compare.sh --profile $(PROFILE) $(PEERS_ARGS)
 
 clean:
 	rm -rf _build results/smoke .pytest_cache

@@ -41,8 +41,8 @@ eval_images=("$data"/valid/*.png)
 rm -rf "$work/train" "$work/eval" "$work/starter" "$work/out"
 
 # 1. Box files (one box per character, each spanning the whole line) and image links.
-python3 "$here/tess_line_boxes.py" "$work/train" "${train_images[@]:0:n_train}"
-python3 "$here/tess_line_boxes.py" "$work/eval" "${eval_images[@]:0:n_eval}"
+python3 "$here/../hwr/peers/boxes.py" "$work/train" "${train_images[@]:0:n_train}"
+python3 "$here/../hwr/peers/boxes.py" "$work/eval" "${eval_images[@]:0:n_eval}"
 
 # 2. .lstmf files: tesseract renders each line through its LSTM input pipeline and
 #    stores image + boxes. --psm 13 = raw line, no layout analysis.

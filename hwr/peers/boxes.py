@@ -1,6 +1,6 @@
 """Write Tesseract LSTM training boxes for line images with a transcription beside them.
 
-Usage: python tess_line_boxes.py OUT_DIR LINE.png [LINE.png ...]
+Usage: python hwr/peers/boxes.py OUT_DIR LINE.png [LINE.png ...]
 
 For each ``NAME.png`` with ``NAME.gt.txt`` next to it, this writes into OUT_DIR:
 
@@ -66,24 +66,24 @@ def box_lines(text: str, width: int, height: int) -> list[str]:
     return rows
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out_dir, images = argv[0], argv[1:]
+def write_boxes(out_dir: str, images: list[str]) -> tuple[int, list[str]]:
+    """Write ``NAME.box``, ``NAME.gt.txt`` and a link ``NAME.png`` into ``out_dir`` for each image.
+
+    Returns:
+        how many lines were written, and a message for each image skipped (no
+        transcription, an empty one, an unreadable image).
+    """
     os.makedirs(out_dir, exist_ok=True)
-    written = skipped = 0
+    written, skipped = 0, []
     for image in images:
         stem, _ = os.path.splitext(image)
-        gt_path = stem + ".gt.txt"
         try:
-            with open(gt_path, encoding="utf-8") as handle:
+            with open(stem + ".gt.txt", encoding="utf-8") as handle:
                 text = handle.read()
             width, height = image_size(image)
             rows = box_lines(text, width, height)
         except (OSError, ValueError) as error:
-            print(f"skip {image}: {error}", file=sys.stderr)
-            skipped += 1
+            skipped.append(f"skip {image}: {error}")
             continue
         name = os.path.basename(stem)
         link = os.path.join(out_dir, os.path.basename(image))
@@ -95,7 +95,17 @@ def main(argv: list[str]) -> int:
         with open(os.path.join(out_dir, name + ".gt.txt"), "w", encoding="utf-8") as handle:
             handle.write(unicodedata.normalize("NFC", text.strip()) + "\n")
         written += 1
-    print(f"{written} box files written to {out_dir}, {skipped} skipped", file=sys.stderr)
+    return written, skipped
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    written, skipped = write_boxes(argv[0], argv[1:])
+    for message in skipped:
+        print(message, file=sys.stderr)
+    print(f"{written} box files written to {argv[0]}, {len(skipped)} skipped", file=sys.stderr)
     return 0 if written else 1
 
 

@@ -1,0 +1,192 @@
+"""The appendix's tables and sentences, made from the comparison's records.
+
+Every number the appendix prints comes from here, computed from
+``results/peers/<profile>/`` (:mod:`hwr.peers.records`); none is typed into the page.
+Each function accepts any subset of the systems: a comparison cut short renders
+what it has.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hwr.peers import records as store
+
+TRAINED = ("kraken", "tesseract")  # kinds of the peers trained here (the stock model is not)
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+def interval(profile: str, record: dict, n_resamples: int = 2000):
+    """The test CER with its 95 % bootstrap interval over test lines (:func:`hwr.stats.ratio_interval`)."""
+    from hwr import stats
+
+    _, d, m = stats.line_counts(store.predictions_path(profile, record["system"]))
+    return stats.ratio_interval(d, m, n_resamples=n_resamples)
+
+
+def _frame(rows: list[dict], index: str, columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame indexed by ``index``; with no rows, an empty frame with the columns (no records yet)."""
+    return pd.DataFrame(rows, columns=[index, *columns]).set_index(index)
+
+
+TABLE_COLUMNS = ["parameters", "budget (min)", "lines trained", "training lines/s", "test CER (%)", "95 % interval",
+                 "test WER (%)", "latency (ms/line)"]
+
+
+def table(profile: str, records: list[dict]) -> pd.DataFrame:
+    """One row per system: size, budget, training speed, test CER (with its interval) and WER, latency."""
+    rows = []
+    for r in records:
+        t, s = r.get("training") or {}, r["test"]
+        ci = interval(profile, r)
+        rows.append({
+            "system": r["label"],
+            "parameters": r.get("parameters"),
+            "budget (min)": r["budget_minutes"] if t else None,
+            "lines trained": t.get("lines"),
+            "training lines/s": t.get("lines_per_s"),
+            "test CER (%)": 100 * s["cer"],
+            "95 % interval": f"{100 * ci.low:.1f}–{100 * ci.high:.1f}",
+            "test WER (%)": 100 * s["wer"],
+            "latency (ms/line)": 1000 * s["latency_s"] if s.get("latency_s") is not None else None,
+        })
+    return _frame(rows, "system", TABLE_COLUMNS)
+
+
+def provenance(records: list[dict]) -> pd.DataFrame:
+    """Per system: the model, threads, the commit, when it ran, how long it took in all, the load around it."""
+    rows = []
+    for r in records:
+        load = (r.get("load_average") or {}).get("before") or [None]
+        rows.append({"system": r["label"], "model": r.get("model"), "threads": r.get("threads"),
+                     "commit": (r.get("commit") or "?")[:10] + ("*" if r.get("dirty") else ""),
+                     "started": r.get("started", "?"), "minutes in all": r.get("duration_s", 0) / 60,
+                     "load before": load[0]})
+    return _frame(rows, "system", ["model", "threads", "commit", "started", "minutes in all", "load before"])
+
+
+def versions(records: list[dict]) -> pd.DataFrame:
+    """Tool and library versions, as each record saw them (one column per system when they differ)."""
+    seen: dict[str, dict] = {}
+    for r in records:
+        for k, v in (r.get("versions") or {}).items():
+            seen.setdefault(k, {})[r["label"]] = v
+    rows = [{"package": k, "version": ", ".join(sorted({str(v) for v in by.values()}))} for k, by in seen.items()]
+    return _frame(rows, "package", ["version"])
+
+
+def placeholder_figure(text: str):
+    """A small figure that says why there is no chart (the page keeps its figure and its reference)."""
+    import matplotlib.pyplot as plt
+
+    from hwr.plots.style import WIDTH
+
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return fig
+
+
+def hardware(records: list[dict]) -> str:
+    """``2 cores of AMD EPYC ..., 8 GB`` from the records (all systems ran on one machine)."""
+    hw = next((r["hardware"] for r in records if r.get("hardware")), {})
+    memory = f", {hw['memory_gb']:g} GB" if hw.get("memory_gb") else ""
+    return f"{hw.get('cores', '?')} cores of {hw.get('cpu', '?')}{memory}"
+
+
+def commands(records: list[dict]) -> str:
+    """Every command of every system, as a Markdown code block (paths relative to the checkout)."""
+    lines = []
+    for r in records:
+        lines.append(f"# {r['label']}")
+        for c in r.get("commands", []):
+            env = " ".join(f"{k}={v}" for k, v in (c.get("env") or {}).items())
+            lines.append(f"{env + ' ' if env else ''}{c['cmd']}")
+        lines.append("")
+    return "```text\n" + "\n".join(lines).rstrip() + "\n```"
+
+
+def conditions(records: list[dict]) -> str:
+    """The shared conditions in a sentence: budget, threads, data, machine."""
+    budgets = sorted({r["budget_minutes"] for r in records if r.get("training")})
+    threads = sorted({r.get("threads") for r in records})
+    data = sorted({r.get("data") for r in records})
+    lines = sorted({r["test"]["lines"] for r in records})
+    return (f"Every trained system had {' or '.join(f'{b:g}' for b in budgets)} minutes of wall clock with "
+            f"{' or '.join(str(t) for t in threads)} threads, alone on {hardware(records)}, one system after "
+            f"the other, on the `{', '.join(data)}` task's lines; all were scored on the same "
+            f"{', '.join(f'{n:,}' for n in lines)} test lines.")
+
+
+def _best(records: list[dict], kinds: tuple[str, ...]) -> dict | None:
+    pool = [r for r in records if r["kind"] in kinds]
+    return min(pool, key=lambda r: r["test"]["cer"]) if pool else None
+
+
+def _difference(profile: str, a: dict, b: dict) -> str:
+    """B's test CER minus A's in points, with the paired bootstrap interval over the test lines."""
+    from hwr import stats
+
+    c = stats.compare([store.predictions_path(profile, a["system"])], [store.predictions_path(profile, b["system"])],
+                      names=(a["label"], b["label"]))
+    i = c.pooled
+    called = ("the test lines resolve it" if i.excludes_zero()
+              else "the test lines do not resolve it (its interval includes zero)")
+    return (f"{100 * i.estimate:+.2f} points (95 % interval {100 * i.low:+.2f} to {100 * i.high:+.2f}, paired "
+            f"bootstrap over the test lines); {called}")
+
+
+def _seed_spread(record: dict) -> str:
+    """How far the chosen model's seeds were apart in the book's own runs, as a clause."""
+    cers = (record.get("chosen") or {}).get("book_test_cers") or []
+    if len(cers) < 2:
+        return ""
+    return (f": the book's {len(cers)} runs of {record['chosen']['experiment']} on this task ranged from "
+            f"{percent(min(cers))} to {percent(max(cers))} test CER")
+
+
+def discussion(profile: str, records: list[dict]) -> str:
+    """What the records say, in a few sentences with every number computed here."""
+    if not records:
+        return f"There are no records under the `{profile}` profile yet, so there is nothing to discuss."
+    parts = []
+    ranked = sorted(records, key=lambda r: r["test"]["cer"])
+    parts.append(f"The lowest test CER, {percent(ranked[0]['test']['cer'])}, is that of {ranked[0]['label']}; the "
+                 f"highest, {percent(ranked[-1]['test']['cer'])}, that of {ranked[-1]['label']}.")
+    ours, peer = _best(records, ("hwr",)), _best(records, TRAINED)
+    if ours and peer:
+        parts.append(f"At the same budget, the book's best model here ({ours['label']}, "
+                     f"{percent(ours['test']['cer'])}) against the best peer trained from scratch "
+                     f"({peer['label']}, {percent(peer['test']['cer'])}): the book's model minus the peer is "
+                     f"{_difference(profile, peer, ours)}. Each system ran once (one seed), so the spread between "
+                     f"seeds is not in that interval{_seed_spread(ours)}.")
+    trained = [r for r in records if (r.get("training") or {}).get("lines_per_s")]
+    if len(trained) > 1:
+        fast = max(trained, key=lambda r: r["training"]["lines_per_s"])
+        slow = min(trained, key=lambda r: r["training"]["lines_per_s"])
+        parts.append(f"Training speed spans {slow['training']['lines_per_s']:.1f} lines/s ({slow['label']}, "
+                     f"{slow['training']['lines']:,} lines in the budget) to {fast['training']['lines_per_s']:.1f} "
+                     f"({fast['label']}, {fast['training']['lines']:,} lines): within one budget the systems see "
+                     "very different amounts of data, which is part of what is compared.")
+    stock = next((r for r in records if r["kind"] == "tesseract-stock"), None)
+    scratch = next((r for r in records if r["kind"] == "tesseract"), None)
+    if stock and scratch:
+        parts.append(f"Tesseract's stock English model, never trained on these writers, reads the test lines at "
+                     f"{percent(stock['test']['cer'])}; the one trained from scratch here at "
+                     f"{percent(scratch['test']['cer'])}.")
+    timed = [r for r in records if r["test"].get("latency_s") is not None]
+    if len(timed) > 1:
+        quick = min(timed, key=lambda r: r["test"]["latency_s"])
+        slow = max(timed, key=lambda r: r["test"]["latency_s"])
+        parts.append(f"Per line, once loaded, the quickest reader is {quick['label']} "
+                     f"({1000 * quick['test']['latency_s']:.1f} ms) and the slowest {slow['label']} "
+                     f"({1000 * slow['test']['latency_s']:.1f} ms).")
+    loads = [(r.get("load_average") or {}).get("before", [0])[0] for r in records]
+    if loads and max(loads) > 1.0:
+        parts.append(f"The machine was not idle for every system (one-minute load average up to {max(loads):.1f} "
+                     "as a system started): wall-clock budgets then buy less training, and the speeds and "
+                     "latencies above are lower bounds.")
+    return " ".join(parts)
