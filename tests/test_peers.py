@@ -191,7 +191,7 @@ def test_best_models_averages_seeds_on_the_book_task_only(tmp_path):
 
 # ---------------------------------------------------------------- records and the appendix
 def _record(system, kind, cer_value, lines_per_s=None):
-    return {"system": system, "label": system.upper(), "kind": kind, "budget_minutes": 10, "threads": 2,
+    return {"system": system, "label": system.upper(), "short": system.title(), "kind": kind, "budget_minutes": 10, "threads": 2,
             "data": "synth:phrases", "parameters": 1000,
             "training": {"lines": 5000, "seconds": 600, "lines_per_s": lines_per_s} if lines_per_s else {},
             "test": {"cer": cer_value, "wer": 0.5, "lines": 2, "latency_s": 0.01},
@@ -214,9 +214,16 @@ def test_records_round_trip_in_table_order(peers_results):
     got = records.read("p")
     assert [r["system"] for r in got] == ["kraken-default", "hwr-ctc"]  # records.ORDER, not file names
     frame = records.curves("p", got)
-    assert list(frame["label"].unique()) == ["KRAKEN-DEFAULT", "KRAKEN-DEFAULT, training error", "HWR-CTC",
-                                             "HWR-CTC, training error"]
-    assert frame["minutes"].tolist()[:2] == [1.0, 1.5]
+    assert list(frame["label"].unique()) == ["Kraken-Default", "Kraken-Default, training error", "Hwr-Ctc",
+                                             "Hwr-Ctc, training error"]
+    assert frame["minutes"].tolist()[:2] == [1.0, 1.5] and set(frame["kind"]) == {"validation", "training"}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hwr.peers.figure import curves_figure
+
+    fig = curves_figure(frame)
+    assert len(fig.axes[0].lines) == 4  # two systems, a validation and a training curve each
     table = report.table("p", got)
     assert table.loc["HWR-CTC", "test CER (%)"] == pytest.approx(25.0) and len(table) == 2
     text = report.discussion("p", got)

@@ -43,18 +43,19 @@ SMOKE_MINUTES = 0.5
 @dataclass(frozen=True)
 class System:
     name: str
-    label: str
+    label: str  # for tables and sentences
+    short: str  # for legends
     kind: str  # kraken, tesseract, tesseract-stock, hwr
     option: str = ""  # the kraken spec, or the hwr model family
 
 
 SYSTEMS = {s.name: s for s in [
-    System("kraken-default", "kraken, default spec", "kraken", ""),
-    System("kraken-thesis-size", "kraken, thesis-sized spec", "kraken", THESIS_SIZE_SPEC),
-    System("tesseract-scratch", "Tesseract 5 LSTM, from scratch", "tesseract"),
-    System("tesseract-eng", "Tesseract 5, stock English (zero-shot)", "tesseract-stock"),
-    System("hwr-ctc", "hwr, best CTC model", "hwr", "ctc"),
-    System("hwr-seq2seq", "hwr, best seq2seq model", "hwr", "seq2seq"),
+    System("kraken-default", "kraken, default spec", "kraken default", "kraken", ""),
+    System("kraken-thesis-size", "kraken, thesis-sized spec", "kraken thesis-sized", "kraken", THESIS_SIZE_SPEC),
+    System("tesseract-scratch", "Tesseract 5 LSTM, from scratch", "Tesseract scratch", "tesseract"),
+    System("tesseract-eng", "Tesseract 5, stock English (zero-shot)", "Tesseract eng", "tesseract-stock"),
+    System("hwr-ctc", "hwr, best CTC model", "hwr CTC", "hwr", "ctc"),
+    System("hwr-seq2seq", "hwr, best seq2seq model", "hwr seq2seq", "hwr", "seq2seq"),
 ]}
 assert tuple(SYSTEMS) == records.ORDER
 
@@ -118,10 +119,11 @@ def _trained(setup: Setup, system: System, choices: dict) -> tuple[dict, callabl
     raise ValueError(f"unknown kind {system.kind!r}")
 
 
-def run_system(setup: Setup, system: System, choices: dict) -> tuple[dict, list[dict], list[dict]]:
-    """Train, recognise, score and time one system; its record, curve and per-line predictions (not yet written)."""
-    from hwr.provenance import git_state
+def run_system(setup: Setup, system: System, choices: dict, git: dict) -> tuple[dict, list[dict], list[dict]]:
+    """Train, recognise, score and time one system; its record, curve and per-line predictions (not yet written).
 
+    ``git``: the checkout's state when the comparison started (the records it writes would make it dirty).
+    """
     started, first_command = time.time(), len(setup.commands)
     load_before = [round(x, 2) for x in os.getloadavg()]
     say(f"{system.name}: training for {setup.minutes:g} min on {setup.threads} threads" if system.kind !=
@@ -140,11 +142,12 @@ def run_system(setup: Setup, system: System, choices: dict) -> tuple[dict, list[
         training["lines_per_s"] = training["lines"] / training["seconds"]
     say(f"{system.name}: test CER {metrics['cer']:.2%}, WER {metrics['wer']:.2%}"
         + (f", {training['lines']:,} lines trained" if training.get("lines") else ""))
-    label = system.label
+    label, short = system.label, system.short
     if system.kind == "hwr":
         label = f"hwr {fields['model']} (best {system.option if system.option == 'seq2seq' else 'CTC'} model)"
+        short = f"hwr {fields['model']}"
     record = {
-        "system": system.name, "label": label, "kind": system.kind, "profile": setup.profile,
+        "system": system.name, "label": label, "short": short, "kind": system.kind, "profile": setup.profile,
         "data": setup.source, "seed": setup.seed, "threads": setup.threads,
         "budget_minutes": setup.minutes if training else 0, **fields, "training": training,
         "test": {**metrics, "recognition_s": seconds_all, "one_line_s": seconds_one,
@@ -154,7 +157,7 @@ def run_system(setup: Setup, system: System, choices: dict) -> tuple[dict, list[
         "commands": [{"step": c["step"], "cmd": shown(c["cmd"]), **({"env": c["env"]} if "env" in c else {})}
                      for c in setup.commands[first_command:]],
         "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
-        **git_state(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        **git, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
     }
     return record, curve, rows
@@ -189,6 +192,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hwr.provenance import git_state
     from hwr.runs.study import profile_data, profile_task
 
     args = parse(argv)
@@ -216,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         for family, c in choices.items():
             say(f"best {family} model of the book: {c.label} (mean test CER {c.test_cer:.2%} over {c.seeds} seeds)")
         versions, hardware = environment(setup)
+        git = git_state()  # before any record is written: a rewritten record would make the checkout dirty
         for system in todo:
-            record, curve, rows = run_system(setup, system, choices)
+            record, curve, rows = run_system(setup, system, choices, git)
             record.update(versions=versions, hardware=hardware)
             path = records.write(args.profile, record, curve, rows)
             say(f"{system.name}: record {shown([path])}")

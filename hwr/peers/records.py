@@ -68,10 +68,11 @@ def read(profile: str) -> list[dict]:
 
 
 def curves(profile: str, records: list[dict]) -> pd.DataFrame:
-    """Every system's curve in the layout of :func:`hwr.plots.learning_curves`.
+    """Every system's curve, one row per point.
 
-    Columns label, seed, lines_seen, minutes, val_cer; a training-error curve
-    (lstmtraining's BCER on its training lines) gets its own label saying so.
+    Columns: system, label (the record's short name; a training-error curve,
+    lstmtraining's BCER on its own training lines, says so), kind (validation or
+    training), seed, lines_seen, minutes, val_cer (the CER of that point, a fraction).
     """
     frames = []
     for r in records:
@@ -81,10 +82,12 @@ def curves(profile: str, records: list[dict]) -> pd.DataFrame:
         c = pd.read_csv(path)
         if c.empty:
             continue
-        label = c["curve"].map(lambda k: r["label"] if k == "validation" else f"{r['label']}, {k} error")
-        frames.append(pd.DataFrame({"label": label, "seed": r.get("seed", 0), "lines_seen": c["lines"],
+        short = r.get("short") or r["system"]
+        label = c["curve"].map(lambda k: short if k == "validation" else f"{short}, {k} error")
+        frames.append(pd.DataFrame({"system": r["system"], "label": label, "kind": c["curve"],
+                                    "seed": r.get("seed", 0), "lines_seen": c["lines"],
                                     "minutes": c["seconds"] / 60, "val_cer": c["cer"]}))
-    columns = ["label", "seed", "lines_seen", "minutes", "val_cer"]
+    columns = ["system", "label", "kind", "seed", "lines_seen", "minutes", "val_cer"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 

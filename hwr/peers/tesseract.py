@@ -74,12 +74,14 @@ def prepare(setup: Setup, name: str) -> dict:
     work = setup.work / name
     work.mkdir(parents=True, exist_ok=True)
     lists = {split: _lstmf(setup, work / split, setup.images(split)) for split in ("train", "valid")}
-    setup.commands.append({"step": f"{name}: .lstmf files", "cmd": ["tesseract", "LINE.png", "LINE", "--psm", "13",
-                                                                    "lstm.train"]})
+    setup.commands.append({"step": f"{name}: line boxes, then one .lstmf file per line",
+                           "cmd": ["tesseract", f"{work}/SPLIT/NAME.png", f"{work}/SPLIT/NAME", "--psm", "13",
+                                   "lstm.train"]})
     boxes = sorted((work / "train").glob("*.box")) + sorted((work / "valid").glob("*.box"))
     cmd = ["unicharset_extractor", "--output_unicharset", work / "unicharset", "--norm_mode", 2, *boxes]
     check(run_logged(cmd, work / "unicharset.log"), "unicharset_extractor")
-    setup.commands.append({"step": f"{name}: character set", "cmd": cmd[:5] + ["train/*.box", "valid/*.box"]})
+    setup.commands.append({"step": f"{name}: character set",
+                           "cmd": cmd[:5] + [f"{work}/train/*.box", f"{work}/valid/*.box"]})
     script_dir, starter_dir = work / "langdata", work / "starter"
     shutil.rmtree(starter_dir, ignore_errors=True)
     script_dir.mkdir(exist_ok=True)
