@@ -56,8 +56,8 @@ case "$version" in
   *) echo "install_tesseract: expected Tesseract 5, got '$version'" >&2; exit 1 ;;
 esac
 [ -s "$tessdata/configs/lstm.train" ] || { echo "install_tesseract: no $tessdata/configs/lstm.train" >&2; exit 1; }
-# python3 (standard library only) runs peers/tess_line_boxes.py.
-command -v python3 > /dev/null || { echo "install_tesseract: python3 needed for tess_line_boxes.py" >&2; exit 1; }
+# python3 (standard library only) runs hwr/peers/boxes.py in peers/tesseract_train_smoke.sh.
+command -v python3 > /dev/null || { echo "install_tesseract: python3 needed for hwr/peers/boxes.py" >&2; exit 1; }
 echo "$version; $(dpkg-query -W -f='${Package} ${Version}\n' "${packages[@]}" | tr '\n' ';')"
 tesseract --list-langs 2> /dev/null | tail -n +2 | tr '\n' ' '
 echo
