@@ -93,7 +93,7 @@ def placeholder_figure(text: str):
 def hardware(records: list[dict]) -> str:
     """``2 cores of AMD EPYC ..., 8 GB`` from the records (all systems ran on one machine)."""
     hw = next((r["hardware"] for r in records if r.get("hardware")), {})
-    memory = f", {hw['memory_gb']:g} GB" if hw.get("memory_gb") else ""
+    memory = f" with {hw['memory_gb']:g} GB of memory" if hw.get("memory_gb") else ""
     return f"{hw.get('cores', '?')} cores of {hw.get('cpu', '?')}{memory}"
 
 
@@ -116,9 +116,9 @@ def conditions(records: list[dict]) -> str:
     data = sorted({r.get("data") for r in records})
     lines = sorted({r["test"]["lines"] for r in records})
     return (f"Every trained system had {' or '.join(f'{b:g}' for b in budgets)} minutes of wall clock with "
-            f"{' or '.join(str(t) for t in threads)} threads, alone on {hardware(records)}, one system after "
-            f"the other, on the `{', '.join(data)}` task's lines; all were scored on the same "
-            f"{', '.join(f'{n:,}' for n in lines)} test lines.")
+            f"{' or '.join(str(t) for t in threads)} threads on {hardware(records)}, one system at a time, on "
+            f"the lines of `{', '.join(data)}`; all were scored on the same {', '.join(f'{n:,}' for n in lines)} "
+            "test lines.")
 
 
 def _best(records: list[dict], kinds: tuple[str, ...]) -> dict | None:
@@ -144,8 +144,8 @@ def _seed_spread(record: dict) -> str:
     cers = (record.get("chosen") or {}).get("book_test_cers") or []
     if len(cers) < 2:
         return ""
-    return (f": the book's {len(cers)} runs of {record['chosen']['experiment']} on this task ranged from "
-            f"{percent(min(cers))} to {percent(max(cers))} test CER")
+    return (f" (the book's {len(cers)} runs of {record['chosen']['experiment']} on the book task, one per seed, "
+            f"ranged from {percent(min(cers))} to {percent(max(cers))} test CER)")
 
 
 def discussion(profile: str, records: list[dict]) -> str:
@@ -158,18 +158,18 @@ def discussion(profile: str, records: list[dict]) -> str:
                  f"highest, {percent(ranked[-1]['test']['cer'])}, that of {ranked[-1]['label']}.")
     ours, peer = _best(records, ("hwr",)), _best(records, TRAINED)
     if ours and peer:
-        parts.append(f"At the same budget, the book's best model here ({ours['label']}, "
-                     f"{percent(ours['test']['cer'])}) against the best peer trained from scratch "
-                     f"({peer['label']}, {percent(peer['test']['cer'])}): the book's model minus the peer is "
+        parts.append(f"At the same budget, the book's best model here, {ours['label']}, reads the test lines at "
+                     f"{percent(ours['test']['cer'])} CER, and the best peer trained from scratch, {peer['label']}, "
+                     f"at {percent(peer['test']['cer'])}: the book's model minus the peer is "
                      f"{_difference(profile, peer, ours)}. Each system ran once (one seed), so the spread between "
                      f"seeds is not in that interval{_seed_spread(ours)}.")
     trained = [r for r in records if (r.get("training") or {}).get("lines_per_s")]
     if len(trained) > 1:
         fast = max(trained, key=lambda r: r["training"]["lines_per_s"])
         slow = min(trained, key=lambda r: r["training"]["lines_per_s"])
-        parts.append(f"Training speed spans {slow['training']['lines_per_s']:.1f} lines/s ({slow['label']}, "
-                     f"{slow['training']['lines']:,} lines in the budget) to {fast['training']['lines_per_s']:.1f} "
-                     f"({fast['label']}, {fast['training']['lines']:,} lines): within one budget the systems see "
+        parts.append(f"Training speed ranges from {slow['training']['lines_per_s']:.1f} lines/s for {slow['label']} "
+                     f"({slow['training']['lines']:,} lines in the budget) to {fast['training']['lines_per_s']:.1f} "
+                     f"for {fast['label']} ({fast['training']['lines']:,} lines): within one budget the systems see "
                      "very different amounts of data, which is part of what is compared.")
     stock = next((r for r in records if r["kind"] == "tesseract-stock"), None)
     scratch = next((r for r in records if r["kind"] == "tesseract"), None)
@@ -181,9 +181,9 @@ def discussion(profile: str, records: list[dict]) -> str:
     if len(timed) > 1:
         quick = min(timed, key=lambda r: r["test"]["latency_s"])
         slow = max(timed, key=lambda r: r["test"]["latency_s"])
-        parts.append(f"Per line, once loaded, the quickest reader is {quick['label']} "
-                     f"({1000 * quick['test']['latency_s']:.1f} ms) and the slowest {slow['label']} "
-                     f"({1000 * slow['test']['latency_s']:.1f} ms).")
+        parts.append(f"Once loaded, the quickest reader is {quick['label']}, at "
+                     f"{1000 * quick['test']['latency_s']:.1f} ms a line, and the slowest {slow['label']}, at "
+                     f"{1000 * slow['test']['latency_s']:.1f} ms.")
     loads = [(r.get("load_average") or {}).get("before", [0])[0] for r in records]
     if loads and max(loads) > 1.0:
         parts.append(f"The machine was not idle for every system (one-minute load average up to {max(loads):.1f} "
