@@ -42,15 +42,16 @@ from hwr.book.tables import Table
 from hwr.peers import records as peer_records
 from hwr.peers import report
 from hwr.peers.compare import KRAKEN_DEFAULT_SPEC, THESIS_SIZE_SPEC
-from hwr.peers.tesseract import NET_SPEC
+from hwr.peers.kraken import BATCH
+from hwr.peers.tesseract import LEARNING_RATE, NET_SPEC
 
 page.start()
 records = peer_records.read(profile)
-by_kind = {r["kind"]: r for r in records}
-glue("peers_profile", profile, display=False)
 glue("kraken_default_spec", KRAKEN_DEFAULT_SPEC, display=False)
 glue("kraken_thesis_spec", THESIS_SIZE_SPEC, display=False)
 glue("tesseract_net_spec", NET_SPEC, display=False)
+glue("ketos_batch", f"{BATCH}", display=False)
+glue("tesseract_lr", f"{LEARNING_RATE:g}", display=False)
 chosen = [r for r in records if r["kind"] == "hwr"]
 glue("peers_chosen", Markdown(
     "; ".join(f"{r['label']}: chosen with a mean test CER of {report.percent(r['chosen']['book_test_cer'])} over "
@@ -77,12 +78,12 @@ if not records:
 #   {glue:text}`kraken_thesis_spec`.
 #
 #   Both train with ketos' defaults (AdamW at $10^{-3}$, a constant rate, no
-#   augmentation) except the batch, 16 lines as in the book task, and keep
+#   augmentation) except the batch, {glue:text}`ketos_batch` lines as in the book task, and keep
 #   the model that did best on the validation lines.
 # - **Tesseract 5 LSTM, from scratch**: `lstmtraining` without a starting
 #   model, on tesstrain's default network {glue:text}`tesseract_net_spec`
 #   (`c###`: the size of the character set), one line per iteration at a
-#   rate of 0.002. Its character set and starter model are built here from
+#   rate of {glue:text}`tesseract_lr`. Its character set and starter model are built here from
 #   the training and validation transcriptions, with no dictionary. Tesseract
 #   keeps no model chosen on validation lines: the model scored is the last
 #   checkpoint.
@@ -165,6 +166,7 @@ Table(report.versions(records), name="tbl-peers-versions",
 
 # %% tags=["hide-input"]
 glue("peers_commands", Markdown(report.commands(records) if records else "(no records)"), display=False)
+glue("peers_took", Markdown(report.took(profile, records)), display=False)
 
 # %% [markdown]
 # The commands each system ran, in order (paths relative to the checkout;
@@ -185,4 +187,4 @@ glue("peers_commands", Markdown(report.commands(records) if records else "(no re
 # runs the systems one after another; a system whose record exists is
 # skipped unless `--force` is given. Under the `book` profile it takes about
 # an hour on two cores and needs the machine to itself. It is not part of
-# `make book` or of the tests.
+# `make book` or of the tests. {glue:md}`peers_took`

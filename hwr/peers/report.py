@@ -109,6 +109,15 @@ def commands(records: list[dict]) -> str:
     return "```text\n" + "\n".join(lines).rstrip() + "\n```"
 
 
+def took(profile: str, records: list[dict]) -> str:
+    """How long the recorded comparison took, and where, as a sentence."""
+    if not records:
+        return f"Nothing has been recorded under the `{profile}` profile yet."
+    minutes = sum(r.get("duration_s", 0) for r in records) / 60
+    return (f"The records shown here (`{profile}` profile) took {minutes:.1f} minutes for the {len(records)} "
+            f"systems, data export and installs not counted, on {hardware(records)}.")
+
+
 def conditions(records: list[dict]) -> str:
     """The shared conditions in a sentence: budget, threads, data, machine."""
     budgets = sorted({r["budget_minutes"] for r in records if r.get("training")})
