@@ -65,6 +65,12 @@ height = main[0].spec.overrides.get("input_height", 64)
 glue("params_lite", f"{state_count(build('crnn_lite', input_height=height)):,}", display=False)
 glue("params_nostn", f"{state_count(build('crnn_lite', input_height=height, stn=False)):,}", display=False)
 glue("params_stn", f"{sum(p.numel() for p in build('crnn_lite').stn.parameters()):,}", display=False)
+# the time dense layer reads every row of the last map, so the count depends on the height the task trains at
+glue("params_height", Markdown(
+    "" if height == 64 else
+    f", at the task's input height of {height} pixels; {state_count(build('crnn_lite')):,} at the height of 64 "
+    f"at which the models chapter counts it, since the time dense layer reads every row of the last map"),
+    display=False)
 glue("words_task", words_task, display=False)
 glue("printed_task", printed_task, display=False)
 
@@ -74,7 +80,7 @@ page.smoke_note(profile)
 # %% [markdown]
 # ## The model and the data
 #
-# `crnn_lite` ({glue:text}`params_lite` parameters) is a 3 × 3 stem and
+# `crnn_lite` ({glue:text}`params_lite` parameters{glue:md}`params_height`) is a 3 × 3 stem and
 # four depthwise separable stages (32 to 256 channels; the width halved
 # twice, the height four times), the rows of the last map concatenated and
 # passed through a dense layer of 128 per column ("time dense"), two

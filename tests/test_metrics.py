@@ -115,3 +115,19 @@ def test_positional_accuracy_is_the_seeds_and_shifts_after_one_error():
     assert positional_accuracy([[1, 2]], [[1, 2, 9]]) == (1.0, 1.0)
     # raw CTC frames (blanks, repeats) line up with the label by chance only
     assert positional_accuracy([[5, 6]], [[0, 5, 5, 0, 6]]) == (0.0, 0.0)
+
+
+def test_perfect_ctc_frames_collapse_to_the_label_yet_fail_the_seeds_raw_frame_score():
+    from hwr.metrics import perfect_ctc_frames, positional_accuracy
+
+    blank = 0
+    label = [5, 5, 7, 3]  # a doubled symbol needs a blank between its two firings
+    frames = perfect_ctc_frames(label, 16, blank)
+    assert len(frames) == 16
+    collapsed = [s for i, s in enumerate(frames) if s != blank and (i == 0 or s != frames[i - 1])]
+    assert collapsed == label
+    # scored position by position on the raw frames, the perfect reader reads no word right
+    assert positional_accuracy([label], [frames])[1] == 0.0
+    assert positional_accuracy([label], [collapsed]) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        perfect_ctc_frames([1, 2, 3], 5, blank)
