@@ -71,8 +71,8 @@ glue("params_height", Markdown(
     f", at the task's input height of {height} pixels; {state_count(build('crnn_lite')):,} at the height of 64 "
     f"at which the models chapter counts it, since the time dense layer reads every row of the last map"),
     display=False)
-glue("words_task", words_task, display=False)
-glue("printed_task", printed_task, display=False)
+glue("words_task", Markdown(f"`{words_task}`"), display=False)
+glue("printed_task", Markdown(f"`{printed_task}`"), display=False)
 
 # %% tags=["hide-input"]
 page.smoke_note(profile)
@@ -99,10 +99,10 @@ page.smoke_note(profile)
 # `crnn_lite (no STN)` ({glue:text}`params_nostn`) leaves it out.
 #
 # The words are the synthetic set's texts cut to one word per image,
-# rendered by the same writers (task `{glue:text}`words_task``). The
+# rendered by the same writers (task {glue:md}`words_task`). The
 # pretraining set renders other words of the same texts with twelve printed
 # font families, with the writers' slant and jitter
-# (task `{glue:text}`printed_task``); each seed's fine-tuning run starts
+# (task {glue:md}`printed_task`); each seed's fine-tuning run starts
 # from the best weights of that seed's pretraining run.
 #
 # ## Setup

@@ -78,7 +78,7 @@ glue("params", f"{state_count(net):,}", display=False)
 glue("canvas", f"{net.cfg.input_width} × {net.cfg.input_height}", display=False)
 glue("frames", net.cfg.input_width // 4, display=False)
 glue("alphabet", len(NAMES_ALPHABET), display=False)
-glue("task", task, display=False)
+glue("task", Markdown(f"`{task}`"), display=False)
 glue("two_names", f"{100 * TWO_NAMES:.0f} %", display=False)
 
 # %% tags=["hide-input"]
@@ -103,7 +103,7 @@ page.smoke_note(profile)
 # `@stdlib` female and male English first names), split so that no name is
 # in two splits. {glue:text}`two_names` of the images hold two names, as a
 # form's first and last name would. They are written by the synthetic
-# writers that write the book's lines (task `{glue:text}`task``).
+# writers that write the book's lines (task {glue:md}`task`).
 
 # %% tags=["hide-input"]
 test = open_dataset(study.runs[0].data, "test")
@@ -288,12 +288,12 @@ Table(report.speed_frame(records, "names_crnn"), name="tbl-names-speed",
 # {numref}`tbl-names-nan` tries this on the trained model, on CPU, with a
 # batch of {glue:text}`nan_n` test names: as they are, with one label
 # replaced by one that needs more than the {glue:text}`nan_frames` frames
-# (`{glue:text}`too_long``), and with each guard.
+# ({glue:md}`too_long`), and with each guard.
 
 # %% tags=["hide-input"]
 glue("nan_n", nan_lines, display=False)
 glue("nan_frames", nan["frames"], display=False)
-glue("too_long", nan["too_long"], display=False)
+glue("too_long", Markdown(f"`{nan['too_long']}`"), display=False)
 cases = pd.DataFrame(nan["cases"])
 cases["loss"] = cases["loss"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else str(v))
 for column in ("gradient finite", "weights finite", "outputs finite after the step"):
