@@ -173,7 +173,7 @@ def _lite(profile: str) -> Study:
 
 
 #: the chapters of the other seed projects that are in the book (a draft joins when its runs are in the store)
-SEED_CHAPTERS = ("ch15_crnn", "ch16_projection", "ch18_lite")
+SEED_CHAPTERS = ("ch15_crnn", "ch16_projection", "ch17_names", "ch18_lite")
 
 
 @declares("ch14_conclusions")
