@@ -38,7 +38,7 @@ from myst_nb import glue
 
 from hwr.peers.figure import curves_figure
 from hwr.book import page
-from hwr.book.tables import Table
+from hwr.book.tables import Table, fmt
 from hwr.peers import records as peer_records
 from hwr.peers import report
 from hwr.peers.compare import KRAKEN_DEFAULT_SPEC, THESIS_SIZE_SPEC
@@ -103,7 +103,7 @@ if not records:
 # `minutes`, and `lstmtraining`, which has no time limit, is interrupted
 # from outside when the minutes are up. Preparing the data (the exported
 # images, Tesseract's box and `.lstmf` files and character set) is not part
-# of the budget. *Training lines/s* is lines trained divided by that
+# of the budget. *Lines/s* is the lines trained divided by that
 # training time, validation included. *Latency* is a line's recognition
 # time on the CPU once the model is loaded: each system reads all test lines
 # in one process and, separately, the first line alone in another; the
@@ -113,10 +113,11 @@ if not records:
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.table(profile, records), name="tbl-peers-results",
-      caption="Every system on the same test lines: parameters, training budget (minutes of wall clock), lines "
-              "trained in it and their rate, test CER with its 95 % bootstrap interval over test lines, test WER, "
-              "and the recognition time per line once loaded.")
+Table(report.table(profile, records), name="tbl-peers-results", decimals=1,
+      formats={"params (M)": lambda v: fmt(v, 2), "budget (min)": lambda v: fmt(v, 1)},
+      caption="Every system on the same test lines: parameters in millions, training budget (minutes of wall "
+              "clock), lines trained in it and lines per second, test CER (%) with its 95 % bootstrap interval "
+              "over test lines, test WER (%), and the recognition time per line (ms) once loaded.")
 
 # %% tags=["hide-input"]
 curves = peer_records.curves(profile, records)
@@ -140,7 +141,9 @@ glue("fig_peers_curves", curves_figure(curves) if not curves.empty else
 glue("peers_discussion", Markdown(report.discussion(profile, records)), display=False)
 
 # %% [markdown]
-# {glue:md}`peers_discussion`
+# ```{glue:md} peers_discussion
+# :format: myst
+# ```
 #
 # Beyond the numbers, three differences between the systems are part of
 # what is compared and should be read with them. The input heights differ
@@ -172,7 +175,9 @@ glue("peers_took", Markdown(report.took(profile, records)), display=False)
 # The commands each system ran, in order (paths relative to the checkout;
 # the scratch files under `peers/runs/` are not committed):
 #
-# {glue:md}`peers_commands`
+# ```{glue:md} peers_commands
+# :format: myst
+# ```
 #
 # ## Re-run this comparison
 #

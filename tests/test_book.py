@@ -6,7 +6,6 @@ Results and the rendered book go to a temporary folder, so a reader's
 shared with the reader's ``data/`` folder (it is built once and reused).
 """
 
-import os
 import subprocess
 import sys
 
@@ -18,12 +17,9 @@ from hwr.paths import ROOT
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def book_env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, HWR_RESULTS=str(tmp / "results"), HWR_BUILD_ROOT=str(tmp),
-               OMP_WAIT_POLICY="PASSIVE", MPLBACKEND="Agg")
-    return tmp, env
+@pytest.fixture
+def book_env(smoke_book):
+    return smoke_book  # shared with test_browser.py, which opens the book built here
 
 
 def hwr(env, *args):

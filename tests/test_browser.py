@@ -1,20 +1,21 @@
 """The smoke book as a reader sees it: every page opened in headless Chromium.
 
-Builds the smoke book into a temporary folder (through ``hwr run``, as CI
-does), opens each page at 1280 px (desktop) and 390 px (phone) and fails on:
+Opens the smoke book that ``test_book.py`` executed and built (the shared
+``smoke_book`` fixture; built here through ``hwr run`` when run alone), each
+page at 1280 px (desktop) and 390 px (phone), and fails on:
 
 - a console error or uncaught exception (requests to other hosts excepted:
   CI runs offline, and the MathJax script comes from a CDN);
 - an image that did not load, or a figure that a click does not open full size;
 - output text that looks like a progress bar, a warning or a machine path;
-- at 1280 px, a table wider than the content column.
+- at 1280 px, a table wider than the content column;
+- a page wider than the window (at 390 px: text a reader must pan to read).
 
 Screenshots of every page at both widths are kept in ``_build/screens/`` (the
 CI artefacts). Chromium is Debian's ``chromium`` package: ``.ci/run`` and
 ``make test`` install it when missing; without it this test is skipped.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from hwr.book.chapters import chapters
 from hwr.paths import BUILD, ROOT
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,7 +51,9 @@ CHECKS = """(() => {
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
   // a value glued as text shows Markdown literally: code names must be glued as Markdown ({glue:md})
   const literal = [...document.querySelectorAll(".pasted-text")].map(e => e.innerText).filter(t => t.includes("`"));
-  return {column: Math.round(column), broken, unlinked, outputs, tables, literal};
+  // on a phone the page must not scroll sideways (text a reader would have to pan to read)
+  const page = document.documentElement.scrollWidth;
+  return {column: Math.round(column), broken, unlinked, outputs, tables, literal, page};
 })()"""
 
 
@@ -58,16 +62,18 @@ def _external(error: str, base: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
+def book(smoke_book):
+    """The smoke book as ``test_book.py`` executed and built it, or built here when that did not run."""
     if not find_chromium():
         pytest.skip(f"chromium is not installed and could not be installed ({install_hint()})")
-    tmp = tmp_path_factory.mktemp("browser")
-    env = dict(os.environ, HWR_RESULTS=str(tmp / "results"), HWR_BUILD_ROOT=str(tmp),
-               OMP_WAIT_POLICY="PASSIVE", MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "hwr.cli", "run", "--profile", "smoke"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return tmp / "_build" / "html"
+    tmp, env = smoke_book
+    html = tmp / "_build" / "html"
+    executed = all((tmp / "results" / "smoke" / c.stem / "run.json").exists() for c in chapters())
+    if not (executed and (html / "index.html").exists()):
+        proc = subprocess.run([sys.executable, "-m", "hwr.cli", "run", "--profile", "smoke"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return html
 
 
 def test_pages_in_a_real_browser(book):
@@ -88,6 +94,8 @@ def test_pages_in_a_real_browser(book):
                     m = NOISE.search(text)
                     if m:
                         problems.append(f"{where}: noise in an output ({m.group(0)!r}): {text[:120]!r}")
+                if found["page"] > width + 1:
+                    problems.append(f"{where}: the page is {found['page']} px wide and scrolls sideways")
                 if label == "desktop":
                     problems += [f"{where}: table {t['caption']!r} is {t['width']} px wide, the column "
                                  f"{found['column']} px, and {t['hidden']} px of it need scrolling"

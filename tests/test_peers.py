@@ -224,8 +224,9 @@ def test_records_round_trip_in_table_order(peers_results):
 
     fig = curves_figure(frame)
     assert len(fig.axes[0].lines) == 4  # two systems, a validation and a training curve each
+    assert not matplotlib.pyplot.get_fignums()  # closed: a glued figure is not shown a second time
     table = report.table("p", got)
-    assert table.loc["HWR-CTC", "test CER (%)"] == pytest.approx(25.0) and len(table) == 2
+    assert table.loc["HWR-CTC", "CER %"] == pytest.approx(25.0) and len(table) == 2
     text = report.discussion("p", got)
     assert "25.00 %" in text and "75.00 %" in text and "5.0 lines/s" in text
 
@@ -234,3 +235,15 @@ def test_no_records_say_so(peers_results):
     assert records.read("book") == []
     assert report.table("book", []).empty and report.provenance([]).empty
     assert "no records" in report.discussion("book", [])
+
+
+def test_discussion_says_when_a_system_output_nothing():
+    silent = _record("kraken-default", "kraken", 1.0, 4.0)
+    silent["test"]["empty"] = silent["test"]["lines"]
+    silent["training"]["epochs"] = 1
+    talking = _record("hwr-ctc", "hwr", 0.25, 50.0) | {"test": {"cer": 0.25, "wer": 0.5, "lines": 2, "empty": 1}}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "_difference", lambda profile, peer, ours: "-75 points")
+        text = report.discussion("p", [silent, talking])
+    assert "KRAKEN-DEFAULT output nothing on all 2 test lines" in text and "(1 epoch)" in text
+    assert "HWR-CTC output nothing" not in text

@@ -272,3 +272,14 @@ def test_a_profile_with_a_key_given_twice_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "CONFIGS", tmp_path)
     with pytest.raises(RunnerError, match="twice.yaml: key 'n' given twice.*line 5"):
         chapters.load_profile("twice")
+
+
+def test_rerun_box_spells_out_a_short_name_that_would_be_ambiguous(monkeypatch):
+    from pathlib import Path
+
+    from hwr.book import site
+
+    monkeypatch.setattr(site, "chapters", lambda: [Path("book/appendix_peers.py"), Path("book/appendix_more.py")])
+    assert ".venv/bin/hwr run appendix_peers --profile book" in site.rerun_box("appendix_peers", RECORD)
+    monkeypatch.setattr(site, "chapters", lambda: [Path("book/appendix_peers.py")])
+    assert ".venv/bin/hwr run appendix --profile book" in site.rerun_box("appendix_peers", RECORD)

@@ -33,9 +33,10 @@ def curves_figure(curves: pd.DataFrame, height: float = 2.6):
     for ax, (column, xlabel) in zip(axes, PANELS):
         for (system, kind), part in curves.groupby(["system", "kind"], sort=False):
             part = part.sort_values(column)
+            dense = len(part) > 40  # lstmtraining logs every 100 lines: markers would merge into a band
             ax.plot(part[column], 100 * part["val_cer"].clip(upper=1.0), color=colours[system],
-                    linestyle="-" if kind == "validation" else "--", marker="o", markersize=3, linewidth=1.5,
-                    label=part["label"].iloc[0])
+                    linestyle="-" if kind == "validation" else "--", marker=None if dense else "o", markersize=3,
+                    linewidth=1.0 if dense else 1.5, label=part["label"].iloc[0])
         ax.set_xlabel(xlabel)
         ax.set_ylabel("CER (%)")
         ax.set_ylim(0, 105)
@@ -44,4 +45,5 @@ def curves_figure(curves: pd.DataFrame, height: float = 2.6):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=1, bbox_to_anchor=(0.5, 0.0), fontsize=10)
     fig.tight_layout(rect=(0, legend / total, 1, 1))
+    plt.close(fig)  # glued into the page: closed here, or Jupyter's inline backend would show it a second time
     return fig
