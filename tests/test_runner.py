@@ -283,3 +283,25 @@ def test_rerun_box_spells_out_a_short_name_that_would_be_ambiguous(monkeypatch):
     assert ".venv/bin/hwr run appendix_peers --profile book" in site.rerun_box("appendix_peers", RECORD)
     monkeypatch.setattr(site, "chapters", lambda: [Path("book/appendix_peers.py")])
     assert ".venv/bin/hwr run appendix --profile book" in site.rerun_box("appendix_peers", RECORD)
+
+
+def test_committed_book_chapters_are_current():
+    """Every chapter executed under ``book`` was executed with today's inputs (its source, parameters and the
+    hwr modules it imports): otherwise ``make book`` on a fresh clone re-executes it, and the website shows
+    what older code printed. After changing a module a chapter imports: ``hwr run --profile book --no-build``."""
+    import json
+
+    from hwr.book.chapters import chapter_parameters, chapters, read_notebook
+    from hwr.book.execute import input_hash
+    from hwr.paths import ROOT
+
+    stale = []
+    for chapter in chapters():
+        record = ROOT / "results" / "book" / chapter.stem / "run.json"
+        if not record.exists():
+            continue
+        nb = read_notebook(chapter)
+        now = input_hash(chapter, chapter_parameters(chapter, "book", None, nb), nb)
+        if json.loads(record.read_text()).get("input_hash") != now:
+            stale.append(chapter.stem)
+    assert not stale, f"executed with older inputs (run `hwr run --profile book --no-build`): {stale}"
