@@ -1,7 +1,8 @@
 """Every chapter is a test: each runs through the book's runner with the smoke
 profile, then the whole book is built with warnings as errors.
 
-Results and the rendered book go to a temporary folder, so a reader's
+Results and the rendered book go to a temporary folder (the session's
+``smoke_book`` fixture, which test_browser.py then opens), so a reader's
 ``results/`` and ``_build/`` stay as they were. The synthetic smoke dataset is
 shared with the reader's ``data/`` folder (it is built once and reused).
 """
@@ -17,35 +18,30 @@ from hwr.paths import ROOT
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def book_env(smoke_book):
-    return smoke_book  # shared with test_browser.py, which opens the book built here
-
-
 def hwr(env, *args):
     return subprocess.run([sys.executable, "-m", "hwr.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in chapters()])
-def test_chapter_smoke_run(book_env, chapter):
-    tmp, env = book_env
+def test_chapter_smoke_run(smoke_book, chapter):
+    tmp, env = smoke_book
     proc = hwr(env, "run", chapter, "--profile", "smoke", "--no-build")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (tmp / "results" / "smoke" / chapter / "run.json").exists()
 
 
 @pytest.mark.parametrize("draft", [p.name for p in sorted((ROOT / "book" / "drafts").glob("ch*.py"))])
-def test_draft_smoke_run(book_env, draft):
+def test_draft_smoke_run(smoke_book, draft):
     """A chapter written ahead of its runs (book/drafts) runs under smoke as the chapters do."""
-    tmp, env = book_env
+    tmp, env = smoke_book
     proc = hwr(env, "run", str(ROOT / "book" / "drafts" / draft), "--profile", "smoke", "--no-build")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (tmp / "results" / "smoke" / draft.removesuffix(".py") / "run.json").exists()
 
 
-def test_book_builds_strictly(book_env):
-    tmp, env = book_env
+def test_book_builds_strictly(smoke_book):
+    tmp, env = smoke_book
     proc = hwr(env, "run", "--profile", "smoke", "--build-only")
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     index = tmp / "_build" / "html" / "index.html"

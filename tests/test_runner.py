@@ -277,11 +277,11 @@ def test_a_profile_with_a_key_given_twice_is_refused(tmp_path, monkeypatch):
 def test_rerun_box_spells_out_a_short_name_that_would_be_ambiguous(monkeypatch):
     from pathlib import Path
 
-    from hwr.book import site
+    from hwr.book import chapters, site
 
-    monkeypatch.setattr(site, "chapters", lambda: [Path("book/appendix_peers.py"), Path("book/appendix_more.py")])
+    monkeypatch.setattr(chapters, "chapters", lambda: [Path("book/appendix_peers.py"), Path("book/appendix_more.py")])
     assert ".venv/bin/hwr run appendix_peers --profile book" in site.rerun_box("appendix_peers", RECORD)
-    monkeypatch.setattr(site, "chapters", lambda: [Path("book/appendix_peers.py")])
+    monkeypatch.setattr(chapters, "chapters", lambda: [Path("book/appendix_peers.py")])
     assert ".venv/bin/hwr run appendix --profile book" in site.rerun_box("appendix_peers", RECORD)
 
 
@@ -289,19 +289,9 @@ def test_committed_book_chapters_are_current():
     """Every chapter executed under ``book`` was executed with today's inputs (its source, parameters and the
     hwr modules it imports): otherwise ``make book`` on a fresh clone re-executes it, and the website shows
     what older code printed. After changing a module a chapter imports: ``hwr run --profile book --no-build``."""
-    import json
+    from hwr.book.chapters import chapters, results_dir
+    from hwr.book.execute import is_current
 
-    from hwr.book.chapters import chapter_parameters, chapters, read_notebook
-    from hwr.book.execute import input_hash
-    from hwr.paths import ROOT
-
-    stale = []
-    for chapter in chapters():
-        record = ROOT / "results" / "book" / chapter.stem / "run.json"
-        if not record.exists():
-            continue
-        nb = read_notebook(chapter)
-        now = input_hash(chapter, chapter_parameters(chapter, "book", None, nb), nb)
-        if json.loads(record.read_text()).get("input_hash") != now:
-            stale.append(chapter.stem)
-    assert not stale, f"executed with older inputs (run `hwr run --profile book --no-build`): {stale}"
+    executed = [c for c in chapters() if (results_dir("book", c.stem) / "run.json").exists()]
+    stale = [c.stem for c in executed if not is_current(c, "book")]
+    assert executed and not stale, f"executed with older inputs (run `hwr run --profile book --no-build`): {stale}"

@@ -39,12 +39,17 @@ def chapters() -> list[Path]:
     return order + [p for p in sorted(paths.BOOK.glob("ch*.py")) if p not in order]
 
 
+def named(name: str) -> list[Path]:
+    """The chapters ``name`` can mean: ``ch01`` or ``ch01_data`` -> ``[book/ch01_data.py]``."""
+    return [p for p in chapters() if p.stem == name or p.stem.startswith(name + "_")]
+
+
 def resolve_chapter(name: str) -> Path:
     """``ch01``, ``ch01_data`` or ``book/ch01_data.py`` -> the chapter's path."""
     path = Path(name)
     if path.suffix == ".py" and path.exists():
         return path.resolve()
-    matches = [p for p in chapters() if p.stem == path.stem or p.stem.startswith(path.stem + "_")]
+    matches = named(path.stem)
     if len(matches) != 1:
         known = ", ".join(p.stem for p in chapters())
         what = "no chapter" if not matches else "several chapters"

@@ -82,6 +82,23 @@ def input_hash(chapter: Path, params: dict[str, Any], nb=None) -> str:
     return h.hexdigest()[:16]
 
 
+def _recorded_ok(out_dir: Path, stem: str, digest: str) -> bool:
+    """The chapter's executed notebook is kept in ``out_dir`` and its run record says it ran ok from
+    inputs hashing to ``digest``."""
+    run_json, out_nb = out_dir / "run.json", out_dir / f"{stem}.ipynb"
+    if not (run_json.exists() and out_nb.exists()):
+        return False
+    previous = json.loads(run_json.read_text())
+    return previous.get("status") == "ok" and previous.get("input_hash") == digest
+
+
+def is_current(chapter: Path, profile: str) -> bool:
+    """Would ``hwr run`` keep this chapter's execution under ``profile`` (no parameter overrides) as it is?"""
+    nb = read_notebook(chapter)
+    digest = input_hash(chapter, chapter_parameters(chapter, profile, None, nb), nb)
+    return _recorded_ok(results_dir(profile, chapter.stem), chapter.stem, digest)
+
+
 @contextlib.contextmanager
 def kernel_environment(log: Path):
     """Environment variables the chapter's kernel inherits, restored afterwards."""
@@ -133,11 +150,9 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
     out_nb, run_json = out_dir / f"{chapter.stem}.ipynb", out_dir / "run.json"
     failed_nb, failed_json = out_dir / f"{chapter.stem}.failed.ipynb", out_dir / "run.failed.json"
     digest = input_hash(chapter, params, nb)
-    if not force and run_json.exists() and out_nb.exists():
-        previous = json.loads(run_json.read_text())
-        if previous.get("status") == "ok" and previous.get("input_hash") == digest:
-            print(f"[hwr run] {chapter.stem}: inputs unchanged, kept {show(out_nb)}")
-            return out_nb
+    if not force and _recorded_ok(out_dir, chapter.stem, digest):
+        print(f"[hwr run] {chapter.stem}: inputs unchanged, kept {show(out_nb)}")
+        return out_nb
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
     print(f"[hwr run] {chapter.stem} with profile {profile!r}: {shown}", flush=True)

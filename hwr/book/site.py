@@ -25,7 +25,7 @@ from typing import Any
 
 from hwr import paths
 from hwr.book import RunnerError
-from hwr.book.chapters import chapters, results_dir
+from hwr.book.chapters import chapters, named, results_dir
 from hwr.book.execute import show
 from hwr.book.notebook import website_notebook
 
@@ -95,7 +95,7 @@ def rerun_box(chapter: str, record: dict) -> str:
     overrides = " ".join(f"-p {k} {json.dumps(v) if isinstance(v, str) and ' ' in v else v}"
                          for k, v in record.get("params", {}).items() if k != "profile")
     short = chapter.split("_")[0]  # ch07, or appendix while it names one page only
-    if sum(p.stem == short or p.stem.startswith(short + "_") for p in chapters()) > 1:
+    if len(named(short)) > 1:
         short = chapter
     lines = ["# once: the pinned environment, fonts and texts", "make venv assets",
              f"# this page as published (profile {profile})", f".venv/bin/hwr run {short} --profile {profile}"]
