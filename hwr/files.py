@@ -206,7 +206,8 @@ def read_yaml(path: Path):
     """The parsed YAML file at ``path`` (safe loading), refusing a key given twice in one mapping.
 
     Plain YAML keeps the last of two equal keys without a word, so a config entry whose name line was lost
-    merges silently into the entry above it.
+    merges silently into the entry above it. A merge key (``<<: *anchor``) is allowed: the keys written
+    beside it override the merged ones, as YAML means.
 
     Raises:
         ValueError: naming the file, the key and its line.
@@ -217,6 +218,8 @@ def read_yaml(path: Path):
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
                     raise ValueError(f"{path}: key {key!r} given twice in one mapping "

@@ -41,7 +41,7 @@ def _train(args: tuple) -> list[dict]:
     torch.manual_seed(seed)
     task = get_task(task_name)
     config = task.config(model_name, seed=seed)
-    model = build(model_name, **task.overrides())
+    model = build(model_name, **task.overrides(model_name))
     model.train()
     with torch.no_grad():
         channels = model.features(torch.zeros(1, 1, model.input_height, 256)).shape[1]

@@ -36,10 +36,13 @@ class BucketBatchSampler(Sampler):
         self.widths = np.asarray(widths, dtype=np.int64)
         self.batch_size, self.seed, self.pool, self.drop_last = batch_size, seed, pool, drop_last
         self.epoch = 0
+        self.start = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Make the next iteration produce epoch ``epoch``'s order (for resuming)."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Make the next iteration produce epoch ``epoch``'s order (for resuming),
+        from its batch ``start`` on (the earlier ones are skipped unread: a
+        run that validates in the middle of an epoch resumes there)."""
+        self.epoch, self.start = epoch, start
 
     def batches(self, epoch: int) -> list[list[int]]:
         rng = np.random.default_rng([self.seed, epoch])
@@ -57,8 +60,8 @@ class BucketBatchSampler(Sampler):
         return [out[k] for k in order]
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self.batches(self.epoch)
-        self.epoch += 1
+        batches = self.batches(self.epoch)[self.start:]
+        self.epoch, self.start = self.epoch + 1, 0
         return iter(batches)
 
     def __len__(self) -> int:
@@ -104,16 +107,16 @@ class ShardedBatchSampler(Sampler):
         """Lines per global batch (shared out over the ranks)."""
         return self.base.batch_size
 
-    def set_epoch(self, epoch: int) -> None:
-        self.base.set_epoch(epoch)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.base.set_epoch(epoch, start)
 
     def global_batches(self, epoch: int) -> list[list[int]]:
         """The global batches of ``epoch`` that are shared out (none smaller than the rank count)."""
         return [b for b in self.base.batches(epoch) if len(b) >= self.world_size]
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self.global_batches(self.base.epoch)
-        self.base.epoch += 1
+        batches = self.global_batches(self.base.epoch)[self.base.start:]
+        self.base.epoch, self.base.start = self.base.epoch + 1, 0
         return iter([shard_batch(b, self.rank, self.world_size) for b in batches])
 
     def __len__(self) -> int:

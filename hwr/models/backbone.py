@@ -90,7 +90,8 @@ def min_input_width(model_or_config) -> int:
         return cfg.min_input_width()
     shrink = gate_shrink(cfg)
     columns = 2 if shrink and cfg.expand_h == 1 else 1
-    return _width_scale(cfg) * (shrink + columns)
+    # a margin (ModelConfig.margin) is added inside the model, on each side
+    return max(1, _width_scale(cfg) * (shrink + columns) - 2 * getattr(cfg, "margin", 0))
 
 
 def max_input_width(model_or_config) -> int | None:
@@ -103,7 +104,7 @@ def max_input_width(model_or_config) -> int | None:
     if cfg.family != "seq2seq" or getattr(cfg, "posenc", "none") == "none":
         return None
     scale = _width_scale(cfg)
-    return (cfg.posenc_max_len + gate_shrink(cfg) + 1) * scale - 1
+    return (cfg.posenc_max_len + gate_shrink(cfg) + 1) * scale - 1 - 2 * getattr(cfg, "margin", 0)
 
 
 def receptive_field(module: nn.Module) -> int | None:

@@ -67,6 +67,12 @@ class ModelConfig:
         input_dropout: dropout on the decoder cell input (off; later thesis runs).
         ctc_hidden: per-direction BiLSTM size of the CTC model (256).
         ctc_dropout: dropout before the CTC output layer (0.5).
+        margin: input pixels added on each side of a seq2seq model's input
+            (edge replication: the white of the line's own padding) before
+            its backbone; no weights, not a thesis setting. The book task sets
+            it to what the gate blocks trim (:func:`gate_margin`), so that a
+            gated model's memory spans a short line as a gate-less one's does
+            (0: none, the thesis).
     """
 
     family: str = "seq2seq"
@@ -90,6 +96,7 @@ class ModelConfig:
     input_dropout: float = 0.0
     ctc_hidden: int = 256
     ctc_dropout: float = 0.5
+    margin: int = 0
 
     def __post_init__(self):
         checks = {
@@ -105,6 +112,37 @@ class ModelConfig:
             raise ValueError("hwr.models.registry: posenc='2d' needs expand_h > 1")
         if self.encoder_hidden and self.expand_h != 1:
             raise ValueError("hwr.models.registry: the BiLSTM encoder needs expand_h == 1")
+        if not isinstance(self.margin, int) or self.margin < 0 or (self.margin and self.family != "seq2seq"):
+            raise ValueError(f"hwr.models.registry: margin must be an int >= 0 (seq2seq models only), "
+                             f"got {self.margin!r}")
+
+
+#: ModelConfig fields added after the first book runs, left out of :func:`config_dict` at these values
+#: (which build what was built before they existed), so that stored runs keep their identity
+LATER_DEFAULTS = {"margin": 0}
+
+
+def config_dict(cfg) -> dict:
+    """A model configuration as the plain dict of a run's identity: every field
+    (``dataclasses.asdict``) but those of :data:`LATER_DEFAULTS` at their default."""
+    d = dataclasses.asdict(cfg)
+    for k, v in LATER_DEFAULTS.items():
+        if k in d and d[k] == v:
+            del d[k]
+    return d
+
+
+def gate_margin(cfg) -> int:
+    """The margin (input pixels per side) that gives a gated seq2seq model as many
+    memory columns as the line has backbone columns: half the columns its
+    unpadded gate blocks trim, times the backbone's horizontal stride (0
+    without gates)."""
+    from .backbone import gate_shrink, _width_scale
+
+    shrink = gate_shrink(cfg)
+    if shrink % 2:
+        raise ValueError(f"hwr.models.registry: the gate blocks trim an odd number of columns ({shrink})")
+    return shrink // 2 * _width_scale(cfg)
 
 
 @dataclass(frozen=True)
@@ -253,7 +291,8 @@ def _dummy_width(model) -> int:
     """An input width that survives every pool and gate of ``model`` (with a margin)."""
     from .backbone import min_input_width
 
-    return 4 * min_input_width(model)
+    # the features are called here without the model's margin, so the width must do without it
+    return 4 * (min_input_width(model) + 2 * getattr(getattr(model, "config", None), "margin", 0))
 
 
 def build(name: str, **overrides) -> nn.Module:

@@ -68,6 +68,7 @@ class Seq2Seq(nn.Module):
         self.output_height = cfg.expand_h
         self._divisors = width_divisor(cfg.input_height, cfg.expand_h)
         self._shrink = cfg.gates * (cfg.gate_width - 1)
+        self.margin = cfg.margin  # input pixels added on each side (ModelConfig.margin)
         self.features = features(cfg)
         d = 2 * cfg.encoder_hidden if cfg.encoder_hidden else cfg.backbone_out
         if cfg.posenc == "1d":
@@ -83,7 +84,7 @@ class Seq2Seq(nn.Module):
 
     def output_width(self, widths: torch.Tensor) -> torch.Tensor:
         """Feature columns W' for input widths (LongTensor B -> LongTensor B)."""
-        widths = torch.as_tensor(widths, dtype=torch.long)
+        widths = torch.as_tensor(widths, dtype=torch.long) + 2 * self.margin
         for d in self._divisors:
             widths = torch.div(widths, d, rounding_mode="floor")
         return widths - self._shrink
@@ -96,12 +97,20 @@ class Seq2Seq(nn.Module):
         (``s`` the product of the horizontal pool factors); a gate block's
         unpadded 1 x ``gate_width`` convolution makes its column ``k`` from
         backbone columns ``k .. k + gate_width - 1``, whose centre is
-        ``(gate_width - 1) / 2`` columns to the right.
+        ``(gate_width - 1) / 2`` columns to the right. A ``margin`` shifts
+        every centre left by its width.
         """
         stride = 1
         for d in self._divisors:
             stride *= d
-        return (torch.arange(columns, dtype=torch.float32) + self._shrink / 2 + 0.5) * stride
+        return (torch.arange(columns, dtype=torch.float32) + self._shrink / 2 + 0.5) * stride - self.margin
+
+    def pad(self, images: torch.Tensor) -> torch.Tensor:
+        """B x 1 x H x W -> B x 1 x H x (W + 2 margin): the margin on each side,
+        repeating the edge columns (the white of the line's own padding)."""
+        if not self.margin:
+            return images
+        return torch.nn.functional.pad(images, (self.margin, self.margin, 0, 0), mode="replicate")
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Memory before flattening: B x 1 x H x W -> B x C x H' x W'."""
@@ -110,7 +119,7 @@ class Seq2Seq(nn.Module):
                 f"hwr.models ({self.experiment}): expected images B x 1 x {self.input_height} x W, "
                 f"got {tuple(images.shape)}"
             )
-        memory = self.features(images)
+        memory = self.features(self.pad(images))
         if self.posenc is not None:
             memory = self.posenc(memory)
         return memory

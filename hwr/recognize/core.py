@@ -142,13 +142,15 @@ def frame_centres(model, width: int, frames: int) -> np.ndarray:
     """Input column at the centre of each feature column (W' of them).
 
     Pools divide the width (stride = their product, 4 for ConvNet6); each
-    unpadded gate block trims ``(width - 1) / 2`` frames on each side.
+    unpadded gate block trims ``(width - 1) / 2`` frames on each side; a
+    model's ``margin`` (input pixels on each side) shifts the columns left.
     """
     from hwr.models.backbone import gate_shrink
 
     shrink = gate_shrink(model)
-    stride = width / max(frames + shrink, 1)
-    return (np.arange(frames) + shrink / 2 + 0.5) * stride
+    margin = getattr(getattr(model, "config", None), "margin", 0) or 0
+    stride = (width + 2 * margin) / max(frames + shrink, 1)
+    return (np.arange(frames) + shrink / 2 + 0.5) * stride - margin
 
 
 def attention_figure(model, rec: Recognition, title: str = ""):

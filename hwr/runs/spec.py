@@ -112,11 +112,11 @@ class RunSpec:
 
     def model_config(self) -> dict:
         """Every model configuration field after overrides."""
-        from hwr.models.registry import MODELS
+        from hwr.models.registry import MODELS, config_dict
 
         if self.experiment not in MODELS:
             raise KeyError(f"unknown experiment {self.experiment!r}; known: {', '.join(MODELS)}")
-        return dataclasses.asdict(MODELS[self.experiment].model_config(**self.overrides))
+        return config_dict(MODELS[self.experiment].model_config(**self.overrides))
 
     def identity(self) -> dict:
         """Everything that determines the result (see the module docstring)."""

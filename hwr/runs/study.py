@@ -37,7 +37,9 @@ def scaled_budget(profile: str, model: str, factor: float) -> dict:
     so the longer run decays over its whole budget as the others do.
     """
     config = profile_task(profile).config(model)
-    change = {"minutes": config.minutes * factor}
+    change = {"minutes": config.minutes * factor} if config.minutes else {}
+    if config.lines:  # a budget in lines: the schedule follows it
+        change["lines"] = math.ceil(config.lines * factor)
     if config.schedule_steps:
         change["schedule_steps"] = math.ceil(config.schedule_steps * factor)
     return change
@@ -82,7 +84,7 @@ def task_spec(task, experiment: str, seed: int, model: dict | None = None, train
     """
     fields = {k: v for k, v in task.config(experiment).to_dict().items() if k not in EXECUTION_FIELDS}
     fields.pop("seed")
-    return RunSpec(experiment, task.source(data), seed, overrides={**task.overrides(), **(model or {})},
+    return RunSpec(experiment, task.source(data), seed, overrides={**task.overrides(experiment), **(model or {})},
                    train={**fields, **(train or {})}, variant=variant)
 
 

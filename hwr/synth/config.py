@@ -49,6 +49,12 @@ class SynthConfig:
         text: where the texts come from: ``"corpus"`` (the two pinned text
             corpora) or ``"names"`` (upper-case first names,
             :mod:`hwr.synth.names`; ``phrase_words`` does not apply).
+        held_out_first: compose the validation and test texts before the
+            training texts, and keep the training phrases out of theirs
+            (instead of the reverse). The held-out splits then depend on
+            ``seed`` and their own sizes only, so sets that differ in
+            ``train`` alone share identical validation and test files: a
+            larger training set does not move the yardstick.
     """
 
     seed: int = 0
@@ -62,6 +68,7 @@ class SynthConfig:
     families: tuple[str, ...] | None = None
     phrase_words: tuple[int, int] | None = None
     text: str = "corpus"
+    held_out_first: bool = False
 
     def __post_init__(self):
         if self.text not in TEXT_SOURCES:
@@ -105,12 +112,15 @@ class SynthConfig:
 
     def to_dict(self) -> dict:
         """Plain dict for the manifest; ``phrase_words`` only when set and ``text`` only when not the
-        corpus, so the earlier presets keep the config (and the digest) they had before either existed."""
+        corpus (and ``held_out_first`` only when set), so the earlier presets keep the config (and the digest) they
+        had before these fields existed."""
         d = dataclasses.asdict(self)
         if d["phrase_words"] is None:
             del d["phrase_words"]
         if d["text"] == "corpus":
             del d["text"]
+        if not d["held_out_first"]:
+            del d["held_out_first"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
@@ -134,6 +144,10 @@ PRESETS: dict[str, SynthConfig] = {
     # upper-case first names (seed 003's names recogniser), handwritten
     "names-smoke": SynthConfig(train=240, valid=60, test=60, text="names"),
     "names": SynthConfig(train=8000, valid=400, test=800, text="names"),
+    # the book task from issue 22 on: phrases whose training set does not run out within a run's line budget
+    # (one pass at 200,000 lines), with validation and test texts fixed whatever the training size
+    "phrases-xl": SynthConfig(train=200000, valid=400, test=800, phrase_words=(1, 4), held_out_first=True),
+    "phrases-xl-smoke": SynthConfig(train=240, valid=60, test=60, phrase_words=(1, 4), held_out_first=True),
 }
 
 
@@ -191,7 +205,9 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
         doc_split = T.split_documents(docs, config.seed, config.text_fractions)
     jobs = []
     earlier: set[str] = set()  # phrases of earlier splits (full lines do not repeat across documents)
-    for split in SPLITS:
+    # held_out_first: validation and test texts first, so they do not depend on the training size
+    compose_order = ("valid", "test", "train") if config.held_out_first else SPLITS
+    for split in compose_order:
         n = config.sizes[split]
         if n <= 0 or not lines:
             continue
@@ -211,6 +227,7 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
                 wrng.shuffle(batch)
                 order += batch
             jobs.append((split, i, f"{split}-{i:05d}", line, order[form]))
+    jobs.sort(key=lambda job: SPLITS.index(job[0]))  # train, valid, test whatever order they were composed in
     manifest = {
         "format": "hwr-synth-lines",
         "generator_version": GENERATOR_VERSION,

@@ -32,7 +32,7 @@ import torch
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.files import plain
 from hwr.models.io import config_differences, load_checkpoint, save_checkpoint
-from hwr.train.config import RESUMABLE_FIELDS
+from hwr.train.config import LATER_DEFAULTS, RESUMABLE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -126,17 +126,24 @@ def check_resumable(ckpt: dict, experiment, overrides, model_config: dict, data_
         problems.append(f"overrides {ckpt.get('overrides')} != {overrides}")
     if "data" in ckpt and plain(ckpt["data"]) != plain(data_desc):
         problems.append(f"data {ckpt['data']} != {data_desc}")
-    old = ckpt.get("config", {})
-    for key, value in config.to_dict().items():
-        if key not in RESUMABLE_FIELDS and key in old and plain(old[key]) != plain(value):
-            problems.append(f"config.{key} {old[key]!r} != {value!r}")
+    old, new = ckpt.get("config", {}), config.to_dict()
+    later = {k: v for k, v in LATER_DEFAULTS.items() if k in old or k in new}  # absent = its default
+    for key in sorted(set(new) | set(later)):
+        value = new.get(key, LATER_DEFAULTS.get(key))
+        was = old.get(key, later.get(key)) if key in old or key in later else None
+        if key not in RESUMABLE_FIELDS and (key in old or key in later) and plain(was) != plain(value):
+            problems.append(f"config.{key} {was!r} != {value!r}")
     if problems:
         raise RunFolderError(f"cannot resume from {path}: it belongs to another run ({'; '.join(problems)}); "
                              f"use another output folder or delete {path.parent.parent}")
     if "model_config" not in ckpt:
         raise CheckpointError(f"cannot resume from {path}: it does not record its model configuration "
                               f"(written by an older hwr); delete {path.parent.parent} to train again")
-    diff = config_differences(ckpt["model_config"], model_config)
+    from hwr.models.registry import LATER_DEFAULTS as MODEL_LATER
+
+    # fields added later are absent from the identity at their default, present in the checkpoint
+    stored = {k: v for k, v in ckpt["model_config"].items() if not (k in MODEL_LATER and v == MODEL_LATER[k])}
+    diff = config_differences(stored, model_config)
     if diff:
         raise CheckpointError(f"cannot resume from {path}: built for another {experiment} configuration "
                               f"({'; '.join(diff)}; stored != asked); use another output folder or delete "

@@ -26,8 +26,13 @@ EXECUTION_FIELDS = frozenset({"threads", "device", "workers", "log_every", "prog
 #: the learning-rate schedule's fields at their defaults (the thesis's constant rate)
 SCHEDULE_DEFAULTS = {"schedule": "constant", "warmup": 0.0, "schedule_steps": None, "lr_floor": 0.01}
 
-#: fields a resumed run may change: the execution fields and the budgets
+#: fields a resumed run may change: the execution fields and the budgets (not ``lines``: the
+#: schedule ends at it)
 RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
+
+#: fields added after the first book runs, left out of :meth:`TrainConfig.to_dict` at these values
+#: (which reproduce what the engine did before they existed), so that stored runs keep their identity
+LATER_DEFAULTS = {"lines": None, "val_every": None, "aux_ctc": 0.0}
 
 
 @dataclass
@@ -38,7 +43,21 @@ class TrainConfig:
         epochs: most epochs to train (the thesis trains until early stopping).
         minutes: wall-clock budget in minutes for the whole run, resumes
             included; checked between batches, the run then validates, saves
-            and stops cleanly. ``None``: no limit.
+            and stops cleanly. ``None``: no limit. Beside a ``lines`` budget
+            it is a safety cap: a run it stops is recorded as cut short
+            (``metrics.json`` ``"capped": true``), never as complete.
+        lines: the training budget in lines: the run takes
+            ``ceil(lines / batch_size)`` optimiser steps and stops (stop
+            reason ``"lines"``), and a schedule without ``schedule_steps``
+            ends its decay exactly there. The same spec and seed then see the
+            same batches on every machine, however fast. ``None``: epochs
+            and minutes decide.
+        val_every: validate, record a history row and checkpoint every this
+            many training lines (rounded up to whole batches), whatever the
+            pass over the data; ``None``: once per epoch. With a training set
+            larger than the budget, epochs would never end.
+        aux_ctc: weight of a training-only CTC loss on a seq2seq model's
+            memory (:class:`hwr.train.losses.AuxCTC`); 0: none (thesis).
         batch_size: lines per training batch.
         lr: Adam learning rate (default betas); the peak rate of a schedule.
         weight_decay: Adam weight decay (thesis: none).
@@ -80,6 +99,9 @@ class TrainConfig:
 
     epochs: int = 1000
     minutes: float | None = None
+    lines: int | None = None
+    val_every: int | None = None
+    aux_ctc: float = 0.0
     batch_size: int = 32
     lr: float = 5e-4
     weight_decay: float = 0.0
@@ -115,25 +137,34 @@ class TrainConfig:
             "log_every": self.log_every >= 1,
             "max_skipped": 0.0 <= self.max_skipped <= 1.0,
             "schedule": self.schedule in SCHEDULES,
-            "schedule_steps": (self.schedule_steps is None and self.schedule == "constant")
+            "lines": self.lines is None or (isinstance(self.lines, int) and self.lines >= 1),
+            "val_every": self.val_every is None or (isinstance(self.val_every, int) and self.val_every >= 1),
+            "aux_ctc": self.aux_ctc >= 0,
+            "schedule_steps": (self.schedule_steps is None and (self.schedule == "constant" or bool(self.lines)))
             or (isinstance(self.schedule_steps, int) and self.schedule_steps >= 1),
             "warmup": self.warmup >= 0 and (self.warmup < 1 or float(self.warmup).is_integer())
-            and (not self.schedule_steps or self.warmup < 1 or self.warmup <= self.schedule_steps),
+            and (not self.schedule_total or self.warmup < 1 or self.warmup <= self.schedule_total),
             "lr_floor": 0.0 <= self.lr_floor <= 1.0,
         }
-        bad = [k for k, ok in checks.items() if not ok]
+        bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
+        if self.lines and self.val_every is None:
+            bad.append("val_every=None (a lines budget validates every val_every lines)")
         if bad:
-            raise ValueError(f"TrainConfig: invalid {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+            raise ValueError(f"TrainConfig: invalid {', '.join(bad)}")
 
     def to_dict(self) -> dict:
         """Plain dict (JSON- and ``torch.load(weights_only=True)``-safe).
 
         The schedule fields are left out while all of them are at their
-        defaults (constant rate), and ``init_from`` while it is None: runs
+        defaults (constant rate), ``init_from`` while it is None and each of
+        :data:`LATER_DEFAULTS` at its default: runs
         made before those fields existed keep their identity, and
         :meth:`from_dict` restores the defaults.
         """
         d = dataclasses.asdict(self)
+        for k, v in LATER_DEFAULTS.items():
+            if d[k] == v:
+                del d[k]
         if all(d[k] == v for k, v in SCHEDULE_DEFAULTS.items()):
             for k in SCHEDULE_DEFAULTS:
                 del d[k]
@@ -149,6 +180,21 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"TrainConfig: unknown field(s) {unknown}")
         return cls(**d)
+
+    @property
+    def budget_steps(self) -> int | None:
+        """Optimiser steps of a ``lines`` budget (None without one)."""
+        return -(-self.lines // self.batch_size) if self.lines else None
+
+    @property
+    def val_steps(self) -> int | None:
+        """Optimiser steps between validations with ``val_every`` (None: per epoch)."""
+        return -(-self.val_every // self.batch_size) if self.val_every else None
+
+    @property
+    def schedule_total(self) -> int | None:
+        """Steps at which a schedule's decay ends: ``schedule_steps``, else the ``lines`` budget."""
+        return self.schedule_steps or self.budget_steps
 
     def result_fields(self) -> dict:
         """The fields that decide the result (everything but execution details)."""

@@ -53,7 +53,6 @@ per line; BatchNorm models normalise with per-rank batch statistics;
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from pathlib import Path
@@ -71,6 +70,8 @@ from hwr.train import epoch as _epoch
 from hwr.train.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
                                   seed_everything, set_rng_state)
 from hwr.train.config import TrainConfig, resolve_device, resolve_threads, setup_threads
+from hwr.train.losses import AuxCTC
+from hwr.train.version import ENGINE_VERSION
 from hwr.train.data import resolve_data, train_loader, valid_loader, validation_subset
 from hwr.train.schedule import LRSchedule
 from hwr.train.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
@@ -120,6 +121,8 @@ def validate(model, loader, max_skipped: float = 0.01, name: str = "validation s
 
 
 def _stop_reason(state: dict, config: TrainConfig, elapsed: float, budget: float, reserve: float) -> str | None:
+    if config.budget_steps and state["steps"] >= config.budget_steps:
+        return "lines"
     if state["epoch"] >= config.epochs:
         return "epochs"
     if state["best_epoch"] and state["epoch"] - state["best_epoch"] >= config.patience:
@@ -184,7 +187,7 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
             or more than ``config.max_skipped`` of a split's lines were
             skipped (the message lists the files).
     """
-    from hwr.models.registry import model_config
+    from hwr.models.registry import config_dict, model_config
 
     config = TrainConfig() if config is None else config
     started = time.time()
@@ -195,7 +198,7 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
             raise RunFolderError(f"{out}: batch_size {config.batch_size} cannot be shared out over "
                                  f"{ctx.world_size} processes (use at least one line per process)")
         train_ds, valid_ds, data_desc = resolve_data(data)
-        asked = dataclasses.asdict(model_config(experiment, **overrides))
+        asked = config_dict(model_config(experiment, **overrides))
         model_desc = model_description(asked, asked["family"])
         identity = run_identity(experiment, overrides, model_desc, data_desc, config.to_dict())
 
@@ -276,14 +279,29 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     seed_everything(config.seed)  # the same on every rank: same initial weights, batch order, draws
     model = build_model(experiment, overrides).to(device)  # channels-last weights (hwr.models.build)
     model.train()  # shape inference in build() may leave eval mode on
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    aux = None
+    if config.aux_ctc:  # training-only head: drawn after the model, so the model's weights are the same
+        if ctx.enabled:
+            raise RunFolderError(f"{out}: aux_ctc is not supported with several processes (its head calls the "
+                                 "model outside DistributedDataParallel); train it in one process")
+        aux = AuxCTC(model, config.aux_ctc).to(device)
+    params = list(model.parameters()) + (list(aux.head.parameters()) if aux is not None else [])
+    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     schedule = LRSchedule(optimizer, config)  # constant (thesis): leaves the optimiser alone
-    state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0}
+    # steps: optimiser steps so far; position: where a run with val_every takes its next batch
+    state = {"epoch": 0, "history": [], "best_cer": math.inf, "best_epoch": 0, "elapsed": 0.0, "steps": 0,
+             "position": None}
     if config.init_from and resume is None:  # fine-tuning: a finished run's best weights, not random ones
         init_weights(model, out.parent / config.init_from, experiment, overrides)
     if resume is not None:
+        if ckpt.get("engine", 1) != ENGINE_VERSION:
+            raise RunFolderError(f"{ckpt_path}: written by training engine {ckpt.get('engine', 1)}, this is engine "
+                                 f"{ENGINE_VERSION} (hwr/train/version.py): it cannot be resumed as the same run; "
+                                 "delete the folder or use another one")
         try:
             model.load_state_dict(ckpt["model"])
+            if aux is not None:
+                aux.head.load_state_dict(ckpt["aux_head"])
             optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{ckpt_path}: its weights do not fit {experiment} "
@@ -297,7 +315,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         # one per rank for this many ranks, else rank 0's (all start equal).
         ranks = ckpt.get("rng_ranks")
         set_rng_state(ranks[ctx.rank] if ranks and len(ranks) == ctx.world_size else ckpt["rng"])
-        state = {k: ckpt[k] for k in state}
+        state = {k: ckpt.get(k, v) for k, v in state.items()}  # steps, position: absent before they existed
         if ctx.is_main:
             tqdm.write(f"{experiment}: resuming {out} after epoch {state['epoch']}")
     runner = distributed.wrap(ctx, model, device)
@@ -323,6 +341,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
             return val_seconds
         return len(subset) / max(lines / max(seconds, 1e-6), 1e-6) / 2 if lines else 0.0
 
+    stream = _epoch.BatchStream(loader, state["position"]) if config.val_steps else None
     stop = None
     while True:
         # Rank 0's clock decides for every rank.
@@ -330,8 +349,17 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         if stop:
             break
         epoch = state["epoch"] + 1
+        steps = None
+        if stream is not None:  # a validation period of val_every lines, cut at the lines budget
+            steps = config.val_steps
+            if config.budget_steps:
+                steps = min(steps, config.budget_steps - state["steps"])
         stats = _epoch.train_epoch(runner, model.family, loader, optimizer, device, config, epoch, experiment,
-                                   lambda lines, secs: clock() + reserve(lines, secs) >= budget, ctx)
+                                   lambda lines, secs: clock() + reserve(lines, secs) >= budget, ctx,
+                                   stream=stream, steps=steps, aux=aux)
+        state["steps"] += stats["steps"]
+        if stream is not None:
+            state["position"] = stream.position
         # Unreadable training images: an epoch over none of them is no epoch,
         # and one over a few of them is refused above the tolerance.
         check_skipped(f"{train_name}, epoch {epoch}", stats["lines"], stats.pop("skipped_lines"),
@@ -345,7 +373,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         row = {"epoch": epoch, **stats, "skipped": len(train_skipped) + stats["skipped"],
                "val_cer": val["cer"], "val_wer": val["wer"], "val_lines": val.get("lines"),
                "val_skipped": len(valid_skipped) + val.get("skipped", 0), "val_seconds": val["seconds"],
-               "elapsed": clock(), "lr": optimizer.param_groups[0]["lr"]}
+               "elapsed": clock(), "lr": optimizer.param_groups[0]["lr"], "steps": state["steps"]}
         state["history"].append(row)
         improved = val["cer"] < state["best_cer"]  # strict: ties do not reset the patience
         if improved:
@@ -356,7 +384,9 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
         if ctx.is_main:
             ckpt = {"model": model.state_dict(), **describe(model), "overrides": dict(overrides),
                     "optimizer": optimizer.state_dict(), "data": data_desc, "config": config.to_dict(),
-                    "rng": rng_state(), "schedule": schedule.state_dict(), **state}
+                    "rng": rng_state(), "schedule": schedule.state_dict(), "engine": ENGINE_VERSION, **state}
+            if aux is not None:  # the training-only head, for resuming (never part of the model)
+                ckpt["aux_head"] = aux.head.state_dict()
             if rngs is not None:
                 ckpt["rng_ranks"] = rngs
             if improved:
@@ -384,6 +414,9 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
                             len(subset), model_desc=model_desc, skipped=skipped)
         if ctx.enabled:
             metrics["processes"] = ctx.world_size
+        metrics["engine"] = ENGINE_VERSION
+        if config.lines:  # a lines budget cut by the minutes cap is not a finished run of that budget
+            metrics["capped"] = stop != "lines"
         write_json(out / "metrics.json", metrics)
         write_provenance(out / "run.json", {"experiment": experiment, "overrides": dict(overrides),
                                             "data": data_desc, "config": config.to_dict()}, started, kind="train")

@@ -123,3 +123,68 @@ def batch_loss(model, batch, device, teacher_forcing: float = 0.8, target_steps:
     if weight:
         loss = loss + weight * ctc_loss(shortcut, frames, batch.texts, batch.ids)
     return loss, log_probs, frames
+
+
+class AuxCTC(torch.nn.Module):
+    """A training-only CTC head on a seq2seq model's memory (joint CTC-attention).
+
+    Kim, Hori and Watanabe (2017) add a CTC loss on the encoder's output to
+    the attention loss: every memory column must then say which character
+    it shows, which gives the attention something to align with early in
+    training. The head is a 1 x 1 convolution from the memory's channels to
+    the 81 classes, applied to the memory before positional encoding (for a
+    2D model, averaged over its rows first). It belongs to the training run,
+    not to the model: the model's state dict, its parameter count and its
+    inference are exactly the thesis architecture's, and the head's weights
+    are kept in the run's checkpoints only so that a resumed run continues
+    with them.
+
+    Args:
+        model: a built seq2seq model (:class:`hwr.models.seq2seq.Seq2Seq`).
+        weight: the CTC loss's weight beside the attention loss.
+    """
+
+    def __init__(self, model, weight: float):
+        super().__init__()
+        if family_of(model).name != "seq2seq":
+            raise ValueError(f"aux_ctc: an auxiliary CTC head needs a seq2seq model, not a "
+                             f"{family_of(model).name} one ({getattr(model, 'experiment', '')})")
+        cfg = model.config
+        channels = 2 * cfg.encoder_hidden if cfg.encoder_hidden else cfg.backbone_out
+        self.model, self.weight = model, float(weight)
+        self.head = torch.nn.Conv1d(channels, family_of("ctc").codec.num_classes, 1)
+        self.last_loss, self.last_infeasible = 0.0, 0
+
+    def batch_loss(self, batch, device, teacher_forcing: float = 0.8, target_steps: int | None = None):
+        """:func:`batch_loss` of the model plus ``weight`` x the head's CTC loss.
+
+        Lines whose label needs more frames than the memory has columns
+        (CTC needs one frame per character and one more between repeated
+        characters) cannot be scored by CTC: they add no auxiliary loss, and
+        their count is kept in :attr:`last_infeasible` (the history's
+        ``aux_infeasible`` column), rather than hidden by ``zero_infinity``.
+        """
+        images = batch.images.to(device, non_blocking=True)
+        targets, lengths = seq2seq_targets(batch.texts, target_steps, batch.ids)
+        m = self.model
+        features = m.features(m.pad(images))  # B x C x H' x W', before positional encoding
+        memory = m.posenc(features) if m.posenc is not None else features
+        b, c, h, w = memory.shape
+        log_probs, _ = m.decoder(memory.reshape(b, c, h * w), targets.to(device), teacher_forcing)
+        loss = seq2seq_loss(log_probs, targets, lengths)
+        columns = features.mean(2) if h > 1 else features[:, :, 0]  # B x C x W'
+        ctc_lp = self.head(columns).transpose(1, 2).log_softmax(-1)  # B x W' x 81
+        frames = m.output_width(batch.widths).clamp(1, ctc_lp.shape[1])
+        labels = encode_texts(batch.texts, "ctc", batch.ids)
+        need = torch.tensor([len(x) + sum(a == b for a, b in zip(x, x[1:])) for x in labels])
+        ok = need <= frames.cpu()
+        self.last_infeasible = int((~ok).sum())
+        if ok.any():
+            keep = ok.nonzero().flatten().tolist()
+            aux = ctc_loss(ctc_lp[keep], frames[keep], [batch.texts[i] for i in keep])
+            # mean over the feasible lines, scaled to a mean over the batch
+            aux = aux * (len(keep) / len(labels))
+        else:
+            aux = ctc_lp.sum() * 0.0
+        self.last_loss = float(aux.detach())
+        return loss + self.weight * aux, log_probs, lengths

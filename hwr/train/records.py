@@ -24,8 +24,10 @@ from hwr.files import plain, read_json, write_json, write_text  # noqa: F401 - r
 from hwr.train.config import EXECUTION_FIELDS
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_cer", "val_cer", "val_wer", "lines", "skipped", "val_lines",
-                   "val_skipped", "lines_per_s", "seconds", "val_seconds", "elapsed", "lr", "partial")
-_INT_COLUMNS = ("epoch", "lines", "skipped", "val_lines", "val_skipped", "partial")
+                   "val_skipped", "lines_per_s", "seconds", "val_seconds", "elapsed", "lr", "partial",
+                   # runs with val_every / aux_ctc (blank in earlier runs)
+                   "steps", "aux_loss", "aux_infeasible")
+_INT_COLUMNS = ("epoch", "lines", "skipped", "val_lines", "val_skipped", "partial", "steps", "aux_infeasible")
 
 
 def write_history(path: Path, history: list[dict]) -> None:

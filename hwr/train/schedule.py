@@ -89,7 +89,7 @@ class LRSchedule:
         self.optimizer = optimizer
         self.schedule = config.schedule
         self.peak = config.lr
-        self.total = config.schedule_steps or 0
+        self.total = config.schedule_total or 0  # schedule_steps, else the end of a lines budget
         self.warmup = warmup_steps(config.warmup, self.total)
         self.floor = config.lr_floor
         self.step = 0

@@ -19,6 +19,14 @@ Fields of a task (all optional but ``description``):
   ``defaults.data``.
 - ``input_height``: model input height (32, 64, 128); None: each model's own
   (64, or 128 for ``attn2d_h8_in128``).
+- ``gate_margin``: true gives every gated seq2seq model the input margin
+  that makes its memory as wide as a gate-less model's
+  (:func:`hwr.models.registry.gate_margin`; model override ``margin``).
+- ``lines``, ``val_every``: a budget in training lines and the validation
+  period (:class:`~hwr.train.config.TrainConfig`); the schedule then ends at
+  the budget.
+- ``aux_ctc``: the auxiliary CTC loss's weight for seq2seq models (CTC
+  models train without it: they are CTC models already).
 - ``schedule_lines``: length of a learning-rate schedule in training lines
   (converted to ``schedule_steps`` with the batch size, rounding up), as one
   number or per model: ``{default: 30000, ctc_baseline: 60000}``.
@@ -36,8 +44,15 @@ from pathlib import Path
 
 from hwr.train.config import EXECUTION_FIELDS, TrainConfig
 
-TASK_KEYS = {"description", "data", "input_height", "schedule_lines"}
+TASK_KEYS = {"description", "data", "input_height", "schedule_lines", "gate_margin"}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - EXECUTION_FIELDS - {"seed", "schedule_steps"}
+
+
+def _family(model: str) -> str | None:
+    """The family of a registry model (None for a name the registry does not know)."""
+    from hwr.models.registry import MODELS
+
+    return MODELS[model].family if model in MODELS else None
 
 
 def tasks_path() -> Path:
@@ -57,6 +72,7 @@ class Task:
         input_height: model input height, None for each model's own.
         schedule_lines: schedule length in lines (int, or {model or "default": int}).
         train: TrainConfig fields (result-deciding ones only).
+        gate_margin: give gated seq2seq models the margin of :func:`hwr.models.registry.gate_margin`.
     """
 
     name: str
@@ -65,10 +81,19 @@ class Task:
     input_height: int | None = None
     schedule_lines: int | dict | None = None
     train: dict = field(default_factory=dict)
+    gate_margin: bool = False
 
-    def overrides(self) -> dict:
-        """Model overrides this task implies (``input_height``)."""
-        return {} if self.input_height is None else {"input_height": self.input_height}
+    def overrides(self, model: str = "") -> dict:
+        """Model overrides this task implies for ``model`` (``input_height``, and
+        ``margin`` for a gated model when the task sets ``gate_margin``)."""
+        out = {} if self.input_height is None else {"input_height": self.input_height}
+        if self.gate_margin and model:
+            from hwr.models.registry import gate_margin, model_config
+
+            cfg = model_config(model, **out)
+            if cfg.family == "seq2seq" and getattr(cfg, "gates", 0):
+                out["margin"] = gate_margin(cfg)
+        return out
 
     def config(self, model: str = "", seed: int = 0, **execution) -> TrainConfig:
         """The training config of ``model`` under this task.
@@ -80,12 +105,18 @@ class Task:
                 tests and smoke runs, other TrainConfig fields to replace.
         """
         fields = {**self.train, "seed": seed, **execution}
+        if fields.get("aux_ctc") and model and _family(model) != "seq2seq":
+            del fields["aux_ctc"]  # a CTC model needs no auxiliary CTC loss
         lines = self.schedule_lines
         if isinstance(lines, dict):
             lines = lines.get(model, lines.get("default"))
         if lines and "schedule_steps" not in execution:
             fields["schedule_steps"] = math.ceil(lines / fields.get("batch_size", TrainConfig.batch_size))
         return TrainConfig(**fields)
+
+    def settings_for(self, model: str) -> dict:
+        """:meth:`settings` as they apply to ``model``."""
+        return {**self.settings(), **self.overrides(model)}
 
     def source(self, profile_data: str | None = None) -> str:
         """The dataset source: the task's, else the profile's, else the default synthetic set."""
@@ -94,7 +125,8 @@ class Task:
     def settings(self) -> dict:
         """Everything that defines the task, flat (for tables and the book)."""
         return {"data": self.data, "input_height": self.input_height, **self.train,
-                **({"schedule_lines": self.schedule_lines} if self.schedule_lines else {})}
+                **({"schedule_lines": self.schedule_lines} if self.schedule_lines else {}),
+                **({"gate_margin": True} if self.gate_margin else {})}
 
 
 def _parse(name: str, raw: dict, path: Path) -> Task:
@@ -106,7 +138,7 @@ def _parse(name: str, raw: dict, path: Path) -> Task:
                          f"known: {sorted(TASK_KEYS | _TRAIN_KEYS)}")
     train = {k: v for k, v in raw.items() if k in _TRAIN_KEYS}
     task = Task(name, str(raw.get("description", "")).strip(), raw.get("data"), raw.get("input_height"),
-                raw.get("schedule_lines"), train)
+                raw.get("schedule_lines"), train, bool(raw.get("gate_margin", False)))
     try:
         task.config(task.name)  # refuse bad values now, not an hour into a sweep
     except (TypeError, ValueError) as e:

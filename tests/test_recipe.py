@@ -1,0 +1,201 @@
+"""The book recipe of issue 22: budgets in lines, validation periods, the auxiliary
+CTC loss, gate margins, fixed held-out splits, and the committed store still resolving."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from hwr.errors import RunFolderError
+from hwr.models import build
+from hwr.models.registry import config_dict, gate_margin, model_config
+from hwr.paths import ROOT
+from hwr.runs.spec import RunSpec
+from hwr.train import TrainConfig, load_checkpoint, train
+from hwr.train import epoch as train_epoch
+from hwr.train.losses import AuxCTC
+from hwr.train.records import identity_of, model_description, read_history, run_identity
+
+from test_train import TINY, lines
+
+STORE = ROOT / "results" / "book" / "runs"
+KEYS = ("train_loss", "train_cer", "val_cer", "lr", "steps", "lines", "aux_loss", "aux_infeasible")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"train": lines(40, 0, "t"), "valid": lines(6, 1, "v")}
+
+
+def config(**kw) -> TrainConfig:
+    base = dict(batch_size=4, lr=1e-3, schedule="warmup_cosine", warmup=2, lines=36, val_every=12,
+                threads=1, progress=False, log_every=1)
+    return TrainConfig(**{**base, **kw})
+
+
+def rows(out) -> list[list]:
+    return [[r.get(k) for k in KEYS] for r in read_history(out / "history.csv")]
+
+
+# -- the committed store ------------------------------------------------------------------------------------
+
+def committed_runs() -> list:
+    return sorted(p for p in STORE.iterdir() if (p / "spec.json").is_file()) if STORE.is_dir() else []
+
+
+def test_every_committed_run_still_resolves_to_its_folder_and_its_recorded_identity():
+    """New settings (lines budgets, aux CTC, model margins) are left out of identities at
+    their defaults: no run of the committed store changes its id or its engine identity."""
+    runs = committed_runs()
+    assert len(runs) >= 100, "the committed book store is missing"
+    for folder in runs:
+        spec = RunSpec.from_dict(json.loads((folder / "spec.json").read_text())["spec"])
+        assert spec.run_id == folder.name, folder.name
+        metrics = json.loads((folder / "metrics.json").read_text())
+        asked = config_dict(model_config(spec.experiment, **spec.overrides))
+        now = run_identity(spec.experiment, spec.overrides, model_description(asked, metrics["family"]),
+                           metrics["data"], spec.config().to_dict())
+        assert now == identity_of(metrics), folder.name
+
+
+# -- budgets in lines and validation periods ----------------------------------------------------------------
+
+def test_a_lines_budget_sets_the_steps_and_the_schedule_end():
+    cfg = config(lines=100, batch_size=16, val_every=30)
+    assert (cfg.budget_steps, cfg.schedule_total, cfg.val_steps) == (7, 7, 2)
+    assert "lines" not in TrainConfig().to_dict() and "aux_ctc" not in TrainConfig().to_dict()
+    assert config().to_dict()["lines"] == 36
+    with pytest.raises(ValueError, match="val_every"):
+        TrainConfig(lines=100)  # a lines budget needs a validation period
+    with pytest.raises(ValueError, match="schedule_steps"):
+        TrainConfig(schedule="warmup_cosine")  # no budget, no schedule length
+
+
+def test_a_lines_run_stops_at_its_budget_and_validates_every_period(data, tmp_path):
+    m = train("ctc_baseline", data, tmp_path / "r", config(), **TINY["ctc_baseline"])
+    hist = read_history(tmp_path / "r" / "history.csv")
+    assert m["stop_reason"] == "lines" and m["capped"] is False
+    assert [r["steps"] for r in hist] == [3, 6, 9] and m["trained_lines"] == 36
+    assert hist[-1]["lr"] == pytest.approx(1e-3 * 0.01)  # the decay ended with the budget
+    assert m["engine"] >= 1
+
+
+def test_the_same_spec_twice_gives_the_same_history_to_the_last_digit(data, tmp_path):
+    a = train("gate_1", data, tmp_path / "a", config(aux_ctc=0.5), **TINY["gate_1"])
+    b = train("gate_1", data, tmp_path / "b", config(aux_ctc=0.5), **TINY["gate_1"])
+    assert rows(tmp_path / "a") == rows(tmp_path / "b")
+    assert a["best"] == b["best"]
+
+
+def test_a_run_killed_in_the_middle_of_a_period_resumes_exactly(data, tmp_path, monkeypatch):
+    train("gate_1", data, tmp_path / "ref", config(aux_ctc=0.5), **TINY["gate_1"])
+    real, calls = train_epoch.train_step, []
+
+    def crashing(*args, **kw):
+        calls.append(1)
+        if len(calls) == 5:  # the middle of the second period
+            raise KeyboardInterrupt("simulated kill")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(train_epoch, "train_step", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        train("gate_1", data, tmp_path / "run", config(aux_ctc=0.5), **TINY["gate_1"])
+    monkeypatch.setattr(train_epoch, "train_step", real)
+    train("gate_1", data, tmp_path / "run", config(aux_ctc=0.5), **TINY["gate_1"])
+    assert rows(tmp_path / "run") == rows(tmp_path / "ref")
+
+
+def test_a_minutes_cap_marks_a_lines_run_as_cut_short(data, tmp_path):
+    m = train("ctc_baseline", data, tmp_path / "r", config(lines=4000, val_every=8, minutes=0.002),
+              **TINY["ctc_baseline"])
+    assert m["stop_reason"] == "minutes" and m["capped"] is True and m["trained_lines"] < 4000
+
+
+def test_a_checkpoint_of_another_engine_is_not_resumed(data, tmp_path, monkeypatch):
+    from hwr.train import engine
+
+    train("ctc_baseline", data, tmp_path / "r", config(epochs=1), **TINY["ctc_baseline"])
+    assert load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")["engine"] == engine.ENGINE_VERSION
+    monkeypatch.setattr(engine, "ENGINE_VERSION", engine.ENGINE_VERSION + 1)
+    with pytest.raises(RunFolderError, match="engine"):
+        train("ctc_baseline", data, tmp_path / "r", config(), **TINY["ctc_baseline"])
+
+
+# -- the auxiliary CTC loss ---------------------------------------------------------------------------------
+
+def test_the_auxiliary_head_trains_beside_the_model_and_stays_out_of_it(data, tmp_path):
+    m = train("gate_1", data, tmp_path / "r", config(aux_ctc=0.5), **TINY["gate_1"])
+    plain = build("gate_1", **TINY["gate_1"])
+    assert m["parameters"] == sum(p.numel() for p in plain.parameters())
+    best = load_checkpoint(tmp_path / "r" / "checkpoints" / "best.pt")
+    assert set(best["model"]) == set(plain.state_dict())  # no head weights in the model
+    assert "aux_head" in best
+    hist = read_history(tmp_path / "r" / "history.csv")
+    assert all(r["aux_loss"] > 0 for r in hist)
+    assert all(r["aux_infeasible"] is not None for r in hist)
+
+
+def test_the_auxiliary_loss_counts_lines_ctc_cannot_score():
+    from hwr.preprocess import Batch
+
+    model = build("gate_1", **TINY["gate_1"])
+    aux = AuxCTC(model, 0.5)
+    images = torch.rand(3, 1, 64, 200)
+    # 200 px give (200 // 4) - 8 = 42 frames: 40 alternating characters fit, 60 do not, nor do
+    # 22 repeated ones (each repeat needs a blank between: 43 frames)
+    batch = Batch(images, torch.tensor([200, 200, 200]), ["ab" * 20, "ab" * 30, "a" * 22], ["x", "y", "z"], [])
+    loss, _, _ = aux.batch_loss(batch, "cpu")
+    assert torch.isfinite(loss) and aux.last_infeasible == 2
+    with pytest.raises(ValueError, match="seq2seq"):
+        AuxCTC(build("ctc_baseline", **TINY["ctc_baseline"]), 0.5)
+
+
+# -- gate margins ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["gate_1", "gate_2", "gate_3"])
+def test_a_gate_margin_gives_the_memory_of_a_gateless_model_with_the_same_weights(name):
+    base = build(name, input_height=32)
+    wide = build(name, input_height=32, margin=gate_margin(base.config))
+    light = build("light_in", input_height=32)
+    assert [p.shape for p in wide.parameters()] == [p.shape for p in base.parameters()]
+    x = torch.ones(2, 1, 32, 160)
+    wide.eval(), light.eval()
+    assert wide.encode(x).shape[-1] == light.encode(x).shape[-1] == 40
+    assert wide.output_width(torch.tensor([160])).item() == 40
+    assert "margin" not in config_dict(base.config) and config_dict(wide.config)["margin"] == 16 * base.config.gates
+
+
+def test_the_xl_task_gives_margins_to_gated_models_and_no_auxiliary_loss_to_ctc_models():
+    from hwr.runs.study import task_spec
+    from hwr.train.task import get_task
+
+    task = get_task("xl-100k")
+    ctc, gate = task_spec(task, "ctc_baseline", 0), task_spec(task, "gate_3", 0)
+    assert "aux_ctc" not in ctc.train and gate.train["aux_ctc"] == 0.5
+    assert gate.overrides == {"input_height": 32, "margin": 48} and ctc.overrides == {"input_height": 32}
+    assert gate.config().lines == 100000 and gate.config().schedule_total == math.ceil(100000 / 16)
+    # the control without the aid shares the CTC model's run
+    assert task_spec(get_task("xl-100k-noaux"), "ctc_baseline", 0).run_id == ctc.run_id
+
+
+# -- data whose held-out splits never move --------------------------------------------------------------------
+
+def test_held_out_splits_do_not_depend_on_the_training_size():
+    from hwr.synth.assets import ensure_assets
+    from hwr.synth.config import PRESETS, plan
+
+    node_modules = ensure_assets(quiet=True)
+    small = PRESETS["phrases-xl-smoke"]
+    big = dataclasses.replace(small, train=small.train * 3)
+    _, a = plan(small, node_modules)
+    _, b = plan(big, node_modules)
+    for split in ("valid", "test"):
+        assert [j for j in a if j[0] == split] == [j for j in b if j[0] == split]
+    train_texts = {j[3] for j in b if j[0] == "train"}
+    assert not train_texts & {j[3] for j in b if j[0] != "train"}  # no held-out phrase is trained on
+    assert PRESETS["phrases-xl"].valid == 400 and PRESETS["phrases-xl"].train == 200000
+    assert "held_out_first" not in PRESETS["phrases"].to_dict()  # the earlier presets keep their identity
