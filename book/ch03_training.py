@@ -40,6 +40,8 @@ candidate_models: str = "ctc_baseline,gate_1"  # models of the candidate table, 
 minutes: float = 1.0  # the candidates' budget in minutes: the table's last mark
 reference_task: str = "smoke"  # the candidate closest to the thesis's conditions, quoted above
 n_confusions: int = 12  # character confusions shown per model
+line_candidates: dict = {"xl-smoke": [0]}  # recipes budgeted in training lines (issue 22): task -> seeds
+line_models: str = "ctc_baseline,gate_1"  # models measured on them, comma-separated
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
@@ -134,6 +136,92 @@ glue("fig_candidates", plots.runs.learning_curves_by(cand_curves, "task"), displ
 # Validation CER against minutes of training, one panel per candidate task:
 # thin lines are seeds, thick lines their mean.
 # ```
+#
+# ## Budgets in lines: a recipe on which the models read
+#
+# Ten minutes were not enough. On the task above, most attention models of
+# the later chapters never left the plateau on which a decoder writes the
+# likeliest words whatever the image shows: {glue:text}`n_flagged_store` of
+# the {glue:text}`n_store` runs recorded under this profile are *degenerate*,
+# with more than {glue:text}`degenerate_limit` % of their test lines read as
+# the same string (often "the") or as one word repeated. No verdict may rest
+# on such a run, and from here on every table says which runs they are. The
+# CTC models, for their part, had seen each of the 4,000 training phrases a
+# dozen times and were learning them by heart. And a budget in minutes made
+# the number of lines a run saw depend on the machine.
+#
+# So the next recipe is budgeted in *training lines*: a run takes a fixed
+# number of optimiser steps and its learning-rate schedule ends exactly
+# there, whatever the machine (the same spec on one thread gives the same
+# history to the last digit; a second thread changes the order of sums, and
+# the two runs drift apart from the fourth significant digit of the loss on).
+# Its data do not run out: 200,000 training phrases from the same generator,
+# fonts and alphabet, so that no phrase image is seen twice within a budget,
+# while the validation and test phrases stay exactly those of every other
+# run whatever the training size. Two training aids keep every thesis
+# architecture and its parameter count as they are: an auxiliary CTC loss
+# on the memory of the attention models (weight {glue:text}`aux_weight`,
+# training only; Kim, Hori and Watanabe 2017), and a white margin around
+# the input of the gated models as wide as what their unpadded gate blocks
+# trim, so that `gate_3`'s memory has as many columns per character as a
+# model without gates (without it, a typical test phrase left `gate_3` fewer
+# columns than characters). {numref}`tbl-lines` is the measurement so far:
+# {glue:text}`n_line_runs` runs of {glue:text}`n_line_models` models, seed 0.
+# {glue:md}`lines_summary`
+
+# %% tags=["hide-input"]
+from hwr.metrics import DEGENERATE_LIMIT
+from hwr.models.registry import MODELS
+from hwr.runs import recipe
+from hwr.runs.study import Study
+
+line_specs = report.candidate_specs(line_candidates, [m.strip() for m in line_models.split(",") if m.strip()])
+line_study = Study(f"{study.name}_lines", profile, [s for _, s in line_specs], store=study.store)
+with page.records(f"{line_study.name}: {len(line_study.runs)} runs under {profile} (trained only when missing)"):
+    line_study.ensure()
+line_budget = max((s.config().lines or 0) for _, s in line_specs) if line_specs else 0
+line_marks = [line_budget * k // 5 for k in range(1, 6)]
+lines_tab = recipe.lines_frame(line_specs, study.store, line_marks)
+store_records = study.store.records()
+thesis_models = [m for m, e in MODELS.items() if e.source == "thesis"]
+cost = recipe.book_cost(line_budget, 3, recipe.speeds(line_specs, study.store), thesis_models)
+met = int((lines_tab["criterion"] == "met").sum()) if len(lines_tab) else 0
+for name, value in {
+        "degenerate_limit": f"{100 * DEGENERATE_LIMIT:g}", "aux_weight": f"{line_specs[-1][1].config().aux_ctc:g}"
+        if line_specs else "-", "n_line_runs": len(lines_tab),
+        "n_line_models": lines_tab["model"].nunique() if len(lines_tab) else 0,
+        "book_hours": f"{cost['hours']:.0f}", "book_seed_hours": f"{cost['per_seed']:.0f}",
+        "n_thesis_models": len(thesis_models), "line_budget": f"{line_budget:,}",
+        "n_store": len(store_records), "n_flagged_store": sum(r.degenerate > DEGENERATE_LIMIT for r in store_records)}.items():
+    glue(name, value, display=False)
+summary = (f"{met} of the {len(lines_tab)} runs reach the criterion's {100 * CRITERION_MEAN:g} % validation CER "
+           f"within {line_budget:,} lines." if len(lines_tab) else "No run of these recipes has finished yet.")
+glue("lines_summary", Markdown(summary), display=False)
+Table(lines_tab, name="tbl-lines", index=False, decimals=1,
+      caption="Recipes budgeted in training lines, seed 0: training phrases, auxiliary CTC weight and gate "
+              "margin (px), validation CER (%) after each number of training lines (k = 1,000), the lines "
+              "a run needed to reach 50 % and 15 % validation CER, the share of test lines whose output "
+              "ignores the image (%), test CER (%), training lines per second on one thread, and the "
+              "criterion (best validation CER at most 15 %).")
+
+# %% tags=["hide-input"]
+glue("fig_lines", plots.runs.learning_curves_by(report.candidate_curves(line_specs, study.store), "task",
+                                                axis="lines"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_lines
+# :name: fig-lines
+#
+# Validation CER against training lines seen on the recipes budgeted in
+# lines, one panel per recipe.
+# ```
+#
+# At the measured speeds, seed 0 of all {glue:text}`n_thesis_models` thesis
+# models at {glue:text}`line_budget` lines each is about
+# {glue:text}`book_seed_hours` CPU-hours, and the three seeds every verdict
+# needs about {glue:text}`book_hours` (models not measured yet are counted at
+# the slowest measured speed). `hwr sweep` computes them in resumable
+# pieces, seed 0 of every model first.
 #
 # ## The first study: CTC or attention?
 #

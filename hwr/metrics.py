@@ -217,3 +217,55 @@ def perfect_ctc_frames(label: Sequence[int], frames: int, blank: int) -> list[in
         start, end = k * frames // n, (k + 1) * frames // n
         out[(start + end) // 2] = int(symbol)
     return out
+
+
+#: a hypothesis emitted on more than this share of a split's lines is a "frequent output" (and, where
+#: wrong, a sign that the model writes it whatever the image shows)
+FREQUENT_OUTPUT = 0.02
+#: ... provided it covers at least this many lines (a tiny split has no frequent outputs)
+FREQUENT_MIN_LINES = 3
+#: one word this many times in a row ("the the the") is a language-prior loop, not a reading
+REPEATED_WORD = 3
+#: a run whose degenerate share (:func:`degenerate_share`) is above this is flagged: no verdict is
+#: drawn from it and its CER is never averaged into one
+DEGENERATE_LIMIT = 0.05
+
+
+def _repeats_a_word(text: str, times: int = REPEATED_WORD) -> bool:
+    words = text.split()
+    run = 1
+    for a, b in zip(words, words[1:]):
+        run = run + 1 if a == b else 1
+        if run >= times:
+            return True
+    return False
+
+
+def degenerate_lines(refs: Sequence[str], hyps: Sequence[str]) -> list[bool]:
+    """Per line, whether its output looks independent of the image.
+
+    A wrong output is *degenerate* when the model writes the same string on
+    more than :data:`FREQUENT_OUTPUT` of the lines (at least
+    :data:`FREQUENT_MIN_LINES` of them: a decoder that has learnt the language
+    prior and ignores the picture writes "the" under every line), or when it
+    repeats one word :data:`REPEATED_WORD` times in a row where the
+    reference does not ("the the the"). A correct output is never
+    degenerate, so a test set that repeats a phrase cannot trip it.
+
+    Raises:
+        EmptyScoreError: for zero lines.
+    """
+    _check(refs, hyps, "degenerate share")
+    from collections import Counter
+
+    counts = Counter(hyps)
+    frequent = {h for h, n in counts.items() if n >= FREQUENT_MIN_LINES and n > FREQUENT_OUTPUT * len(hyps)}
+    return [h != r and (h in frequent or (_repeats_a_word(h) and not _repeats_a_word(r)))
+            for r, h in zip(refs, hyps)]
+
+
+def degenerate_share(refs: Sequence[str], hyps: Sequence[str]) -> float:
+    """Share of lines whose output is degenerate (:func:`degenerate_lines`); above
+    :data:`DEGENERATE_LIMIT` the run is flagged."""
+    flags = degenerate_lines(refs, hyps)
+    return sum(flags) / len(flags)

@@ -199,3 +199,74 @@ def test_held_out_splits_do_not_depend_on_the_training_size():
     assert not train_texts & {j[3] for j in b if j[0] != "train"}  # no held-out phrase is trained on
     assert PRESETS["phrases-xl"].valid == 400 and PRESETS["phrases-xl"].train == 200000
     assert "held_out_first" not in PRESETS["phrases"].to_dict()  # the earlier presets keep their identity
+
+
+# -- degenerate outputs -------------------------------------------------------------------------------------
+
+def test_an_output_that_ignores_the_image_is_degenerate():
+    from hwr.metrics import DEGENERATE_LIMIT, degenerate_lines, degenerate_share
+
+    refs = [f"phrase number {i}" for i in range(100)]
+    assert degenerate_share(refs, ["the"] * 100) == 1.0  # the language prior under every line
+    assert degenerate_share(refs, [""] * 100) == 1.0  # CTC's plateau: blanks only
+    healthy = [r.replace("number", "numbr") for r in refs]
+    assert degenerate_share(refs, healthy) == 0.0  # wrong, but each line its own
+    loops = degenerate_lines(["a b c", "x", "the the the end"], ["the the the", "y", "the the the end"])
+    assert loops == [True, False, False]  # a repeated word the reference does not have
+    # a phrase the test set repeats, read right every time, is not degenerate
+    assert degenerate_share(["of the"] * 10 + refs[:90], ["of the"] * 10 + healthy[:90]) == 0.0
+    assert 0 < DEGENERATE_LIMIT < 0.2
+
+
+def test_flagged_runs_are_the_committed_plateau_runs():
+    """The committed store's light_in runs wrote "the ..." under every test line (issue 22)."""
+    from hwr.runs.store import RunRecord
+
+    light = [p for p in committed_runs() if p.name.startswith("light_in-")]
+    assert light
+    for folder in light:
+        rec = RunRecord(RunSpec.from_dict(json.loads((folder / "spec.json").read_text())["spec"]), folder)
+        assert rec.degenerate > 0.9 and rec.flagged
+
+
+# -- lines marks and the criterion ----------------------------------------------------------------------------
+
+def test_lines_marks_read_the_history_by_cumulative_lines():
+    from hwr.bench.task import cumulative_lines, lines_to, value_at_lines
+
+    hist = [{"lines": 5000, "val_cer": 0.9}, {"lines": 5000, "val_cer": 0.4}, {"lines": 5008, "val_cer": 0.12}]
+    assert cumulative_lines(hist) == [5000, 10000, 15008]
+    assert value_at_lines(hist, 10000) == 0.4 and value_at_lines(hist, 4999) is None
+    assert lines_to(hist, 0.5) == 10000 and lines_to(hist, 0.15) == 15008 and lines_to(hist, 0.1) is None
+
+
+# -- book runs from a clean checkout ------------------------------------------------------------------------
+
+def test_book_runs_are_refused_from_a_dirty_checkout_unless_allowed(monkeypatch, tmp_path):
+    import hwr.provenance
+    from hwr.paths import RESULTS
+    from hwr.runs.executors import DirtyCheckoutError, refuse_dirty_book_store
+
+    monkeypatch.setattr(hwr.provenance, "git_state", lambda root=None: {"commit": "abc", "dirty": True})
+    with pytest.raises(DirtyCheckoutError, match="--allow-dirty"):
+        refuse_dirty_book_store(RESULTS / "book" / "runs")
+    refuse_dirty_book_store(RESULTS / "book" / "runs", allow_dirty=True)
+    refuse_dirty_book_store(tmp_path / "runs")  # another store: a user's own experiments
+    monkeypatch.setattr(hwr.provenance, "git_state", lambda root=None: {"commit": "abc", "dirty": False})
+    refuse_dirty_book_store(RESULTS / "book" / "runs")
+
+
+def test_the_book_cost_counts_unmeasured_models_at_the_slowest_speed():
+    from hwr.runs.recipe import book_cost, mark_label
+
+    cost = book_cost(36000, 3, {"a": 10.0, "b": 20.0}, ["a", "b", "c"])
+    assert cost["per_seed"] == pytest.approx((3600 + 1800 + 3600) / 3600)
+    assert cost["hours"] == pytest.approx(3 * cost["per_seed"]) and cost["assumed"] == ["c"]
+    assert [mark_label(n) for n in (48, 20000, 2500)] == ["48", "20k", "2.5k"]
+
+
+def test_a_store_lists_its_finished_runs_whichever_study_declared_them():
+    from hwr.runs.store import RunStore
+
+    records = RunStore(STORE).records()
+    assert len(records) == len(committed_runs()) and all(r.folder.name == r.spec.run_id for r in records)

@@ -234,6 +234,8 @@ def evaluate(
     result_metrics = {
         "cer": metrics.cer(refs, hyps),
         "wer": metrics.wer(refs, hyps),
+        # share of lines whose output looks independent of the image (hwr.metrics.degenerate_lines)
+        "degenerate": metrics.degenerate_share(refs, hyps),
         "lines": len(refs),
         "seconds": seconds,
         "lines_per_s": len(refs) / seconds if seconds > 0 else float("nan"),

@@ -17,6 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slurm", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                         help="a submitit SLURM parameter, e.g. --slurm partition gpu --slurm gpus_per_node 1")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and their state, train nothing")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="train book runs from a checkout with uncommitted changes (recorded in each run)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
             unique.setdefault(spec.run_id, spec)
     queue = sorted(unique.values(), key=lambda spec: spec.seed)
     failures = run_missing(queue, studies[0].store.root, args.executor, args.workers, args.threads,
-                           slurm=dict(args.slurm), report=print_report)
+                           slurm=dict(args.slurm), report=print_report, allow_dirty=args.allow_dirty)
     for line in failures:
         print(f"failed: {line}")
     return 1 if failures else 0

@@ -70,7 +70,7 @@ def figure_arrays(model, dataset, n: int = FIGURE_LINES) -> dict:
 
 
 def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: str = "auto",
-            log: bool = True) -> str:
+            log: bool = True, allow_dirty: bool = False) -> str:
     """Train ``spec`` into the store at ``root`` and write its test records.
 
     Args:
@@ -79,6 +79,8 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         threads: torch threads for this run (one per run when runs share a machine).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         log: send training output to ``<run>/train.log`` instead of the console.
+        allow_dirty: the caller allowed a checkout with uncommitted changes
+            (:func:`hwr.runs.executors.refuse_dirty_book_store`); ``test.json`` says so.
 
     Returns:
         the run id.
@@ -117,7 +119,8 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         if arrays:
             np.savez_compressed(folder / "arrays.npz", **arrays)
         write_json(folder / "test.json", {**metrics, "checkpoint": "best", "split": "test",
-                                          "seconds_total": time.time() - started})
+                                          "seconds_total": time.time() - started,
+                                          **({"allow_dirty": True} if allow_dirty else {})})
         print(f"{spec.run_id}: test CER {metrics['cer']:.2%}", file=sys.stderr)
         from hwr.runs.analyses import run_end_analyses
 

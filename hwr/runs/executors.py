@@ -26,8 +26,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Sequence
 
+from hwr.errors import HwrError
 from hwr.runs.execute import execute
 from hwr.runs.spec import RunSpec
+
+
+class DirtyCheckoutError(HwrError):
+    """Training into the committed book store from a checkout with uncommitted changes."""
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 
@@ -80,7 +85,7 @@ def parent_of(spec: RunSpec) -> str | None:
     return spec.train.get("init_from")
 
 
-def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
+def _run_local(todo, root, workers, threads, device, progress, allow_dirty=False) -> list[str]:
     import multiprocessing as mp
 
     failures = []
@@ -96,7 +101,7 @@ def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
                 if ready is None:  # every queued run waits for a parent still training
                     break
                 queue.remove(ready)
-                pending[pool.submit(execute, ready.to_dict(), str(root), threads, device)] = (ready, time.time())
+                pending[pool.submit(execute, ready.to_dict(), str(root), threads, device, True, allow_dirty)] = (ready, time.time())
             if not pending:  # what is left waits for parents that failed
                 for spec in queue:
                     progress.failed += 1
@@ -117,7 +122,7 @@ def _run_local(todo, root, workers, threads, device, progress) -> list[str]:
     return failures
 
 
-def _run_submitit(todo, root, threads, device, cluster, slurm, progress) -> list[str]:
+def _run_submitit(todo, root, threads, device, cluster, slurm, progress, allow_dirty=False) -> list[str]:
     import submitit
 
     folder = Path(root) / ".submitit"
@@ -127,7 +132,7 @@ def _run_submitit(todo, root, threads, device, cluster, slurm, progress) -> list
     if cluster == "slurm":
         params.update({f"slurm_{k}" if not k.startswith("slurm_") else k: v for k, v in (slurm or {}).items()})
     executor.update_parameters(**params)
-    jobs = [(spec, executor.submit(execute, spec.to_dict(), str(root), threads, device)) for spec in todo]
+    jobs = [(spec, executor.submit(execute, spec.to_dict(), str(root), threads, device, True, allow_dirty)) for spec in todo]
     failures = []
     remaining = list(jobs)
     while remaining:
@@ -150,9 +155,28 @@ def _run_submitit(todo, root, threads, device, cluster, slurm, progress) -> list
     return failures
 
 
+def refuse_dirty_book_store(root: str | Path, allow_dirty: bool = False) -> None:
+    """Refuse to train into the committed ``book`` store from a checkout with
+    uncommitted changes: a book record must name the code that made it.
+
+    Raises:
+        DirtyCheckoutError: naming the store and the flag that allows it
+            (which the run's ``test.json`` then records).
+    """
+    from hwr.paths import RESULTS
+    from hwr.provenance import git_state
+
+    if allow_dirty or Path(root).resolve() != (RESULTS / "book" / "runs").resolve():
+        return
+    if git_state()["dirty"]:
+        raise DirtyCheckoutError(f"{root}: the book's runs are trained from a clean checkout, and this one has "
+                                 "uncommitted changes (git status); commit them, train from a clean worktree "
+                                 "(git worktree add), or pass --allow-dirty, which each run's test.json records")
+
+
 def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "local", workers: int = 2,
                 threads: int = 1, device: str = "auto", slurm: dict | None = None,
-                report: Callable[[str], None] | None = None) -> list[str]:
+                report: Callable[[str], None] | None = None, allow_dirty: bool = False) -> list[str]:
     """Train every run of ``specs`` that is not done in the store at ``root``.
 
     Args:
@@ -165,6 +189,9 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
         slurm: extra submitit SLURM parameters (``partition``, ``gpus_per_node``...).
         report: called with a one-line progress text (done, running, left,
             estimated time) whenever it changes; None is silent.
+        allow_dirty: train into the ``book`` store from a checkout with
+            uncommitted changes (:func:`refuse_dirty_book_store`), recorded
+            in each run's ``test.json``.
 
     Returns:
         one line per failed run (empty when all succeeded).
@@ -181,14 +208,15 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
     progress.update()
     if not todo:
         return []
+    refuse_dirty_book_store(root, allow_dirty)
     if executor == "local":
-        return _run_local(todo, root, workers, threads, device, progress)
+        return _run_local(todo, root, workers, threads, device, progress, allow_dirty)
     # a cluster runs everything at once, so runs that start from another run's weights go in a later wave
     failures, waves = [], [s for s in todo if parent_of(s) not in {t.run_id for t in todo}]
     later = [s for s in todo if s not in waves]
-    failures += _run_submitit(waves, root, threads, device, executor, slurm, progress)
+    failures += _run_submitit(waves, root, threads, device, executor, slurm, progress, allow_dirty)
     if later:
-        failures += run_missing(later, root, executor, workers, threads, device, slurm, report)
+        failures += run_missing(later, root, executor, workers, threads, device, slurm, report, allow_dirty)
     return failures
 
 

@@ -62,6 +62,24 @@ class RunRecord:
                            keep_default_na=False)
 
     @cached_property
+    def degenerate(self) -> float:
+        """Share of the test lines whose output looks independent of the image
+        (:func:`hwr.metrics.degenerate_share`, from ``predictions.csv``, so runs
+        recorded before the metric existed are judged alike)."""
+        from hwr.metrics import degenerate_share
+
+        p = self.predictions
+        return degenerate_share(list(p["reference"]), list(p["hypothesis"]))
+
+    @property
+    def flagged(self) -> bool:
+        """Whether no verdict may rest on this run: its degenerate share is above
+        :data:`hwr.metrics.DEGENERATE_LIMIT`, or a minutes cap cut its lines budget short."""
+        from hwr.metrics import DEGENERATE_LIMIT
+
+        return self.degenerate > DEGENERATE_LIMIT or bool(self.metrics.get("capped"))
+
+    @cached_property
     def arrays(self) -> dict:
         """The figure arrays (``arrays.npz``), empty when the run saved none."""
         import numpy as np
@@ -109,6 +127,19 @@ class RunStore:
             raise FileNotFoundError(f"{self.folder(spec)}: run {spec.label} (seed {spec.seed}) has no records "
                                     f"yet; fill the store with `hwr sweep`")
         return RunRecord(spec, self.folder(spec))
+
+    def records(self) -> list[RunRecord]:
+        """Every finished run in the store, whichever study declared it, in folder order."""
+        out = []
+        if not self.root.is_dir():
+            return out
+        for folder in sorted(self.root.iterdir()):
+            saved = read_json(folder / "spec.json") if folder.is_dir() else None
+            if saved and "spec" in saved and (folder / "test.json").exists():
+                spec = RunSpec.from_dict(saved["spec"])
+                if spec.run_id == folder.name:  # a folder of another engine or identity is not this run
+                    out.append(RunRecord(spec, folder))
+        return out
 
     def write_spec(self, spec: RunSpec) -> None:
         from hwr.files import write_json

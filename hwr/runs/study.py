@@ -174,7 +174,9 @@ class Study:
 
     def frame(self):
         """One row per run: model, variant, seed, test CER/WER (and legacy CER),
-        best validation CER, lines trained, lines/s, minutes, run id."""
+        best validation CER, lines trained, lines/s, minutes, run id, the share
+        of degenerate test outputs, whether a minutes cap cut the run short, and
+        whether it is flagged (no verdict may rest on it, :attr:`RunRecord.flagged`)."""
         import pandas as pd
 
         rows = []
@@ -185,7 +187,8 @@ class Study:
                 "test_cer": t.get("cer"), "test_wer": t.get("wer"), "legacy_cer": t.get("legacy_cer"),
                 "val_cer": (m.get("best") or {}).get("val_cer"), "trained_lines": m.get("trained_lines"),
                 "lines_per_s": m.get("lines_per_s"), "minutes": m.get("minutes"), "epochs": m.get("epochs"),
-                "run_id": rec.spec.run_id,
+                "run_id": rec.spec.run_id, "degenerate": rec.degenerate, "capped": bool(m.get("capped")),
+                "flagged": rec.flagged,
             })
         return pd.DataFrame(rows)
 

@@ -1,0 +1,89 @@
+"""Chapter 3's measurement of recipes budgeted in training lines (issue 22, "Models that read").
+
+The tasks of ``configs/tasks.yaml`` with a ``lines`` budget are measured by
+``hwr bench task`` like the earlier candidates, but read by lines seen, not
+minutes: the validation CER after each number of training lines, the lines a
+run needed to reach 50 % and 15 %, the share of test lines whose output
+ignores the image (:func:`hwr.metrics.degenerate_share`), and what the whole
+book would cost on that recipe.
+
+>>> specs = candidate_specs({"xl-100k": [0]}, ["ctc_baseline", "gate_1"])   # hwr.runs.report
+>>> lines_frame(specs, store, marks=[20000, 60000, 100000])
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from hwr.bench.task import (CRITERION_MEAN, THRESHOLDS, mean_sd, run_summary, value_at_lines)
+from hwr.runs.spec import RunSpec
+from hwr.runs.store import RunStore
+
+
+def summaries(specs: list[tuple[str, RunSpec]], store: RunStore) -> list[dict]:
+    """:func:`hwr.bench.task.run_summary` of every finished run of ``specs`` (the others left out)."""
+    return [run_summary(task, spec, store.load(spec)) for task, spec in specs if store.is_done(spec)]
+
+
+def _thousands(lines: int | None) -> str:
+    return "never" if lines is None else mark_label(lines)
+
+
+def mark_label(lines: int) -> str:
+    """A number of training lines for a column head: ``20k``, ``2.5k``, or ``48`` below a thousand."""
+    return f"{lines / 1000:g}k" if lines >= 1000 else str(lines)
+
+
+def lines_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[int]) -> pd.DataFrame:
+    """One row per finished (task, model, seed): the candidate table of chapter 3.
+
+    Columns: task, model, seed, training phrases, auxiliary CTC weight, gate
+    margin (px), val CER (%) after each mark, lines to 50 % and to 15 % val
+    CER, degenerate test share (%), test CER (%), lines/s and the criterion
+    (best val CER <= 15 %; ``degenerate`` or ``capped`` runs never meet it).
+    """
+    rows = []
+    for r in summaries(specs, store):
+        row = {"task": r["task"], "model": r["model"], "seed": r["seed"],
+               "phrases": f"{r['train_lines'] / 1000:g}k" if r["train_lines"] else "-",
+               "aux CTC": r["aux_ctc"] or "-", "margin": r["margin"] or "-"}
+        for mark in marks:
+            v = value_at_lines(r["history"], mark)
+            row[mark_label(mark)] = float("nan") if v is None else 100 * v
+        for t in THRESHOLDS:
+            row[f"to {round(100 * t)} %"] = _thousands(r[f"lines_to_{round(100 * t)}"])
+        row["degenerate"] = 100 * r["degenerate"]
+        row["test CER"] = 100 * r["test_cer"]
+        row["lines/s"] = r["lines_per_s"]
+        row["criterion"] = ("capped" if r["capped"] else "degenerate" if r["flagged"] else
+                            "met" if r["val_cer"] <= CRITERION_MEAN else
+                            f"+{100 * (r['val_cer'] - CRITERION_MEAN):.1f} pt")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def book_cost(lines: int, seeds: int, speeds: dict[str, float], models: Sequence[str]) -> dict:
+    """CPU-hours of training ``models`` for ``seeds`` seeds at ``lines`` each, at the
+    training speeds ``speeds`` (model -> lines/s on one thread); models without a
+    speed are counted at the slowest measured one and listed.
+
+    Returns:
+        {"hours": total CPU-hours, "per_seed": hours of one seed of every model,
+        "assumed": models whose speed was assumed}.
+    """
+    known = {m: s for m, s in speeds.items() if s and s == s}
+    if not known:
+        return {"hours": float("nan"), "per_seed": float("nan"), "assumed": list(models)}
+    slowest = min(known.values())
+    per_seed = sum(lines / known.get(m, slowest) for m in models) / 3600
+    return {"hours": per_seed * seeds, "per_seed": per_seed, "assumed": [m for m in models if m not in known]}
+
+
+def speeds(specs: list[tuple[str, RunSpec]], store: RunStore) -> dict[str, float]:
+    """Mean training lines/s per model over the finished runs of ``specs``."""
+    by: dict[str, list] = {}
+    for r in summaries(specs, store):
+        by.setdefault(r["model"], []).append(r["lines_per_s"])
+    return {m: mean_sd(v)[0] for m, v in by.items()}
