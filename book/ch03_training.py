@@ -164,8 +164,9 @@ glue("fig_candidates", plots.runs.learning_curves_by(cand_curves, "task"), displ
 # training only; Kim, Hori and Watanabe 2017), and a white margin around
 # the input of the gated models as wide as what their unpadded gate blocks
 # trim, so that `gate_3`'s memory has as many columns per character as a
-# model without gates (without it, a typical test phrase left `gate_3` fewer
-# columns than characters). {numref}`tbl-lines` is the measurement so far:
+# model without gates ({numref}`tbl-columns`: without it,
+# {glue:text}`gate3_short` % of the test phrases would leave `gate_3` fewer
+# memory columns than characters). {numref}`tbl-lines` is the measurement so far:
 # {glue:text}`n_line_runs` runs of {glue:text}`n_line_models` models, seed 0.
 # {glue:md}`lines_summary`
 
@@ -174,6 +175,7 @@ from hwr.metrics import DEGENERATE_LIMIT
 from hwr.models.registry import MODELS
 from hwr.runs import recipe
 from hwr.runs.study import Study
+from hwr.train.task import get_task
 
 line_specs = report.candidate_specs(line_candidates, [m.strip() for m in line_models.split(",") if m.strip()])
 line_study = Study(f"{study.name}_lines", profile, [s for _, s in line_specs], store=study.store)
@@ -187,8 +189,9 @@ thesis_models = [m for m, e in MODELS.items() if e.source == "thesis"]
 cost = recipe.book_cost(line_budget, 3, recipe.speeds(line_specs, study.store), thesis_models)
 met = int((lines_tab["criterion"] == "met").sum()) if len(lines_tab) else 0
 for name, value in {
-        "degenerate_limit": f"{100 * DEGENERATE_LIMIT:g}", "aux_weight": f"{line_specs[-1][1].config().aux_ctc:g}"
-        if line_specs else "-", "n_line_runs": len(lines_tab),
+        "degenerate_limit": f"{100 * DEGENERATE_LIMIT:g}",
+        "aux_weight": f"{get_task(next(iter(line_candidates))).train.get('aux_ctc', 0):g}" if line_candidates else "-",
+        "n_line_runs": len(lines_tab),
         "n_line_models": lines_tab["model"].nunique() if len(lines_tab) else 0,
         "book_hours": f"{cost['hours']:.0f}", "book_seed_hours": f"{cost['per_seed']:.0f}",
         "n_thesis_models": len(thesis_models), "line_budget": f"{line_budget:,}",
@@ -197,6 +200,15 @@ for name, value in {
 summary = (f"{met} of the {len(lines_tab)} runs reach the criterion's {100 * CRITERION_MEAN:g} % validation CER "
            f"within {line_budget:,} lines." if len(lines_tab) else "No run of these recipes has finished yet.")
 glue("lines_summary", Markdown(summary), display=False)
+columns = recipe.memory_columns(["light_in", "gate_1", "gate_2", "gate_3"])
+glue("gate3_short", f"{columns.set_index('model').loc['gate_3', 'bare short %']:.0f}", display=False)
+Table(columns, name="tbl-columns", index=False, decimals=1,
+      caption="Memory columns per character (cols/char) of the test phrases, and the share of phrases with "
+              "fewer columns than characters (short %), for models with 0 to 3 gate blocks at height 32: bare, "
+              "and with the margin (px per side) the xl recipes add. Measured on the xl recipe's smoke-sized "
+              "test split (the same generator and test writers).")
+
+# %% tags=["hide-input"]
 Table(lines_tab, name="tbl-lines", index=False, decimals=1,
       caption="Recipes budgeted in training lines, seed 0: training phrases, auxiliary CTC weight and gate "
               "margin (px), validation CER (%) after each number of training lines (k = 1,000), the lines "

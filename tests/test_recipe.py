@@ -178,8 +178,10 @@ def test_the_xl_task_gives_margins_to_gated_models_and_no_auxiliary_loss_to_ctc_
     assert "aux_ctc" not in ctc.train and gate.train["aux_ctc"] == 0.5
     assert gate.overrides == {"input_height": 32, "margin": 48} and ctc.overrides == {"input_height": 32}
     assert gate.config().lines == 100000 and gate.config().schedule_total == math.ceil(100000 / 16)
-    # the control without the aid shares the CTC model's run
-    assert task_spec(get_task("xl-100k-noaux"), "ctc_baseline", 0).run_id == ctc.run_id
+    # recipes that differ in attention-only settings share the CTC model's run
+    for other in ("xl-100k-noaux", "xl-100k-tf"):
+        assert task_spec(get_task(other), "ctc_baseline", 0).run_id == ctc.run_id
+    assert task_spec(get_task("xl-100k-tf"), "gate_1", 0).train["tf_start"] == 1.0
 
 
 # -- data whose held-out splits never move --------------------------------------------------------------------
@@ -270,3 +272,25 @@ def test_a_store_lists_its_finished_runs_whichever_study_declared_them():
 
     records = RunStore(STORE).records()
     assert len(records) == len(committed_runs()) and all(r.folder.name == r.spec.run_id for r in records)
+
+
+def test_a_finished_run_of_another_engine_is_not_returned_as_this_engines(data, tmp_path, monkeypatch):
+    from hwr.train import engine
+
+    train("ctc_baseline", data, tmp_path / "r", config(), **TINY["ctc_baseline"])
+    monkeypatch.setattr(engine, "ENGINE_VERSION", engine.ENGINE_VERSION + 1)
+    with pytest.raises(RunFolderError, match="training engine"):
+        train("ctc_baseline", data, tmp_path / "r", config(), **TINY["ctc_baseline"])
+
+
+def test_a_teacher_forcing_schedule_falls_to_the_thesis_value_over_half_the_budget(data, tmp_path, monkeypatch):
+    cfg = config(lines=80, batch_size=4, val_every=40, tf_start=1.0)  # 20 steps: 1.0 down to 0.8 by step 10
+    assert [round(cfg.teacher_forcing_at(s), 3) for s in (0, 5, 10, 19)] == [1.0, 0.9, 0.8, 0.8]
+    assert TrainConfig().teacher_forcing_at(7) == 0.8 and "tf_start" not in TrainConfig().to_dict()
+    with pytest.raises(ValueError, match="tf_start"):
+        TrainConfig(tf_start=1.0)  # no schedule length to decay over
+    seen = []
+    real = train_epoch.batch_loss
+    monkeypatch.setattr(train_epoch, "batch_loss", lambda m, b, d, tf, s=None: seen.append(tf) or real(m, b, d, tf, s))
+    train("gate_1", data, tmp_path / "r", cfg, **TINY["gate_1"])
+    assert seen[0] == 1.0 and seen[5] == pytest.approx(0.9) and seen[10:] == [pytest.approx(0.8)] * 10

@@ -224,6 +224,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, help="budget per run (default: the task's)")
     parser.add_argument("--marks", help="marks of the table, comma-separated: minutes, or training lines for "
                         "tasks budgeted in lines (default: 5 even marks of the budget)")
+    parser.add_argument("--device", default="auto", help="device of every run (auto, cpu, cuda)")
     parser.add_argument("--allow-dirty", action="store_true",
                         help="train book runs from a checkout with uncommitted changes (recorded in each run)")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time, one thread each (default 2)")
@@ -239,8 +240,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
     from hwr.paths import RESULTS
-    from hwr.runs.executors import print_report, run_missing
-    from hwr.runs.store import RunStore
     from hwr.train.task import get_task
 
     tasks = _list(args.task)
@@ -255,19 +254,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         raise HwrError("the task has no minutes budget; give --minutes or --marks")
     out = args.out or RESULTS / "book"
-    store = RunStore(out / "runs")
-    specs = specs_for(tasks, _list(args.models), _list(args.seeds, int), args.minutes, dict(args.set),
-                      dict(args.override), args.tasks_file, args.data)
-    # build the datasets once, here, before the workers race for them
-    from hwr.datasets import open_dataset
-
-    for source in {spec.data for _, spec in specs}:
-        open_dataset(source, "train")
-    print(f"hwr bench task: {len(specs)} runs, {args.workers} at a time, one thread each -> {store.root}", flush=True)
-    failures = run_missing([s for _, s in specs], store.root, "local", args.workers, 1, report=print_report,
-                           allow_dirty=args.allow_dirty)
-    for line in failures:
-        print(f"failed: {line}")
+    specs, store, failures = _train_specs(args, tasks, out)
     rows = measure_rows(specs, store, marks)
     write_rows(out / "measure.csv", rows)
     header, lines = table(rows, marks)
@@ -276,25 +263,35 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _main_lines(args: argparse.Namespace, tasks: list[str], budget: int) -> int:
-    """``main`` for tasks budgeted in training lines: train what is missing, print the lines table."""
+def _train_specs(args: argparse.Namespace, tasks: list[str], out: Path):
+    """Train the missing runs of (tasks x models x seeds) into ``out/runs``.
+
+    Returns:
+        ((task, spec) pairs, the store, one line per failed run).
+    """
     from hwr.datasets import open_dataset
-    from hwr.paths import RESULTS
     from hwr.runs.executors import print_report, run_missing
     from hwr.runs.store import RunStore
 
-    marks = _list(args.marks, int) if args.marks else [budget * k // 5 for k in range(1, 6)]
-    out = args.out or RESULTS / "book"
     store = RunStore(out / "runs")
     specs = specs_for(tasks, _list(args.models), _list(args.seeds, int), args.minutes, dict(args.set),
                       dict(args.override), args.tasks_file, args.data)
     for source in {spec.data for _, spec in specs}:  # build the datasets once, before the workers race for them
         open_dataset(source, "train")
     print(f"hwr bench task: {len(specs)} runs, {args.workers} at a time, one thread each -> {store.root}", flush=True)
-    failures = run_missing([s for _, s in specs], store.root, "local", args.workers, 1, report=print_report,
-                           allow_dirty=args.allow_dirty)
+    failures = run_missing([s for _, s in specs], store.root, "local", args.workers, 1, args.device,
+                           report=print_report, allow_dirty=args.allow_dirty)
     for line in failures:
         print(f"failed: {line}")
+    return specs, store, failures
+
+
+def _main_lines(args: argparse.Namespace, tasks: list[str], budget: int) -> int:
+    """``main`` for tasks budgeted in training lines: train what is missing, print the lines table."""
+    from hwr.paths import RESULTS
+
+    marks = _list(args.marks, int) if args.marks else [budget * k // 5 for k in range(1, 6)]
+    specs, store, failures = _train_specs(args, tasks, args.out or RESULTS / "book")
     done = [run_summary(t, s, store.load(s)) for t, s in specs if store.is_done(s)]
     header, lines = lines_table(done, marks)
     print("\nval CER (mean ± seed sd) after each number of training lines; lines to 50 % and 15 % val CER per "

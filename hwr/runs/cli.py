@@ -17,6 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slurm", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                         help="a submitit SLURM parameter, e.g. --slurm partition gpu --slurm gpus_per_node 1")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and their state, train nothing")
+    parser.add_argument("--device", default="auto",
+                        help="device of every run: auto (CUDA when visible), cpu, cuda (runs share one GPU: use "
+                             "--workers to run many small models on it at once); each record names it")
     parser.add_argument("--allow-dirty", action="store_true",
                         help="train book runs from a checkout with uncommitted changes (recorded in each run)")
 
@@ -40,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
         for spec in s.runs:
             unique.setdefault(spec.run_id, spec)
     queue = sorted(unique.values(), key=lambda spec: spec.seed)
-    failures = run_missing(queue, studies[0].store.root, args.executor, args.workers, args.threads,
+    failures = run_missing(queue, studies[0].store.root, args.executor, args.workers, args.threads, args.device,
                            slurm=dict(args.slurm), report=print_report, allow_dirty=args.allow_dirty)
     for line in failures:
         print(f"failed: {line}")

@@ -87,3 +87,42 @@ def speeds(specs: list[tuple[str, RunSpec]], store: RunStore) -> dict[str, float
     for r in summaries(specs, store):
         by.setdefault(r["model"], []).append(r["lines_per_s"])
     return {m: mean_sd(v)[0] for m, v in by.items()}
+
+
+def memory_columns(models: Sequence[str], source: str = "synth:phrases-xl-smoke", split: str = "test",
+                   height: int = 32) -> pd.DataFrame:
+    """How many memory columns each model has per character of a line, with and without its gate margin.
+
+    CTC needs a frame per character (two for a doubled letter), and an
+    attention model with fewer columns than characters must place two
+    characters on one column. Measured on ``split`` of ``source`` (the
+    smoke-sized set of the xl recipe: the same generator, fonts and test
+    writers, so it renders in seconds) at input height ``height``.
+
+    Returns:
+        one row per model: gates, margin (px per side), then without the margin
+        ("bare") and with it: the mean memory columns per character
+        (``cols/char``) and the share of lines (%) with fewer columns than
+        characters (``short %``).
+    """
+    import torch
+
+    from hwr.datasets import open_dataset
+    from hwr.models import build
+    from hwr.models.registry import gate_margin, model_config
+    from hwr.preprocess import prepared_width
+
+    ds = open_dataset(source, split)
+    widths = torch.tensor([prepared_width(h, w, height) for h, w in ds.sizes()])
+    chars = torch.tensor([len(t) for t in ds.texts], dtype=torch.float32)
+    rows = []
+    for name in models:
+        cfg = model_config(name, input_height=height)
+        margin = gate_margin(cfg) if cfg.family == "seq2seq" else 0
+        row = {"model": name, "gates": getattr(cfg, "gates", 0), "margin": margin}
+        for label, m in (("bare", 0), ("margin", margin)):
+            cols = build(name, input_height=height, **({"margin": m} if m else {})).output_width(widths).clamp(min=0)
+            row[f"{label} cols/char"] = float((cols / chars).mean())
+            row[f"{label} short %"] = 100 * float((cols < chars).float().mean())
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -32,7 +32,7 @@ RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
 
 #: fields added after the first book runs, left out of :meth:`TrainConfig.to_dict` at these values
 #: (which reproduce what the engine did before they existed), so that stored runs keep their identity
-LATER_DEFAULTS = {"lines": None, "val_every": None, "aux_ctc": 0.0}
+LATER_DEFAULTS = {"lines": None, "val_every": None, "aux_ctc": 0.0, "tf_start": None}
 
 
 @dataclass
@@ -71,6 +71,10 @@ class TrainConfig:
         lr_floor: a schedule's final rate as a fraction of ``lr``.
         teacher_forcing: probability of feeding the ground-truth symbol to the
             next decoder step (seq2seq only).
+        tf_start: a teacher-forcing schedule: the probability starts at
+            this value and falls linearly to ``teacher_forcing`` over the
+            first half of the schedule (``schedule_total`` steps), then stays
+            there; ``None``: ``teacher_forcing`` throughout (thesis).
         patience: stop after this many epochs without a strict improvement of
             the validation CER.
         val_subset: validate on this many lines (a fixed, evenly spaced subset
@@ -110,6 +114,7 @@ class TrainConfig:
     schedule_steps: int | None = None
     lr_floor: float = 0.01
     teacher_forcing: float = 0.8
+    tf_start: float | None = None
     patience: int = 50
     val_subset: int | None = None
     val_width: int | None = None
@@ -130,6 +135,7 @@ class TrainConfig:
             "batch_size": self.batch_size >= 1,
             "lr": self.lr > 0,
             "teacher_forcing": 0.0 <= self.teacher_forcing <= 1.0,
+            "tf_start": self.tf_start is None or (0.0 <= self.tf_start <= 1.0 and bool(self.schedule_total)),
             "patience": self.patience >= 1,
             "val_subset": self.val_subset is None or self.val_subset >= 1,
             "threads": self.threads >= 0,
@@ -195,6 +201,13 @@ class TrainConfig:
     def schedule_total(self) -> int | None:
         """Steps at which a schedule's decay ends: ``schedule_steps``, else the ``lines`` budget."""
         return self.schedule_steps or self.budget_steps
+
+    def teacher_forcing_at(self, step: int) -> float:
+        """The teacher-forcing probability of optimiser step ``step`` (0-based)."""
+        if self.tf_start is None:
+            return self.teacher_forcing
+        half = max(1, self.schedule_total // 2)
+        return self.tf_start + (self.teacher_forcing - self.tf_start) * min(1.0, step / half)
 
     def result_fields(self) -> dict:
         """The fields that decide the result (everything but execution details)."""

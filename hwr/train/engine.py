@@ -132,6 +132,12 @@ def _stop_reason(state: dict, config: TrainConfig, elapsed: float, budget: float
     return None
 
 
+def _same_engine(metrics: dict) -> bool:
+    """Whether a finished run's ``metrics.json`` was written by this training engine
+    (runs from before the engine was recorded are engine 1)."""
+    return metrics.get("engine", 1) == ENGINE_VERSION
+
+
 def _split_name(data_desc: dict, split: str) -> str:
     source = data_desc["source"]
     return f"{split} split of {source.get(split) if isinstance(source, dict) else source}"
@@ -152,7 +158,7 @@ def _open_folder(out: Path, identity: dict) -> tuple[RunLock | None, dict | None
         prepare_folder(out)
     except RunFolderError:
         done = read_json(out / "metrics.json")
-        if done and identity_of(done) == identity:
+        if done and identity_of(done) == identity and _same_engine(done):
             return None, done
         raise
     return RunLock(out).acquire(), None
@@ -231,7 +237,7 @@ def _prepare_folder(experiment, overrides, config, out, train_ds, valid_ds, data
     its path), with the folder made ready for training. Rank 0 only."""
     ckpt_dir = out / "checkpoints"
     done = read_json(out / "metrics.json")
-    if done and identity_of(done) == identity:
+    if done and identity_of(done) == identity and _same_engine(done):
         tqdm.write(f"{experiment}: finished run found in {out}, not training again")
         return done, None, None
 
@@ -244,7 +250,9 @@ def _prepare_folder(experiment, overrides, config, out, train_ds, valid_ds, data
         check_resumable(ckpt, experiment, overrides, model_desc["config"], data_desc, config, ckpt_path)
     elif done:
         theirs = identity_of(done)
-        differ = ", ".join(k for k in identity if identity[k] != theirs.get(k))
+        differ = ", ".join([k for k in identity if identity[k] != theirs.get(k)]
+                           + ([] if _same_engine(done) else [f"training engine {done.get('engine', 1)}, this is "
+                                                             f"{ENGINE_VERSION}"]))
         raise RunFolderError(f"{out}: holds another finished run (different {differ}) and no checkpoint to "
                              "continue; use another output folder or delete it")
     train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
@@ -356,7 +364,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
                 steps = min(steps, config.budget_steps - state["steps"])
         stats = _epoch.train_epoch(runner, model.family, loader, optimizer, device, config, epoch, experiment,
                                    lambda lines, secs: clock() + reserve(lines, secs) >= budget, ctx,
-                                   stream=stream, steps=steps, aux=aux)
+                                   stream=stream, steps=steps, aux=aux, step0=state["steps"])
         state["steps"] += stats["steps"]
         if stream is not None:
             state["position"] = stream.position

@@ -24,7 +24,8 @@ from hwr.train.config import TrainConfig
 from hwr.train.losses import batch_loss
 
 
-def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distributed.SINGLE, aux=None):
+def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distributed.SINGLE, aux=None,
+               step: int = 0):
     """One optimisation step on ``batch``: forward, loss, backward, Adam.
 
     Args:
@@ -32,6 +33,8 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
             rank's share of a global batch (see :func:`hwr.train.distributed.align_batch`).
         aux: a training-only auxiliary loss (:class:`hwr.train.losses.AuxCTC`)
             called instead of the model: it adds its weighted loss to the model's.
+        step: the run's optimiser steps before this one (a teacher-forcing
+            schedule's position, :meth:`TrainConfig.teacher_forcing_at`).
 
     Returns:
         (loss as a float: the mean over this rank's lines, detached log_probs
@@ -44,10 +47,11 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
     optimizer.zero_grad(set_to_none=True)
     family = family_of(getattr(model, "module", model)).name
     batch, steps, weight, uneven = distributed.align_batch(ctx, batch, family)
+    tf = config.teacher_forcing_at(step)
     if aux is not None:
-        loss, log_probs, lengths = aux.batch_loss(batch, device, config.teacher_forcing, steps)
+        loss, log_probs, lengths = aux.batch_loss(batch, device, tf, steps)
     else:
-        loss, log_probs, lengths = batch_loss(model, batch, device, config.teacher_forcing, steps)
+        loss, log_probs, lengths = batch_loss(model, batch, device, tf, steps)
     finite = bool(torch.isfinite(loss))
     if distributed.any_flag(ctx, not finite):
         if finite:  # another rank's share
@@ -125,7 +129,7 @@ class BatchStream:
 
 def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, out_of_time,
                 ctx=distributed.SINGLE, stream: BatchStream | None = None, steps: int | None = None,
-                aux=None) -> dict:
+                aux=None, step0: int = 0) -> dict:
     """Train one epoch, or until ``out_of_time(lines, seconds)`` (checked between batches).
 
     With ``stream`` and ``steps``, train ``steps`` optimiser steps taken from
@@ -142,6 +146,7 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
         stream: a :class:`BatchStream` over ``loader`` (with ``steps``).
         steps: optimiser steps to take from ``stream``.
         aux: a training-only auxiliary loss (:class:`hwr.train.losses.AuxCTC`) or None.
+        step0: the run's optimiser steps before this call (for a teacher-forcing schedule).
 
     Returns:
         {"train_loss" (mean per line), "train_cer", "lines", "lines_per_s",
@@ -173,7 +178,7 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
                disable=not (config.progress and show), leave=False, dynamic_ncols=True)
     start = time.perf_counter()
     for i, batch in enumerate(batches, 1):
-        loss, log_probs, lengths = train_step(runner, batch, optimizer, device, config, ctx, aux)
+        loss, log_probs, lengths = train_step(runner, batch, optimizer, device, config, ctx, aux, step0 + i - 1)
         taken = i
         d, n = train_errors(family, log_probs, lengths, batch.texts)
         total_loss += loss * len(batch)

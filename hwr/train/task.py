@@ -25,8 +25,9 @@ Fields of a task (all optional but ``description``):
 - ``lines``, ``val_every``: a budget in training lines and the validation
   period (:class:`~hwr.train.config.TrainConfig`); the schedule then ends at
   the budget.
-- ``aux_ctc``: the auxiliary CTC loss's weight for seq2seq models (CTC
-  models train without it: they are CTC models already).
+- ``aux_ctc``, ``tf_start``: the auxiliary CTC loss's weight and the start
+  of a teacher-forcing schedule, for seq2seq models (:data:`SEQ2SEQ_ONLY`:
+  CTC models train without them).
 - ``schedule_lines``: length of a learning-rate schedule in training lines
   (converted to ``schedule_steps`` with the batch size, rounding up), as one
   number or per model: ``{default: 30000, ctc_baseline: 60000}``.
@@ -44,6 +45,9 @@ from pathlib import Path
 
 from hwr.train.config import EXECUTION_FIELDS, TrainConfig
 
+#: TrainConfig fields that only an attention decoder uses: a CTC model's runs leave them out, so that
+#: recipes differing only in them share the CTC runs
+SEQ2SEQ_ONLY = ("aux_ctc", "tf_start")
 TASK_KEYS = {"description", "data", "input_height", "schedule_lines", "gate_margin"}
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - EXECUTION_FIELDS - {"seed", "schedule_steps"}
 
@@ -105,8 +109,9 @@ class Task:
                 tests and smoke runs, other TrainConfig fields to replace.
         """
         fields = {**self.train, "seed": seed, **execution}
-        if fields.get("aux_ctc") and model and _family(model) != "seq2seq":
-            del fields["aux_ctc"]  # a CTC model needs no auxiliary CTC loss
+        if model and _family(model) != "seq2seq":  # settings of attention decoders only
+            for key in SEQ2SEQ_ONLY:
+                fields.pop(key, None)
         lines = self.schedule_lines
         if isinstance(lines, dict):
             lines = lines.get(model, lines.get("default"))
