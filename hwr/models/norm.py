@@ -38,10 +38,12 @@ def std_mean(x: torch.Tensor, dims: tuple[int, ...]) -> tuple[torch.Tensor, torc
     a ConvNet6 activation. The two differ by rounding only (about 1e-7
     relative); the two-pass form is the textbook-stable one.
     """
-    mean = x.mean(dim=dims, keepdim=True)
     n = 1
     for d in dims:
         n *= x.shape[d]
+    if n < 2:  # an unbiased std of one value is undefined: torch says so (a warning) and gives NaN
+        return torch.std_mean(x, dim=dims, correction=1, keepdim=True)
+    mean = x.mean(dim=dims, keepdim=True)
     var = (x - mean).square_().sum(dim=dims, keepdim=True) / (n - 1)
     return var.sqrt_(), mean
 
