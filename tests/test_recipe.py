@@ -238,7 +238,8 @@ def test_lines_marks_read_the_history_by_cumulative_lines():
 
     hist = [{"lines": 5000, "val_cer": 0.9}, {"lines": 5000, "val_cer": 0.4}, {"lines": 5008, "val_cer": 0.12}]
     assert cumulative_lines(hist) == [5000, 10000, 15008]
-    assert value_at_lines(hist, 10000) == 0.4 and value_at_lines(hist, 4999) is None
+    assert value_at_lines(hist, 10000) == 0.4 and value_at_lines(hist, 4000) is None
+    assert value_at_lines(hist, 15000) == 0.12  # the period of 5,008 lines that ends just after the mark
     assert lines_to(hist, 0.5) == 10000 and lines_to(hist, 0.15) == 15008 and lines_to(hist, 0.1) is None
 
 
@@ -264,7 +265,7 @@ def test_the_book_cost_counts_unmeasured_models_at_the_slowest_speed():
     cost = book_cost(36000, 3, {"a": 10.0, "b": 20.0}, ["a", "b", "c"])
     assert cost["per_seed"] == pytest.approx((3600 + 1800 + 3600) / 3600)
     assert cost["hours"] == pytest.approx(3 * cost["per_seed"]) and cost["assumed"] == ["c"]
-    assert [mark_label(n) for n in (48, 20000, 2500)] == ["48", "20k", "2.5k"]
+    assert [mark_label(n) for n in (48, 20000, 2500, 55088)] == ["48", "20k", "2.5k", "55.1k"]
 
 
 def test_a_store_lists_its_finished_runs_whichever_study_declared_them():

@@ -144,11 +144,13 @@ def cumulative_lines(history: list[dict]) -> list[int]:
     return out
 
 
-def value_at_lines(history: list[dict], lines: int, key: str = "val_cer"):
-    """``key`` of the last history row whose cumulative training lines are at most ``lines``, else None."""
+def value_at_lines(history: list[dict], lines: int, key: str = "val_cer", slack: float = MARK_SLACK):
+    """``key`` of the last history row whose cumulative training lines are at most ``lines`` (with
+    ``slack``: a validation period is ``val_every`` lines rounded up to whole batches, so the fourth
+    period of 5,000 lines ends at 20,032), else None."""
     got = None
     for seen, row in zip(cumulative_lines(history), history):
-        if seen <= lines and row.get(key) is not None:
+        if seen <= lines * (1 + slack) and row.get(key) is not None:
             got = row[key]
     return got
 

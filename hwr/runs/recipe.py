@@ -33,7 +33,7 @@ def _thousands(lines: int | None) -> str:
 
 def mark_label(lines: int) -> str:
     """A number of training lines for a column head: ``20k``, ``2.5k``, or ``48`` below a thousand."""
-    return f"{lines / 1000:g}k" if lines >= 1000 else str(lines)
+    return f"{lines / 1000:.3g}k" if lines >= 1000 else str(lines)
 
 
 def lines_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[int]) -> pd.DataFrame:
