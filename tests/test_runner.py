@@ -274,6 +274,14 @@ def test_a_profile_with_a_key_given_twice_is_refused(tmp_path, monkeypatch):
         chapters.load_profile("twice")
 
 
+def test_a_profile_section_that_names_no_chapter_is_refused(sandbox):
+    # a misspelt section ("ch09_tes") would leave ch09_test on its defaults without a word
+    (sandbox / "configs" / "stray.yaml").write_text("chapters:\n  ch09_tes:\n    n: 3\n")
+    with pytest.raises(RunnerError, match=r"stray.yaml: chapter section\(s\) \['ch09_tes'\] name no chapter"):
+        chapters.load_profile("stray")
+    assert chapters.load_profile("smoke")["chapters"]["ch09_test"] == {"n": 3}
+
+
 def test_rerun_box_spells_out_a_short_name_that_would_be_ambiguous(monkeypatch):
     from pathlib import Path
 

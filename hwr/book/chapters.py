@@ -106,6 +106,12 @@ def load_profile(profile: str) -> dict[str, Any]:
     unknown = set(cfg) - {"defaults", "chapters", "description"}
     if unknown:
         raise RunnerError(f"configs/{profile}.yaml: unknown top-level keys {sorted(unknown)}")
+    # a misspelt chapter section ("ch01_dat") would leave that chapter on its defaults without a word
+    stems = {p.stem for p in paths.BOOK.glob("*.py")} if paths.BOOK.is_dir() else set()
+    strays = sorted(set(cfg.get("chapters") or {}) - stems) if stems else []
+    if strays:
+        raise RunnerError(f"configs/{profile}.yaml: chapter section(s) {strays} name no chapter of book/; "
+                          f"chapters: {', '.join(sorted(stems))}")
     return cfg
 
 
