@@ -268,6 +268,22 @@ def test_the_book_cost_counts_unmeasured_models_at_the_slowest_speed():
     assert [mark_label(n) for n in (48, 20000, 2500, 55088)] == ["48", "20k", "2.5k", "55.1k"]
 
 
+def test_the_lines_table_splits_into_a_curve_and_an_outcome_sharing_their_keys():
+    import pandas as pd
+
+    from hwr.runs.recipe import OUTCOMES, split_lines_frame
+
+    row = {"task": "xl-100k", "model": "gate_1", "seed": 0, "phrases": "200k", "aux CTC": "-", "margin": 4,
+           "20k": 44.6, "100k": 15.4, "to 50 %": "20k", "to 15 %": "80.1k", "degenerate": 0.1, "test CER": 14.4,
+           "lines/s": 21.3, "criterion": "+0.1 pt"}
+    curve, outcome = split_lines_frame(pd.DataFrame([row, dict(row, model="ctc_baseline")]))
+    assert list(curve.columns) == ["task", "model", "seed", "phrases", "aux CTC", "margin", "20k", "100k"]
+    assert list(outcome.columns) == ["task", "model", "seed"] + OUTCOMES
+    assert list(curve["model"]) == list(outcome["model"]) == ["gate_1", "ctc_baseline"]
+    empty = split_lines_frame(pd.DataFrame())
+    assert all(t.empty for t in empty)
+
+
 def test_a_store_lists_its_finished_runs_whichever_study_declared_them():
     from hwr.runs.store import RunStore
 

@@ -166,8 +166,10 @@ def test_sweep_of_several_chapters_queues_each_shared_run_once_seed_major(monkey
     from hwr.runs import study as study_module
 
     monkeypatch.setitem(study_module.SEEDS, "smoke", [0, 1])
-    args = argparse.Namespace(chapters=["ch06", "ch07"], profile="smoke", executor="local", workers=2, threads=1,
-                              slurm=[], dry_run=False)
+    # the real parser, so an option added to `hwr sweep` reaches this test with its default
+    parser = argparse.ArgumentParser()
+    cli.configure(parser)
+    args = parser.parse_args(["ch06", "ch07", "--profile", "smoke"])
     assert cli.main(args) == 0
     ids = [s.run_id for s in queued]
     assert len(ids) == len(set(ids))  # seq2seq_bn, light_bn and light_in are in both chapters, queued once

@@ -64,6 +64,21 @@ def lines_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequen
     return pd.DataFrame(rows)
 
 
+KEYS = ["task", "model", "seed"]
+OUTCOMES = [f"to {round(100 * t)} %" for t in THRESHOLDS] + ["degenerate", "test CER", "lines/s", "criterion"]
+
+
+def split_lines_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``lines_frame`` as two tables narrow enough for the book's column: the
+    recipe and its validation curve (keys, phrases, aux CTC, margin, the marks),
+    and its outcome (keys, lines to each threshold, degenerate share, test CER,
+    lines/s, criterion)."""
+    if frame.empty:
+        return frame.copy(), frame.copy()
+    curve = [c for c in frame.columns if c not in OUTCOMES]
+    return frame[curve].copy(), frame[KEYS + OUTCOMES].copy()
+
+
 def book_cost(lines: int, seeds: int, speeds: dict[str, float], models: Sequence[str]) -> dict:
     """CPU-hours of training ``models`` for ``seeds`` seeds at ``lines`` each, at the
     training speeds ``speeds`` (model -> lines/s on one thread); models without a
