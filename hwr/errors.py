@@ -21,6 +21,11 @@ class RunFolderError(HwrError):
     """A run folder that cannot be used: busy (locked), unwritable, or holding another run."""
 
 
+class DamagedRunError(HwrError):
+    """A finished run whose records contradict themselves or their manifest
+    (:mod:`hwr.runs.seal`): a truncated table, an unparsable record, a changed file."""
+
+
 class CheckpointError(HwrError):
     """A checkpoint that is missing, truncated, foreign or built for another configuration."""
 

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from data_fixtures import write_gt_txt
+from hwr.files import read_json
 from hwr.runs import RunSpec, RunStore, Study
 from hwr.runs.execute import execute
 from hwr.runs.executors import Progress, run_missing
@@ -74,8 +75,12 @@ def test_execute_writes_the_records_and_is_idempotent(dataset, tmp_path):
     assert execute(s, tmp_path, log=False) == s.run_id
     assert store.status(s) == "done"
     rec = store.load(s)
-    for name in ("spec.json", "history.csv", "metrics.json", "run.json", "test.json", "predictions.csv", "arrays.npz"):
+    for name in ("spec.json", "history.csv", "metrics.json", "run.json", "test.json", "predictions.csv", "arrays.npz",
+                 "manifest.json"):
         assert (store.folder(s) / name).exists(), name
+    manifest = read_json(store.folder(s) / "manifest.json")  # sealed last, over every record
+    assert set(manifest["files"]) == {"spec.json", "history.csv", "metrics.json", "run.json", "test.json",
+                                      "predictions.csv", "arrays.npz"} and manifest["counts"]["predictions"] == 2
     assert rec.test["lines"] == 2 and 0 <= rec.test["cer"]
     assert list(rec.predictions.columns) == ["id", "reference", "hypothesis", "distance"]
     assert sorted(rec.predictions["reference"]) == ["is 42", "life Peers."]  # in width order
@@ -138,7 +143,7 @@ def test_study_declares_models_variants_and_seeds(dataset, tmp_path, monkeypatch
                                                                          "train": {"lr": 1e-3}}},
                       store=RunStore(tmp_path))
     assert [(r.variant, r.seed) for r in s.runs] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
-    assert s.status() == {"done": 0, "started": 0, "missing": 4}
+    assert s.status() == {"done": 0, "damaged": 0, "started": 0, "missing": 4}
     s.ensure(workers=2)
     df = s.frame()
     assert len(df) == 4 and df["test_cer"].notna().all() and set(df["variant"]) == {"a", "b"}

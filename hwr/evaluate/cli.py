@@ -7,10 +7,10 @@ split; ``--out DIR`` also writes ``predictions.csv`` and ``metrics.json``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from hwr.errors import HwrError
+from hwr.files import write_json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +61,23 @@ def load_model_arg(path: str, device: str):
     return load_model(path, device=device).eval()
 
 
+#: files that make a folder a training run's (hwr.runs.store): an evaluation written there would replace its records
+RUN_MARKERS = ("history.csv", "spec.json", "test.json", "checkpoints")
+
+
+def refuse_run_folder(out: Path) -> None:
+    """Refuse ``--out`` when it is a training run's folder: its ``metrics.json``
+    is the training summary and its ``predictions.csv`` the sealed test record.
+
+    Raises:
+        HwrError: names the folder and the marker found.
+    """
+    found = [name for name in RUN_MARKERS if (out / name).exists()]
+    if found:
+        raise HwrError(f"--out {out}: a training run's folder (it holds {found[0]}); an evaluation there would "
+                       f"replace the run's metrics.json and predictions.csv. Give another folder")
+
+
 def main(args: argparse.Namespace) -> int:
     import torch
 
@@ -70,10 +87,12 @@ def main(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        refuse_run_folder(out)
     model = load_model_arg(args.model, device.resolve(args.device))
     data = open_dataset(args.data, args.split, bad=args.bad, unknown=args.unknown)
     fixed = fixed_width(args.fixed_width, model.input_height)
-    out = Path(args.out) if args.out else None
     m, preds = evaluate(model, data, batch_size=args.batch_size, fixed_width=fixed, max_lines=args.max_lines,
                         beam=args.beam, progress=not args.quiet, legacy=not args.no_legacy, max_skipped=args.max_skipped,
                         out=[out / "predictions.csv"] if out else None)
@@ -82,6 +101,6 @@ def main(args: argparse.Namespace) -> int:
     if out:
         info = {**m, "model": str(args.model), "experiment": getattr(model, "experiment", None),
                 "data": str(args.data), "split": args.split, "fixed_width": fixed, "beam": args.beam}
-        (out / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
+        write_json(out / "metrics.json", info)
         print(f"predictions: {out / 'predictions.csv'}; metrics: {out / 'metrics.json'}")
     return 0

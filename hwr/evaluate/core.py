@@ -256,15 +256,21 @@ def write_predictions(predictions: Sequence[dict], path: str | Path) -> Path:
     path = Path(path)
     if path.suffix not in (".csv", ".jsonl"):
         raise ValueError(f"hwr.evaluate: prediction file {path} must end in .csv or .jsonl")
+    import io
+
+    from hwr.files import write_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        if path.suffix == ".csv":
-            writer = csv.DictWriter(f, fieldnames=PREDICTION_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(predictions)
-        else:
-            for p in predictions:
-                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+    buffer = io.StringIO(newline="")
+    if path.suffix == ".csv":
+        writer = csv.DictWriter(buffer, fieldnames=PREDICTION_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(predictions)
+    else:
+        for p in predictions:
+            buffer.write(json.dumps(p, ensure_ascii=False) + "\n")
+    # atomically (a temporary file and a rename): a full disk leaves the previous file, not half of a new one
+    write_text(path, buffer.getvalue())
     return path
 
 

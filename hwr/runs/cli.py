@@ -47,4 +47,7 @@ def main(args: argparse.Namespace) -> int:
                            slurm=dict(args.slurm), report=print_report, allow_dirty=args.allow_dirty)
     for line in failures:
         print(f"failed: {line}")
-    return 1 if failures else 0
+    damaged = [line for spec in queue for line in studies[0].store.problems(spec)]
+    for line in damaged:
+        print(f"damaged (left as it is; `hwr runs check`): {line}")
+    return 1 if failures or damaged else 0

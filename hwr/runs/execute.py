@@ -121,6 +121,9 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         write_json(folder / "test.json", {**metrics, "checkpoint": "best", "split": "test",
                                           "seconds_total": time.time() - started,
                                           **({"allow_dirty": True} if allow_dirty else {})})
+        from hwr.runs.seal import seal
+
+        seal(folder)  # last: the manifest's digests and counts make the records check themselves
         print(f"{spec.run_id}: test CER {metrics['cer']:.2%}", file=sys.stderr)
         from hwr.runs.analyses import run_end_analyses
 

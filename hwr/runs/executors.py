@@ -194,7 +194,8 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
             in each run's ``test.json``.
 
     Returns:
-        one line per failed run (empty when all succeeded).
+        one line per failed run (empty when all succeeded). Damaged runs
+        (:mod:`hwr.runs.seal`) are left as they are and count as neither.
     """
     from hwr.runs.store import RunStore
 
@@ -202,9 +203,13 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
         raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
     store = RunStore(root)
     unique = list({s.run_id: s for s in specs}.values())
-    todo = [s for s in unique if not store.is_done(s)]
-    progress = Progress(unique, workers if executor == "local" else len(todo), report)
-    progress.done = len(unique) - len(todo)
+    state = {s.run_id: store.status(s) for s in unique}
+    # a damaged run is neither done nor trained over: retraining would overwrite the evidence
+    # (`hwr runs check` lists it; deleting its folder lets the next sweep replace it)
+    todo = [s for s in unique if state[s.run_id] not in ("done", "damaged")]
+    sound = [s for s in unique if state[s.run_id] != "damaged"]
+    progress = Progress(sound, workers if executor == "local" else len(todo), report)
+    progress.done = len(sound) - len(todo)
     progress.update()
     if not todo:
         return []

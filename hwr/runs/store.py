@@ -9,11 +9,16 @@ A store is a folder of run folders, ``results/<profile>/runs/<run_id>/``::
     test.json         test metrics at the best checkpoint (CER, WER, legacy CER, skipped lines)
     predictions.csv   per-line test predictions at the best checkpoint
     arrays.npz        small arrays a figure needs (optional)
+
+    manifest.json     size and digest of each record above, written last (:mod:`hwr.runs.seal`)
+    analyses/         analyses computed from the checkpoint, cached (not sealed)
     checkpoints/      last.pt and best.pt: local only, never committed
 
 Everything but ``checkpoints/`` is small and, for the ``book`` profile,
 committed, so the book renders from records on a fresh clone. A run counts as
-*done* when ``test.json`` exists and its ``spec.json`` holds the same identity.
+*done* when ``test.json`` exists, its ``spec.json`` holds the same identity,
+and its records pass :func:`hwr.runs.seal.verify`; a run that fails that check
+is *damaged*, and is neither loaded nor trained over.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from pathlib import Path
 
 from hwr.files import read_json
 from hwr.paths import RESULTS
+from hwr.runs.seal import verify
 from hwr.runs.spec import RunSpec
+
+
+def _damaged(problems: list[str]):
+    from hwr.errors import DamagedRunError
+
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    return DamagedRunError(f"damaged run: {problems[0]}{more}; `hwr runs check` lists them, and retraining the run "
+                           f"(delete its folder, then `hwr sweep`) replaces it")
 
 
 @dataclass
@@ -104,41 +118,68 @@ class RunStore:
         return self.root / spec.run_id
 
     def status(self, spec: RunSpec) -> str:
-        """``"done"``, ``"started"`` (a folder, no test records yet) or ``"missing"``."""
+        """``"done"``, ``"damaged"`` (finished, but its records fail
+        :func:`hwr.runs.seal.verify`), ``"started"`` (a folder, no test
+        records yet) or ``"missing"``."""
         folder = self.folder(spec)
         if not folder.exists():
             return "missing"
         saved = read_json(folder / "spec.json")
         if saved and saved.get("identity") == spec.identity() and (folder / "test.json").exists():
-            return "done"
+            return "damaged" if verify(folder) else "done"
         return "started"
 
     def is_done(self, spec: RunSpec) -> bool:
         return self.status(spec) == "done"
 
+    def problems(self, spec: RunSpec) -> list[str]:
+        """Why a finished run is damaged (one line each, naming the file); empty otherwise."""
+        return verify(self.folder(spec)) if self.status(spec) == "damaged" else []
+
     def load(self, spec: RunSpec) -> RunRecord:
         """The records of a done run.
 
         Raises:
+            DamagedRunError: the run finished but its records fail their check
+                (names the first damaged file).
             FileNotFoundError: the run has not finished in this store (names
                 the folder and the command that fills it).
         """
-        if not self.is_done(spec):
+        status = self.status(spec)
+        if status == "damaged":
+            raise _damaged(self.problems(spec))
+        if status != "done":
             raise FileNotFoundError(f"{self.folder(spec)}: run {spec.label} (seed {spec.seed}) has no records "
                                     f"yet; fill the store with `hwr sweep`")
         return RunRecord(spec, self.folder(spec))
 
-    def records(self) -> list[RunRecord]:
-        """Every finished run in the store, whichever study declared it, in folder order."""
+    def finished(self) -> list[tuple[RunSpec, Path]]:
+        """Every folder holding a finished run of its own identity, in folder order,
+        whether sound or damaged (``hwr runs check`` tells them apart)."""
         out = []
         if not self.root.is_dir():
             return out
         for folder in sorted(self.root.iterdir()):
             saved = read_json(folder / "spec.json") if folder.is_dir() else None
-            if saved and "spec" in saved and (folder / "test.json").exists():
+            if saved and isinstance(saved.get("spec"), dict) and (folder / "test.json").exists():
                 spec = RunSpec.from_dict(saved["spec"])
                 if spec.run_id == folder.name:  # a folder of another engine or identity is not this run
-                    out.append(RunRecord(spec, folder))
+                    out.append((spec, folder))
+        return out
+
+    def records(self) -> list[RunRecord]:
+        """Every finished run in the store, whichever study declared it, in folder order.
+
+        Raises:
+            DamagedRunError: one of them is damaged (a store-wide count must not
+                silently leave a run out).
+        """
+        out = []
+        for spec, folder in self.finished():
+            problems = verify(folder)
+            if problems:
+                raise _damaged(problems)
+            out.append(RunRecord(spec, folder))
         return out
 
     def write_spec(self, spec: RunSpec) -> None:

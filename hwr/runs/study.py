@@ -149,8 +149,8 @@ class Study:
         return Study(self.name, self.profile, runs, self.store)
 
     def status(self) -> dict[str, int]:
-        """How many runs are done, started and missing in the store."""
-        counts = {"done": 0, "started": 0, "missing": 0}
+        """How many runs are done, damaged, started and missing in the store."""
+        counts = {"done": 0, "damaged": 0, "started": 0, "missing": 0}
         for spec in self.runs:
             counts[self.store.status(spec)] += 1
         return counts
