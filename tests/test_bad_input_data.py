@@ -51,6 +51,19 @@ def test_single_parquet_file_gives_only_the_split_its_name_says(tmp_path):
         open_dataset(valid, "train")
 
 
+def test_a_split_folder_holding_other_splits_files_is_refused(tmp_path):
+    root = write_parquet(tmp_path / "pq")
+    mixed = root / "test"
+    mixed.mkdir()
+    for f in (root / "data").glob("*.parquet"):  # train-, validation- and test-*.parquet all inside test/
+        f.rename(mixed / f.name)
+    with pytest.raises(DatasetError, match=r"a train file inside a folder named 'test'"):
+        open_dataset(mixed, "test")  # it scored all three splits as the test
+    for f in mixed.glob("*.parquet"):  # files named for no split take their folder's
+        f.rename(mixed / f.name.replace("train-", "part-a-").replace("validation-", "part-b-"))
+    assert len(open_dataset(mixed, "test")) == sum(len(v) for v in LINES.values())
+
+
 def test_single_parquet_file_named_for_no_split(tmp_path):
     f = _table(tmp_path / "lines.parquet", [{"text": "ab"}, {"text": "cd"}])
     with pytest.raises(DatasetError, match=rf"^{f}: cannot give split 'train'.*names no split"):
@@ -352,3 +365,34 @@ def test_datasets_base_does_not_import_views():
 
     assert SubsetDataset.__module__ == "hwr.datasets.base"
 
+
+
+@pytest.mark.parametrize("orientation, turn", [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270),
+                                               (3, Image.Transpose.ROTATE_180)])
+def test_a_phone_jpeg_is_read_the_way_it_is_displayed(tmp_path, orientation, turn):
+    from hwr.datasets.base import ORIENTATION, header_size
+
+    shown = np.full((40, 200), 255, np.uint8)
+    shown[:, :30] = 0  # ink at the start of the line
+    stored = Image.fromarray(shown).transpose(turn)  # the pixels as the sensor wrote them
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    path = tmp_path / "phone.jpg"
+    stored.save(path, exif=exif, quality=95)
+    grey = read_grey(path, "phone.jpg")
+    assert grey.shape == (40, 200) and header_size(path) == (40, 200)
+    assert grey[:, :25].mean() < 40 and grey[:, 40:].mean() > 215  # ink on the left, paper on the right
+
+
+def test_export_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
+    from hwr.cli import main
+
+    src = write_gt_txt(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["data", "export", str(src), "--split", "train", "--out", str(out)]) == 2
+    assert "not empty (notes.txt)" in capsys.readouterr().err and (out / "notes.txt").read_text() == "mine"
+    assert main(["data", "export", str(src), "--split", "train", "--out", str(tmp_path / "first")]) == 0
+    assert main(["data", "export", str(src), "--split", "valid", "--out", str(tmp_path / "first")]) == 2  # no merge
+    assert len(list((tmp_path / "first").glob("*.gt.txt"))) == len(LINES["train"])

@@ -161,3 +161,24 @@ def test_eval_command(tmp_path, capsys):
     info = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert info["lines"] == 2 and info["fixed_width"] == 1408 and info["decoding"] == "beam10"
     assert main(["eval", "--model", str(tmp_path / "missing.pt"), "--data", str(tmp_path / "data")]) == 2
+
+
+def test_references_changed_by_normalisation_are_counted_and_reported(tmp_path, capsys):
+    from hwr.cli import main
+    from hwr.models import build
+
+    rng = np.random.default_rng(0)
+    texts = ["caf\u00e9 \u201cab\u201d", "de \u2014 f", "ok \U0001F600", "plain"]  # é, quotes, dash mapped; emoji removed
+    write_gt_txt(tmp_path / "data", {"test": [(f"x{i}", t, (rng.random((20, 50)) * 255).astype(np.uint8))
+                                              for i, t in enumerate(texts)]})
+    torch.manual_seed(0)
+    ckpt = tmp_path / "m.pt"
+    torch.save({"model": build("ctc_baseline").state_dict(), "experiment": "ctc_baseline", "overrides": {}}, ckpt)
+    rc = main(["eval", "--model", str(ckpt), "--data", str(tmp_path / "data"), "--split", "test", "--unknown", "skip",
+               "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "3 references differ from their files after normalisation" in out
+    info = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert info["references_changed"] == 3
+    assert info["normalisation"]["removed"] == {"\U0001F600": 1}
+    assert set(info["normalisation"]["mapped"]) == {"\u00e9", "\u201c", "\u201d", "\u2014"}

@@ -270,3 +270,12 @@ def test_fine_tuning_starts_from_the_parents_best_weights(data, tmp_path, monkey
               **TINY["ctc_baseline"])
     with pytest.raises(CheckpointError, match="another configuration"):
         train("ctc_baseline", data, tmp_path / "other", config(epochs=1, init_from="parent-run"), ctc_hidden=8)
+
+
+def test_a_ctc_line_too_long_for_its_frames_is_counted_as_skipped_with_its_id(data, tmp_path, capsys):
+    narrow = LineItem("too-long", np.full((24, 30), 200, np.uint8), "abc" * 12)  # 36 characters on 30 px
+    train_set = MemoryDataset(list(data["train"].items) + [narrow], name="t")
+    train("ctc_baseline", {"train": train_set, "valid": data["valid"]}, tmp_path,
+          config(epochs=1, batch_size=17, max_skipped=0.5), **TINY["ctc_baseline"])
+    assert [row["skipped"] for row in history(tmp_path)] == [1]  # it was "0": zero_infinity hid it
+    assert "1 training lines skipped: too-long (its label needs 36 CTC frames" in capsys.readouterr().err

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from hwr.codec import NormalisationReport, UnknownCharacterError, normalise_text
 from hwr.errors import HwrError
@@ -132,17 +132,33 @@ def _float_to_grey(arr: np.ndarray, source: str) -> np.ndarray:
     return np.rint(arr).astype(np.uint8)
 
 
+#: the EXIF tag saying how a camera's stored pixels must be turned for display
+ORIENTATION = 0x0112
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The image as a viewer shows it: a phone stores a photo's pixels as the
+    sensor read them and an EXIF Orientation tag saying how to turn them, so a
+    line photographed in portrait would otherwise be read sideways."""
+    try:
+        orientation = im.getexif().get(ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no orientation, not an unreadable image
+        return im
+    return ImageOps.exif_transpose(im) if orientation not in (None, 1) else im
+
+
 def read_grey(data: str | Path | bytes, source: str) -> np.ndarray:
     """Decode an image file (path or bytes) to H x W uint8 grey; 16-bit
-    images are rescaled, float images (0..1 or 0..255) converted and
-    transparency becomes white.
+    images are rescaled, float images (0..1 or 0..255) converted,
+    transparency becomes white, and an EXIF orientation is applied.
 
     Raises:
         DatasetError: naming ``source`` when the file is missing, unreadable,
             empty, or a float image with NaN or values outside 0..255.
     """
     try:
-        with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
+        with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as opened:
+            im = _upright(opened)
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit scans: scale to 8 bits, not clip
                 arr = np.asarray(im, dtype=np.float64)
                 arr = (arr * 255.0 / max(arr.max(), 1.0)).astype(np.uint8)
@@ -166,10 +182,15 @@ def read_grey(data: str | Path | bytes, source: str) -> np.ndarray:
 
 
 def header_size(data: str | Path | bytes) -> tuple[int, int]:
-    """(H, W) from an image header, without decoding pixels."""
+    """(H, W) from an image header, without decoding pixels, as displayed
+    (EXIF orientations 5 to 8 turn the image by a quarter)."""
     with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
         w, h = im.size
-    return h, w
+        try:
+            quarter = im.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+        except Exception:  # noqa: BLE001 - see _upright
+            quarter = False
+    return (w, h) if quarter else (h, w)
 
 
 class Records:

@@ -41,12 +41,29 @@ def refuse_overlap(source: str | Path | None, out_dir: str | Path) -> None:
                            "(the export would overwrite or mix with the source)")
 
 
+def refuse_nonempty(out: Path) -> None:
+    """Refuse an output folder that holds anything: an export into it would
+    overwrite files of the same names, or merge with an earlier export into a
+    dataset that is neither.
+
+    Raises:
+        DatasetError: naming the folder and a few of its entries.
+    """
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"{out}: exists and is not a folder")
+    entries = sorted(e.name for e in out.iterdir()) if out.is_dir() else []
+    if entries:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise DatasetError(f"{out}: not empty ({shown}); an export writes into a new or empty folder, so that "
+                           f"no file is overwritten and no two exports are merged")
+
+
 def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
     """Write every line of ``dataset`` into ``out_dir``.
 
     Args:
         dataset: a :class:`hwr.datasets.LineDataset` (or sequence of LineItem).
-        out_dir: created if needed; existing pairs with the same ids are overwritten.
+        out_dir: a new or empty folder (created if needed).
         boxes: also write ``<id>.boxes.json`` for lines that have boxes.
 
     Returns:
@@ -54,10 +71,12 @@ def export_gt_txt(dataset, out_dir: str | Path, boxes: bool = True) -> dict:
         line is skipped with a warning naming its file, not fatal.
 
     Raises:
-        DatasetError: ``out_dir`` overlaps the dataset's ``root``.
+        DatasetError: ``out_dir`` overlaps the dataset's ``root``, or is not
+            empty (its files would be overwritten, or two exports merged).
     """
     refuse_overlap(getattr(dataset, "root", None), out_dir)
     out = Path(out_dir)
+    refuse_nonempty(out)
     out.mkdir(parents=True, exist_ok=True)
     written, skipped, seen = 0, [], set()
     for i in range(len(dataset)):

@@ -31,14 +31,36 @@ from hwr.datasets.base import DatasetError, LineDataset, Records, split_aliases
 SPLIT_COLUMN = "split"
 
 
+SPLITS = ("train", "valid", "test")
+
+
+def _stem_says(f: Path, split: str) -> bool:
+    return any(f.stem == a or f.stem.startswith((a + "-", a + "_", a + ".")) for a in split_aliases(split))
+
+
 def _named(f: Path, split: str) -> bool:
-    """Does the file's name (or folder) say it holds ``split``?"""
-    return any(f.stem == a or f.stem.startswith((a + "-", a + "_", a + ".")) or f.parent.name == a
-               for a in split_aliases(split))
+    """Does the file's name say it holds ``split``, or, when its name names no
+    split, its folder's?"""
+    if _stem_says(f, split):
+        return True
+    if any(_stem_says(f, s) for s in SPLITS):  # its own name says another split, whatever its folder says
+        return False
+    return f.parent.name in split_aliases(split)
 
 
 def _split_of_name(f: Path) -> str | None:
-    return next((s for s in ("train", "valid", "test") if _named(f, s)), None)
+    return next((s for s in SPLITS if _named(f, s)), None)
+
+
+def _refuse_mixed_folders(files: list[Path]) -> None:
+    """A folder named for one split must hold only that split's files: a
+    ``test/`` folder holding ``train.parquet`` would otherwise be scored whole."""
+    for f in files:
+        folder = next((s for s in SPLITS if f.parent.name in split_aliases(s)), None)
+        own = next((s for s in SPLITS if _stem_says(f, s)), None)
+        if folder and own and own != folder:
+            raise DatasetError(f"{f}: a {own} file inside a folder named {f.parent.name!r}; a split folder must "
+                               f"hold only its own split's files (move it, or give the file itself)")
 
 
 def _columns(f: Path) -> list[str]:
@@ -67,6 +89,7 @@ def split_files(root: Path, split: str | None, split_column: str = SPLIT_COLUMN)
                            f"column, and {what} (give the folder of all splits, the {split} file, or add a "
                            f"{split_column!r} column)")
     files = sorted(root.rglob("*.parquet"))
+    _refuse_mixed_folders(files)
     if split is None:
         return files
     for a in split_aliases(split):

@@ -243,6 +243,8 @@ def evaluate(
         "skipped_lines": [{"source": src, "reason": why} for src, why in skipped],
         "decoding": f"beam{beam}" if beam else "greedy",
     }
+    if not is_loader:
+        result_metrics.update(reference_changes(data, ids))
     if legacy:
         result_metrics["legacy_cer"] = metrics.legacy_cer(refs, raws, batch_size=64)
     for path in ([out] if isinstance(out, (str, Path)) else (out or [])):
@@ -286,11 +288,38 @@ def read_predictions(path: str | Path) -> list[dict]:
     return rows
 
 
+def reference_changes(data, ids: Sequence[str]) -> dict:
+    """How the references scored differ from the dataset's files.
+
+    A transcription is normalised to the alphabet when a dataset is opened
+    (typographic quotes and dashes mapped, unknown characters removed with
+    ``unknown="skip"``): the score is then over changed references, and says so.
+
+    Returns:
+        ``{"references_changed": lines among ``ids`` whose reference is not the
+        file's text, "normalisation": {"mapped": {char: count}, "removed":
+        {char: count}}}`` over the dataset, or {} for data that keeps no record.
+    """
+    changed, report = getattr(data, "_changed", None), getattr(data, "report", None)
+    if changed is None or report is None:
+        return {}
+    by_id = dict(zip(map(str, data.ids), changed))
+    return {"references_changed": sum(bool(by_id.get(i)) for i in ids),
+            "normalisation": {"mapped": dict(report.mapped), "removed": dict(report.skipped)}}
+
+
 def format_metrics(m: dict) -> str:
-    """One human-readable block: CER, WER (percent), legacy CER, speed."""
+    """One human-readable block: CER, WER (percent), legacy CER, speed, and
+    the references that normalisation changed."""
     lines = [f"CER {100 * m['cer']:.2f} %   WER {100 * m['wer']:.2f} %"]
     if "legacy_cer" in m:
         lines.append(f"legacy CER (thesis) {m['legacy_cer']:.3f} %")
     lines.append(f"{m['lines']} lines in {m['seconds']:.1f} s ({m['lines_per_s']:.1f} lines/s), "
                  f"{m['decoding']} decoding, {m['skipped']} skipped")
+    if m.get("references_changed"):
+        norm = m.get("normalisation", {})
+        what = "; ".join(f"{kind} {', '.join(f'{c!r} x{n}' for c, n in sorted(chars.items(), key=lambda kv: -kv[1])[:8])}"
+                         for kind, chars in norm.items() if chars)
+        lines.append(f"{m['references_changed']} references differ from their files after normalisation"
+                     + (f" ({what})" if what else ""))
     return "\n".join(lines)

@@ -54,6 +54,7 @@ per line; BatchNorm models normalise with per-rank batch statistics;
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -62,6 +63,7 @@ from tqdm import tqdm
 
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.evaluate import check_skipped, dataset_skipped
+from hwr.evaluate.core import list_sources
 from hwr.files import RunLock, prepare_folder
 from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
@@ -370,8 +372,12 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
             state["position"] = stream.position
         # Unreadable training images: an epoch over none of them is no epoch,
         # and one over a few of them is refused above the tolerance.
-        check_skipped(f"{train_name}, epoch {epoch}", stats["lines"], stats.pop("skipped_lines"),
-                      config.max_skipped, task="train on")
+        skipped_lines = stats.pop("skipped_lines")
+        check_skipped(f"{train_name}, epoch {epoch}", stats["lines"], skipped_lines, config.max_skipped,
+                      task="train on")
+        if skipped_lines and ctx.is_main:  # tolerated, but never silently: which lines, and why
+            print(f"{train_name}, epoch {epoch}: {len(skipped_lines)} training lines skipped: "
+                  f"{list_sources(skipped_lines)}", file=sys.stderr)
         # Rank 0 validates the unwrapped model (the same weights on every
         # rank); the others wait for its scores.
         val = distributed.on_main(ctx, lambda: validate(model, vloader, max_skipped=config.max_skipped,

@@ -66,6 +66,22 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
     return loss.item(), log_probs.detach(), lengths
 
 
+def infeasible_lines(batch, frames) -> list[tuple[str, str]]:
+    """(id, reason) of each line of a CTC batch whose label needs more output
+    frames than its image gives: ``zero_infinity`` turns its infinite loss into
+    a silent 0, so the line is counted as skipped instead of passing as trained."""
+    from hwr.train.ctc_checks import min_frames
+    from hwr.train.losses import encode_texts
+
+    labels = encode_texts(list(batch.texts), "ctc", list(batch.ids))
+    out = []
+    for line_id, label, n in zip(batch.ids, labels, frames.tolist()):
+        need = min_frames(label)
+        if need > n:
+            out.append((str(line_id), f"its label needs {need} CTC frames, the image gives {n} (no loss)"))
+    return out
+
+
 def train_errors(family: str, log_probs, lengths, texts: list[str]) -> tuple[int, int]:
     """Character edit distance and reference length of the greedy reading of
     training outputs (teacher-forced for seq2seq: an optimistic running CER)."""
@@ -151,7 +167,8 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     Returns:
         {"train_loss" (mean per line), "train_cer", "lines", "lines_per_s",
         "seconds" (training time, validation excluded), "partial" (stopped
-        early by the budget), "skipped" (lines whose image failed to load),
+        early by the budget), "skipped" (lines whose image failed to load, and
+        CTC lines whose label needs more frames than the image gives),
         "skipped_lines" ([(source, reason), ...] of those lines; not part of
         the history row), "steps" (optimiser steps taken); with ``aux``
         also "aux_loss" (its mean per line) and "aux_infeasible" (lines whose
@@ -171,6 +188,7 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     else:
         batches, total = (next(stream) for _ in range(steps)), steps
     total_loss = lines = dist = ref_len = 0
+    too_long: list[tuple[str, str]] = []  # CTC lines whose label cannot fit their frames (no loss, no gradient)
     aux_loss = aux_bad = 0.0
     seconds, partial, taken = 0.0, False, 0
     show = ctx.is_main  # one progress display per run, not one per rank
@@ -181,6 +199,8 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
         loss, log_probs, lengths = train_step(runner, batch, optimizer, device, config, ctx, aux, step0 + i - 1)
         taken = i
         d, n = train_errors(family, log_probs, lengths, batch.texts)
+        if family == "ctc":
+            too_long += infeasible_lines(batch, lengths)
         total_loss += loss * len(batch)
         if aux is not None:
             aux_loss += aux.last_loss * len(batch)
@@ -201,7 +221,8 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
             break
     bar.close()
     skipped = getattr(loader, "skipped_total", 0) - skipped_before
-    failed = list(getattr(loader, "bad_items", []))[-skipped:] if skipped else []
+    failed = [(b.source, b.error) for b in list(getattr(loader, "bad_items", []))[-skipped:]] if skipped else []
+    skipped, failed = skipped + len(too_long), failed + too_long
     if ctx.enabled:  # the global batches' statistics: sums over the ranks
         total_loss, lines, dist, ref_len, skipped, aux_loss, aux_bad = distributed.all_reduce(
             ctx, [total_loss, lines, dist, ref_len, skipped, aux_loss, aux_bad])
@@ -211,7 +232,7 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     # engine refuses such an epoch before it is recorded).
     out = {"train_loss": total_loss / lines if lines else float("nan"),
            "train_cer": dist / ref_len if ref_len else float("nan"), "lines": lines, "skipped": skipped,
-           "skipped_lines": [(b.source, b.error) for b in failed],
+           "skipped_lines": [tuple(b) for b in failed],
            "lines_per_s": lines / max(seconds, 1e-9), "seconds": seconds, "partial": partial, "steps": taken}
     if aux is not None:
         out["aux_loss"] = aux_loss / lines if lines else float("nan")
