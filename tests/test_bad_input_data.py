@@ -396,3 +396,27 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     assert main(["data", "export", str(src), "--split", "train", "--out", str(tmp_path / "first")]) == 0
     assert main(["data", "export", str(src), "--split", "valid", "--out", str(tmp_path / "first")]) == 2  # no merge
     assert len(list((tmp_path / "first").glob("*.gt.txt"))) == len(LINES["train"])
+
+
+def test_synth_through_a_link_replaces_the_target_and_cleans_a_killed_builds_leftovers(tmp_path):
+    import os
+    import subprocess
+
+    from hwr.synth.config import SynthConfig
+    from hwr.synth.dataset import generate
+
+    target, link = tmp_path / "store" / "syn", tmp_path / "link_syn"
+    target.parent.mkdir()
+    link.symlink_to(target, target_is_directory=True)
+    proc = subprocess.Popen(["true"])  # a PID that has exited
+    proc.wait()
+    dead = proc.pid
+    leftover = target.parent / f".syn.tmp-{dead}"
+    (leftover / "train").mkdir(parents=True)
+    (leftover / "train" / "x.png").write_bytes(b"4 MB of a killed build")
+    cfg = SynthConfig(seed=1, train=2, valid=1, test=1)
+    for _ in range(2):  # the second build replaces the first, through the link
+        generate(cfg, link, workers=1, progress=False)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert (target / "manifest.json").exists() and not leftover.exists()
+    assert sorted(p.name for p in tmp_path.rglob(".*")) == []  # no .tmp-PID or .old-PID left anywhere

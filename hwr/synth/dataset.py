@@ -161,6 +161,35 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Delete the temporary build folders (``.<name>.tmp-PID``, ``.<name>.old-PID``)
+    that a killed build of ``out_dir`` left next to it, unless their process
+    still runs; returns what was removed."""
+    removed = []
+    if not out_dir.parent.is_dir():
+        return removed
+    for kind in ("tmp", "old"):
+        for path in out_dir.parent.glob(f".{out_dir.name}.{kind}-*"):
+            pid = path.name.rsplit("-", 1)[1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = None,
              progress: bool = True) -> Path:
     """Render the dataset of ``config`` into ``out_dir``.
@@ -184,7 +213,10 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
         OutputFolderError: ``out_dir`` exists and may not be replaced.
     """
     out_dir = Path(out_dir)
+    if out_dir.is_symlink():  # build and replace what the link points to; the link stays a link
+        out_dir = out_dir.resolve()
     refuse_foreign_folder(out_dir)
+    remove_leftovers(out_dir)
     manifest, jobs = plan(config)
     writers = F.discover_writers(None, config.families or F.FAMILIES, config.extra_weights)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
