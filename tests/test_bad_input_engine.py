@@ -301,6 +301,16 @@ def test_model_file_round_trip_and_older_checkpoints(tmp_path, caplog):
         load_model(tmp_path / "wrong.pt")
 
 
+@pytest.mark.parametrize("field, value", [("overrides", {"ctc_hidden": "abc"}), ("overrides", "x"),
+                                          ("experiment", 5)])
+def test_a_checkpoint_field_of_the_wrong_type_is_one_line(tmp_path, field, value):
+    model = tiny_model()
+    ckpt = {"model": model.state_dict(), "experiment": "ctc_baseline", "overrides": TINY, field: value}
+    torch.save(ckpt, tmp_path / "typed.pt")
+    with pytest.raises(CheckpointError, match=r"typed.pt: (cannot rebuild|invalid stored model configuration)"):
+        load_model(tmp_path / "typed.pt")
+
+
 class Payload:
     """Any pickled class: torch.load(weights_only=True) must refuse it."""
 

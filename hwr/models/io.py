@@ -203,7 +203,10 @@ def model_from_checkpoint(ckpt: dict, device: str = "cpu", path: str | os.PathLi
     if codec is not None and codec != codec_description(cfg.family):
         raise CheckpointError(f"{path}: its model reads another alphabet ({len(codec.get('symbols', []))} symbols) "
                               f"than this version's codec")
-    model = from_config(cfg, ckpt.get("experiment", ""), ckpt.get("overrides", {}))
+    try:
+        model = from_config(cfg, ckpt.get("experiment", ""), ckpt.get("overrides", {}))
+    except (TypeError, ValueError) as e:  # a field of the wrong type or range reaches the layers' constructors
+        raise CheckpointError(f"{path}: invalid stored model configuration ({_first_line(e)})") from None
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:
