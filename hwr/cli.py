@@ -9,7 +9,8 @@ Errors take one path: a problem a person can act on (a bad dataset, a missing
 or unreadable file, a full disk: :class:`hwr.errors.HwrError` and the errors
 in :data:`USER_ERRORS`) is printed as one line ``hwr COMMAND: error: ...``
 with exit code 2, like argparse's usage errors; ``--debug`` (before or after
-the command) or ``HWR_DEBUG=1`` shows its traceback. Anything else is a bug
+the command) or ``HWR_DEBUG=1`` shows its traceback. Ctrl-C prints
+``hwr COMMAND: interrupted`` and exits with code 130. Anything else is a bug
 and keeps its traceback.
 """
 
@@ -97,12 +98,23 @@ def user_message(error: BaseException) -> str | None:
     return "; ".join(line.strip() for line in message.splitlines() if line.strip()) or type(error).__name__
 
 
+#: exit code of a command stopped by Ctrl-C: 128 + SIGINT, what a shell reports for a program SIGINT killed
+INTERRUPTED = 130
+
+
 def run(module, args: argparse.Namespace, command: str) -> int:
     """Run a command's ``main``; a user-facing error becomes one line on
     stderr and exit code 2 (its traceback only with ``--debug`` or
-    ``HWR_DEBUG=1``); anything else is a bug and keeps its traceback."""
+    ``HWR_DEBUG=1``); Ctrl-C becomes ``hwr COMMAND: interrupted`` and exit
+    code 130; anything else is a bug and keeps its traceback."""
     try:
         return int(module.main(args) or 0)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        # The person stopped it: no bug to report, and a traceback of wherever the signal landed is noise
+        print(f"hwr {command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below
         message = user_message(error)
         if message is None or args.debug:

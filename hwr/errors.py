@@ -32,3 +32,19 @@ class CheckpointError(HwrError):
 
 class EmptyScoreError(HwrError):
     """A score asked for over zero lines, or over too many skipped lines."""
+
+
+class ConfigError(HwrError, ValueError):
+    """A configuration that cannot be used: a YAML file that does not parse or
+    has the wrong shape, a setting of the wrong type or out of range. Also a
+    ValueError, so that code catching the ValueError raised here before still does."""
+
+
+class UnknownNameError(HwrError, KeyError):
+    """A name that names nothing known (a synthetic preset, a task, a chapter's
+    study); the message lists the known names. Also a KeyError, so that code
+    catching the KeyError raised here before still does."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its message (meant for a bare key); this one is a sentence
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()

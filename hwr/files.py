@@ -27,7 +27,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hwr.errors import RunFolderError
+from hwr.errors import ConfigError, RunFolderError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
@@ -210,7 +210,8 @@ def read_yaml(path: Path):
     beside it override the merged ones, as YAML means.
 
     Raises:
-        ValueError: naming the file, the key and its line.
+        ConfigError: (a ValueError) naming the file and the line: a key given twice, or text that is not
+            YAML (an unclosed bracket, a tab in the indentation, ...).
     """
     import yaml
 
@@ -222,9 +223,19 @@ def read_yaml(path: Path):
                     continue
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
-                    raise ValueError(f"{path}: key {key!r} given twice in one mapping "
-                                     f"(line {key_node.start_mark.line + 1})")
+                    raise ConfigError(f"{path}: key {key!r} given twice in one mapping "
+                                      f"(line {key_node.start_mark.line + 1})")
                 seen.add(key)
             return super().construct_mapping(node, deep)
 
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeys)
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=UniqueKeys)
+    except yaml.YAMLError as e:  # its message spans several lines, with the offending text drawn below
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(e)}") from None
+
+
+def yaml_problem(error) -> str:
+    """One line for a YAML parse error: its problem and where (``line 3, column 5``)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem

@@ -86,12 +86,14 @@ def _train(args: tuple) -> list[dict]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.cli_types import non_negative_int, positive_float, positive_int
+
     parser.add_argument("--model", default="gate_1", help="a seq2seq registry model with 1D attention")
     parser.add_argument("--weights", default="0,0.5", help="CTC loss weights, one process each (0 = plain)")
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=positive_float, default=10.0)
     parser.add_argument("--task", default="phrases-32-cosine", help="book task (configs/tasks.yaml)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-every", type=int, default=4000, help="validate every this many training lines")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--val-every", type=positive_int, default=4000, help="validate every this many training lines")
 
 
 def main(args: argparse.Namespace) -> int:

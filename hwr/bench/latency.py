@@ -247,22 +247,24 @@ def format_report(report: dict) -> str:
 def configure(parser) -> None:
     """Arguments of ``hwr bench latency``."""
     from hwr import device
+    from hwr.cli_types import non_negative_int, positive_int
 
     parser.add_argument("--models", nargs="+", default=["gate_1"], help="registry names (default gate_1)")
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 24], help="default: 1 24")
-    parser.add_argument("--width", type=int, default=None, help="input width (default: 1408 at height 64, 3225 at 128)")
-    parser.add_argument("--line-width", type=int, default=TYPICAL_WIDTH,
+    parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[1, 24], help="default: 1 24")
+    parser.add_argument("--width", type=positive_int, default=None, help="input width (default: 1408 at height 64, 3225 at 128)")
+    parser.add_argument("--line-width", type=non_negative_int, default=TYPICAL_WIDTH,
                         help=f"width of the typical-line measurement, 0 = skip it (default {TYPICAL_WIDTH})")
-    parser.add_argument("--steps", type=int, default=TYPICAL_STEPS,
+    parser.add_argument("--steps", type=positive_int, default=TYPICAL_STEPS,
                         help=f"decoder steps of the proper measurement (default {TYPICAL_STEPS})")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement (default 3)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls before the proper measurement")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls per measurement (default 3)")
+    parser.add_argument("--warmup", type=non_negative_int, default=1, help="untimed calls before the proper measurement")
+    parser.add_argument("--threads", type=non_negative_int, default=None,
+                        help="torch CPU threads (default, or 0: torch's own)")
     device.add_argument(parser, default="cpu")
     parser.add_argument("--no-channels-last", action="store_true",
                         help="proper measurements in the default memory format (default: channels-last)")
     parser.add_argument("--compile", action="store_true", help="proper measurement through torch.compile")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 

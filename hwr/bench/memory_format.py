@@ -150,13 +150,15 @@ def run(models: Sequence[str] = ("ctc_baseline", "gate_1"), threads: int = 1, re
 
 def configure(parser) -> None:
     """Arguments of ``hwr bench memory-format``."""
+    from hwr.cli_types import non_negative_int, positive_int
+
     parser.add_argument("--models", default="ctc_baseline,gate_1", help="comma-separated registry names")
-    parser.add_argument("--batch", type=int, default=8, help="lines per training batch (default 8)")
-    parser.add_argument("--width", type=int, default=750, help="line width at height 64 (default 750)")
-    parser.add_argument("--steps", type=int, default=45, help="seq2seq decoder steps at inference (default 45)")
-    parser.add_argument("--rounds", type=int, default=3, help="A B B A rounds (default 3: 6 timings per format)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=positive_int, default=8, help="lines per training batch (default 8)")
+    parser.add_argument("--width", type=positive_int, default=750, help="line width at height 64 (default 750)")
+    parser.add_argument("--steps", type=positive_int, default=45, help="seq2seq decoder steps at inference (default 45)")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="A B B A rounds (default 3: 6 timings per format)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", default=None, metavar="FILE", help="also write the results as JSON to FILE")
 
 

@@ -73,11 +73,13 @@ def bench_parallel(model: str = "ctc_baseline", cores: int | None = None, rounds
 
 
 def configure(parser) -> None:
+    from hwr.cli_types import positive_int
+
     parser.add_argument("--model", default="ctc_baseline", help="registry name (default ctc_baseline)")
-    parser.add_argument("--cores", type=int, default=None, help="cores to share out (default: all available)")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
-    parser.add_argument("--batches", type=int, default=4, help="timed batches per worker (default 4)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--cores", type=positive_int, default=None, help="cores to share out (default: all available)")
+    parser.add_argument("--rounds", type=positive_int, default=2, help="alternating rounds (default 2)")
+    parser.add_argument("--batches", type=positive_int, default=4, help="timed batches per worker (default 4)")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
     parser.add_argument("--data", default="auto", help="auto, random or a dataset source (as bench train)")
     parser.add_argument("--out", default=None, metavar="FILE", help="also write the results as JSON to FILE")
 

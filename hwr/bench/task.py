@@ -218,18 +218,19 @@ def _list(text: str, kind=str) -> list:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.cli_types import positive_float, positive_int
     from hwr.train.cli import parse_override
 
     parser.add_argument("--task", required=True, help="task name(s) of configs/tasks.yaml, comma-separated")
     parser.add_argument("--models", default="ctc_baseline,gate_1,seq2seq_bn", help="registry names, comma-separated")
     parser.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated (default 0,1,2)")
-    parser.add_argument("--minutes", type=float, help="budget per run (default: the task's)")
+    parser.add_argument("--minutes", type=positive_float, help="budget per run (default: the task's)")
     parser.add_argument("--marks", help="marks of the table, comma-separated: minutes, or training lines for "
                         "tasks budgeted in lines (default: 5 even marks of the budget)")
     parser.add_argument("--device", default="auto", help="device of every run (auto, cpu, cuda)")
     parser.add_argument("--allow-dirty", action="store_true",
                         help="train book runs from a checkout with uncommitted changes (recorded in each run)")
-    parser.add_argument("--workers", type=int, default=2, help="runs at a time, one thread each (default 2)")
+    parser.add_argument("--workers", type=positive_int, default=2, help="runs at a time, one thread each (default 2)")
     parser.add_argument("--out", type=Path, help="run folders and measure.csv (default results/tasks)")
     parser.add_argument("--tasks-file", help="task file (default configs/tasks.yaml)")
     parser.add_argument("--data", help="data for tasks that leave it to the profile (default synth:default)")
@@ -241,11 +242,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
+    from hwr.models.registry import check_overrides
     from hwr.paths import RESULTS
     from hwr.train.task import get_task
 
     tasks = _list(args.task)
     tasks_objs = [get_task(t, args.tasks_file) for t in tasks]  # unknown names fail before any training
+    for model in _list(args.models):  # and so do overrides a model cannot take
+        check_overrides(model, dict(args.override))
     if all(t.train.get("lines") for t in tasks_objs):
         return _main_lines(args, tasks, max(t.train["lines"] for t in tasks_objs))
     minutes = args.minutes or max((t.train.get("minutes") or 0) for t in tasks_objs) or None

@@ -212,14 +212,16 @@ def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
 
 
 def configure(parser) -> None:
+    from hwr.cli_types import non_negative_int, positive_int
+
     parser.add_argument("--models", default="ctc_baseline,gate_1", help="comma-separated registry names")
-    parser.add_argument("--batch-size", type=int, default=16, help="lines per batch (default 16)")
-    parser.add_argument("--batches", type=int, default=3, help="timed batches per model and implementation (default 3)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="lines per batch (default 16)")
+    parser.add_argument("--batches", type=positive_int, default=3, help="timed batches per model and implementation (default 3)")
+    parser.add_argument("--warmup", type=non_negative_int, default=1, help="untimed steps first (default 1)")
     parser.add_argument("--data", default="auto", help="auto (synthetic set if on disk, else random), random, or a dataset source")
-    parser.add_argument("--lines", type=int, default=400, help="lines the batches are bucketed from (default 400)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: one per core)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lines", type=positive_int, default=400, help="lines the batches are bucketed from (default 400)")
+    parser.add_argument("--threads", type=non_negative_int, default=0, help="torch threads; 0 (the default): one per core")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--breakdown", action="store_true", help="also time each optimisation on its own")
     parser.add_argument("--flops", action="store_true",
                         help="instead: FLOPs per training line, efficiency against this machine's matmul rate, "

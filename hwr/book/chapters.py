@@ -80,8 +80,9 @@ TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (in
                                       "list": (list,), "dict": (dict,)}
 
 
-def check_type(chapter: str, name: str, value: Any, declared: str, source: str) -> None:
-    """Refuse ``value`` when the chapter declares ``name`` with another type.
+def check_type(chapter: str, name: str, value: Any, declared: str, source: str, default: Any = None) -> None:
+    """Refuse ``value`` when the chapter declares ``name`` with another type,
+    or when a number is out of range (see :func:`check_range`).
 
     Undeclared or unusual types (``None``, unions) are not checked.
     """
@@ -91,6 +92,58 @@ def check_type(chapter: str, name: str, value: Any, declared: str, source: str) 
     if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
         raise RunnerError(f"{chapter}: parameter {name!r} from {source} is {type(value).__name__} "
                           f"{value!r}, but the chapter declares {declared}")
+    if declared in ("int", "float"):
+        check_range(chapter, name, value, default, source)
+
+
+def check_range(chapter: str, name: str, value: int | float, default: Any, source: str) -> None:
+    """Refuse a numeric parameter below its range.
+
+    Every number a chapter declares is a count, a size, a width or a budget
+    (lines shown, beam width, minutes), so it must be positive; one declared
+    with the default 0 (a seed) may be 0 but not negative. A count of -3 was
+    accepted and a count of 0 failed deep in the chapter with a misleading
+    message about the data.
+
+    Raises:
+        RunnerError: naming the chapter, the parameter, its source and the rule.
+    """
+    zero_allowed = _literal(default) == 0
+    if zero_allowed and not value >= 0:  # `not >=`: a YAML .nan is refused too
+        raise RunnerError(f"{chapter}: parameter {name!r} from {source} must be 0 or more, got {value!r}")
+    if not zero_allowed and not value > 0:
+        raise RunnerError(f"{chapter}: parameter {name!r} from {source} must be positive (a count, size or "
+                          f"budget), got {value!r}")
+
+
+def _literal(text: Any) -> Any:
+    """A declared default (papermill gives its source text) as a value; the text itself when not a literal."""
+    import ast
+
+    try:
+        return ast.literal_eval(text) if isinstance(text, str) else text
+    except (ValueError, SyntaxError):
+        return text
+
+
+def check_profile_shape(cfg: Any, where: str) -> None:
+    """Refuse a profile whose parts are not mappings (``defaults: 5``): the
+    lookups that follow would fail with a Python error that names no file.
+
+    Raises:
+        RunnerError: naming the file and the part.
+    """
+    if not isinstance(cfg, dict):
+        raise RunnerError(f"{where}: a profile is a mapping (defaults, chapters), not {type(cfg).__name__}")
+    for part in ("defaults", "chapters"):
+        value = cfg.get(part)
+        if value is not None and not isinstance(value, dict):
+            raise RunnerError(f"{where}: {part!r} must be a mapping of name: value, not "
+                              f"{type(value).__name__} {value!r}")
+    for chapter, section in (cfg.get("chapters") or {}).items():
+        if section is not None and not isinstance(section, dict):
+            raise RunnerError(f"{where}: chapters.{chapter} must be a mapping of parameter: value, not "
+                              f"{type(section).__name__} {section!r}")
 
 
 def load_profile(profile: str) -> dict[str, Any]:
@@ -101,8 +154,9 @@ def load_profile(profile: str) -> dict[str, Any]:
         raise RunnerError(f"no profile {profile!r} (configs/{profile}.yaml is missing); profiles: {known}")
     try:
         cfg = read_yaml(path) or {}
-    except ValueError as e:  # a chapter's parameters merged into another's, say
+    except ValueError as e:  # not YAML, or a chapter's parameters merged into another's
         raise RunnerError(str(e)) from None
+    check_profile_shape(cfg, f"configs/{profile}.yaml")
     unknown = set(cfg) - {"defaults", "chapters", "description"}
     if unknown:
         raise RunnerError(f"configs/{profile}.yaml: unknown top-level keys {sorted(unknown)}")
@@ -140,25 +194,15 @@ def chapter_parameters(chapter: Path, profile: str, overrides: dict[str, Any] | 
         params.update(values)
     for name, value in params.items():
         check_type(chapter.name, name, value, declared[name]["type"],
-                   "-p" if name in (overrides or {}) else f"configs/{profile}.yaml")
+                   "-p" if name in (overrides or {}) else f"configs/{profile}.yaml", declared[name]["default"])
     return params
 
 
 def effective_parameters(nb, params: dict[str, Any]) -> dict[str, Any]:
     """Every declared parameter with the value a run gets: ``params`` where
     given, else the declared default (a literal; left as source text otherwise)."""
-    import ast
-
-    out = {}
-    for name, p in declared_parameters(nb).items():
-        if name in params:
-            out[name] = params[name]
-            continue
-        try:
-            out[name] = ast.literal_eval(p["default"])
-        except (ValueError, SyntaxError):
-            out[name] = p["default"]
-    return out
+    return {name: params[name] if name in params else _literal(p["default"])
+            for name, p in declared_parameters(nb).items()}
 
 
 def results_dir(profile: str, chapter: str) -> Path:

@@ -25,6 +25,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list chapters and their parameters")
 
 
+def parse_param(name: str, text: str):
+    """The value of ``-p NAME VALUE``: ``text`` parsed as YAML (``6``, ``1.5``, ``[0, 1]``, ``gate_1``).
+
+    Raises:
+        RunnerError: the text is not YAML (an unclosed bracket, say), naming the parameter.
+    """
+    from hwr.files import yaml_problem
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RunnerError(f"-p {name} {text}: not a YAML value: {yaml_problem(e)}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     from hwr.book.execute import run_chapter
     from hwr.book.site import build_book
@@ -38,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
             return 0
         if not args.build_only:
             selected = [resolve_chapter(c) for c in args.chapters] or chapters()
-            overrides = {k: yaml.safe_load(v) for k, v in args.param}
+            overrides = {name: parse_param(name, text) for name, text in args.param}
             if overrides and len(selected) > 1:
                 raise RunnerError("-p overrides apply to one chapter at a time; name the chapter")
             for ch in selected:

@@ -133,6 +133,22 @@ def _failure(err: Exception) -> str:
     return f"{ename}: {first}" if first else ename
 
 
+def _execute(nb, partial: Path, params: dict[str, Any], log: Path, progress: bool) -> Exception | None:
+    """Execute ``nb`` into ``partial`` with papermill; the error of a failed execution, None when it ran.
+
+    A KeyboardInterrupt is not a failed execution: it propagates.
+    """
+    import papermill
+
+    with kernel_environment(log):
+        try:
+            papermill.execute_notebook(nb, str(partial), parameters=params, kernel_name="python3",
+                                       cwd=str(paths.BOOK), progress_bar=progress)
+        except Exception as e:  # papermill's execution error, a dead kernel, a timeout
+            return e
+    return None
+
+
 def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = None,
                 force: bool = False, progress: bool = True) -> Path:
     """Execute one chapter; returns the executed notebook's path.
@@ -142,7 +158,6 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
             runs), or a failed execution (after keeping the failed notebook).
     """
     import nbformat
-    import papermill
 
     nb = read_notebook(chapter)
     params = chapter_parameters(chapter, profile, overrides, nb)
@@ -161,24 +176,23 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
     log.write_text("")
     source = show(chapter)
     started = time.time()
-    error: Exception | None = None
-    with kernel_environment(log):
-        try:
-            papermill.execute_notebook(nb, str(partial), parameters=params, kernel_name="python3",
-                                       cwd=str(paths.BOOK), progress_bar=progress)
-        except Exception as e:  # papermill's execution error, a dead kernel, a timeout
-            error = e
-    status = "failed" if error else "ok"
-    record = provenance.collect(params, started, profile=profile, chapter=chapter.stem, source=source,
-                                input_hash=digest, status=status, log=show(log),
-                                effective_params=effective_parameters(nb, params))
-    target_nb, target_json = (failed_nb, failed_json) if error else (out_nb, run_json)
-    if partial.exists():
-        done = nbformat.read(partial, as_version=4)
-        reader_notebook(done, params, source, show(target_nb), str(paths.ROOT))
-        done.metadata["hwr"] = {"profile": profile, "input_hash": digest, "status": status}
-        nbformat.write(done, target_nb)
-        partial.unlink()
+    try:
+        error = _execute(nb, partial, params, log, progress)
+        status = "failed" if error else "ok"
+        record = provenance.collect(params, started, profile=profile, chapter=chapter.stem, source=source,
+                                    input_hash=digest, status=status, log=show(log),
+                                    effective_params=effective_parameters(nb, params))
+        target_nb, target_json = (failed_nb, failed_json) if error else (out_nb, run_json)
+        if partial.exists():
+            done = nbformat.read(partial, as_version=4)
+            reader_notebook(done, params, source, show(target_nb), str(paths.ROOT))
+            done.metadata["hwr"] = {"profile": profile, "input_hash": digest, "status": status}
+            nbformat.write(done, target_nb)
+    finally:
+        # Kept as the executed or failed notebook above, or cut short by Ctrl-C (a KeyboardInterrupt
+        # is no failed execution: it passes through): a half-written notebook that no record
+        # describes must not stay behind in the results
+        partial.unlink(missing_ok=True)
     target_json.write_text(json.dumps(record, indent=2) + "\n")
     if error:
         kept = f"; the last good run stays in {show(out_nb)}" if out_nb.exists() else ""

@@ -14,6 +14,7 @@ import json
 import logging
 from pathlib import Path
 
+from hwr.cli_types import non_negative_int, positive_int
 from hwr.errors import HwrError
 
 SOURCE_HELP = "'synth', 'synth:<preset>' or a dataset path (gt-txt folder, IAM, Parquet, synthetic folder)"
@@ -42,10 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("synth", help="generate the synthetic handwriting-line dataset")
     p.add_argument("--preset", default="default", help="preset name (default, smoke)")
     p.add_argument("--out", type=Path, help="output folder (default data/synth/<preset>)")
-    p.add_argument("--workers", type=int, help="processes (default: all cores)")
-    p.add_argument("--seed", type=int, help="override the preset's seed (needs --out)")
-    for split in ("train", "valid", "test"):
-        p.add_argument(f"--{split}", type=int, metavar="N", help=f"override the number of {split} lines (needs --out)")
+    p.add_argument("--workers", type=positive_int, help="processes (default: all cores)")
+    p.add_argument("--seed", type=non_negative_int, help="override the preset's seed (needs --out)")
+    for split in ("train", "valid", "test"):  # 0 is allowed: a set without, say, a valid split
+        p.add_argument(f"--{split}", type=non_negative_int, metavar="N",
+                       help=f"override the number of {split} lines (needs --out)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("export", help="write a dataset split as png + gt.txt pairs (kraken, tesstrain, Calamari)")
@@ -55,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("stats", help="line count, image widths, text lengths, normalisation report")
     _add_source(p)
-    p.add_argument("--height", type=int, default=64, help="model input height for prepared widths")
+    p.add_argument("--height", type=positive_int, default=64, help="model input height for prepared widths")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -116,6 +116,24 @@ def _line_id(stem: Path, base: Path) -> str:
         return stem.as_posix()
 
 
+def read_manifest(path: Path) -> dict | None:
+    """The ``manifest.json`` of a dataset folder (a synthetic set's), None when there is none.
+
+    Raises:
+        DatasetError: naming the file, when it is not JSON or not a JSON object.
+    """
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+        raise DatasetError(f"{path}: not a readable manifest ({type(e).__name__}: {e}); regenerate the "
+                           "dataset, or remove the file to read the folder as plain image + .gt.txt pairs") from None
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"{path}: a manifest is a JSON object, not {type(manifest).__name__}")
+    return manifest
+
+
 class GtTxtDataset(LineDataset):
     """Lines of a png + gt.txt folder (see the module docstring).
 
@@ -132,8 +150,7 @@ class GtTxtDataset(LineDataset):
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(f"{root}: dataset folder not found")
-        manifest = root / "manifest.json"
-        self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else None
+        self.manifest = read_manifest(root / "manifest.json")
         if name is None:
             name = (self.manifest or {}).get("name") or root.name
         self.root = root

@@ -72,6 +72,21 @@ def _columns(f: Path) -> list[str]:
         raise DatasetError(f"{f}: not a readable Parquet file ({type(e).__name__}: {e})") from None
 
 
+def check_text_column(f: Path, column: str) -> None:
+    """Refuse a transcription column that does not hold strings (numbers, say):
+    every line would fail alike, deep in the text normalisation, with a Python error.
+
+    Raises:
+        DatasetError: naming the file, the column and its type.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = pq.read_schema(f).field(column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+        raise DatasetError(f"{f}: column {column!r} holds {kind} values, not text: transcriptions are strings")
+
+
 def split_files(root: Path, split: str | None, split_column: str = SPLIT_COLUMN) -> list[Path]:
     """The Parquet files holding ``split`` under ``root`` (a file: itself,
     when its ``split`` column or its name allows it).
@@ -143,6 +158,7 @@ class ParquetDataset(LineDataset):
             if missing:
                 raise DatasetError(f"{f}: missing column(s) {missing}; columns are {names} "
                                    "(pass image_column= / text_column=)")
+            check_text_column(f, text_column)
             by_column = split is not None and split_column in names
             columns = ([image_column, text_column] + ([id_column] if id_column in names else [])
                        + ([split_column] if by_column else []))

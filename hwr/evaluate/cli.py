@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hwr.cli_types import non_negative_int, positive_int, share
 from hwr.errors import HwrError
 from hwr.files import write_json
 
@@ -22,24 +23,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synth", help="dataset: 'synth', 'synth:<preset>' or a path (default synth)")
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--out", help="folder for predictions.csv and metrics.json")
-    parser.add_argument("--beam", type=int, default=None,
+    parser.add_argument("--beam", type=positive_int, default=None,
                         help="beam width (CTC thesis: 10; seq2seq: attention beam search, no legacy CER); default greedy")
-    parser.add_argument("--fixed-width", default=None,
-                        help="pad every line to this width: an integer, or 'thesis' (1408 at height 64, 3225 at 128)")
-    parser.add_argument("--batch-size", type=int, default=16, help="lines per batch (default 16)")
-    parser.add_argument("--max-lines", type=int, default=None, help="score only the first N lines")
+    parser.add_argument("--fixed-width", type=width_or_thesis, default=None,
+                        help="pad every line to this width: a positive integer, or 'thesis' (1408 at height 64, "
+                             "3225 at 128)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="lines per batch (default 16)")
+    parser.add_argument("--max-lines", type=positive_int, default=None, help="score only the first N lines")
     parser.add_argument("--no-legacy", action="store_true",
                         help="seq2seq: stop decoding at EOS and skip the legacy CER (faster)")
     add_line_policy(parser)
     device.add_argument(parser)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--max-skipped", type=float, default=0.01,
+    parser.add_argument("--threads", type=non_negative_int, default=None,
+                        help="torch CPU threads (default, or 0: torch's own)")
+    parser.add_argument("--max-skipped", type=share, default=0.01,
                         help="fail when more than this share of the lines was skipped (default 0.01)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def width_or_thesis(text: str) -> int | str:
+    """argparse type of ``--fixed-width``: a positive integer, or the word ``thesis``
+    (a width of zero or less padded nothing and was accepted without a word)."""
+    if text == "thesis":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as e:  # the same message, with the word it also takes
+        raise argparse.ArgumentTypeError(str(e).replace("integer", "integer or 'thesis'", 1)) from None
+
+
 def fixed_width(value, height: int) -> int | None:
-    """``--fixed-width``: None, an integer, or ``"thesis"`` (the thesis's width at ``height``)."""
+    """``--fixed-width``: None, a positive integer, or ``"thesis"`` (the thesis's width at ``height``)."""
     if value is None:
         return None
     if str(value) == "thesis":
@@ -47,9 +61,9 @@ def fixed_width(value, height: int) -> int | None:
 
         return THESIS_EVAL_WIDTH[height]
     try:
-        return int(value)
-    except ValueError:
-        raise HwrError(f"--fixed-width must be an integer or 'thesis', not {value!r}") from None
+        return width_or_thesis(str(value))
+    except argparse.ArgumentTypeError as e:  # called from Python, not through the parser
+        raise HwrError(f"--fixed-width {e}") from None
 
 
 def load_model_arg(path: str, device: str):

@@ -98,7 +98,16 @@ class ModelConfig:
     ctc_dropout: float = 0.5
     margin: int = 0
 
+    #: fields that count channels, units or pixels: zero or less builds no network (or one torch refuses
+    #: with a message about tensor shapes)
+    SIZES = ("backbone_out", "input_height", "expand_h", "gate_width", "posenc_max_len", "hidden", "attention",
+             "embedding", "ctc_hidden")
+    #: fields where 0 means "none": plain convolutions, no gate, no encoder, no margin
+    COUNTS = ("dsc", "gates", "encoder_hidden", "margin")
+    DROPOUTS = ("dropout", "gate_dropout", "query_dropout", "input_dropout", "ctc_dropout")
+
     def __post_init__(self):
+        self._check_ranges()
         checks = {
             "family": (self.family, ("seq2seq", "ctc")),
             "norm": (self.norm, ("in", "bn")),
@@ -115,6 +124,25 @@ class ModelConfig:
         if not isinstance(self.margin, int) or self.margin < 0 or (self.margin and self.family != "seq2seq"):
             raise ValueError(f"hwr.models.registry: margin must be an int >= 0 (seq2seq models only), "
                              f"got {self.margin!r}")
+        from .backbone import POOLS  # an unsupported pair failed only when the backbone was built
+
+        feature_height = self.expand_h if self.family == "seq2seq" else 1  # the CTC backbone ends at height 1
+        if (self.input_height, feature_height) not in POOLS:
+            heights = sorted({h for h, e in POOLS if e == feature_height})
+            raise ValueError(f"hwr.models.registry: input_height must be one of {heights} (expand_h="
+                             f"{feature_height}), got {self.input_height}")
+
+    def _check_ranges(self) -> None:
+        """Refuse sizes below 1, counts below 0 and dropouts outside [0, 1), naming the field."""
+        for names, low in ((self.SIZES, 1), (self.COUNTS, 0)):
+            for name in names:
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                    raise ValueError(f"hwr.models.registry: {name} must be an int >= {low}, got {value!r}")
+        for name in self.DROPOUTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"hwr.models.registry: {name} must be a probability in [0, 1), got {value!r}")
 
 
 #: ModelConfig fields added after the first book runs, left out of :func:`config_dict` at these values
@@ -182,7 +210,8 @@ class Experiment:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise TypeError(
-                f"hwr.models.build({self.name!r}): unknown override(s) {unknown}; known: {sorted(known)}"
+                f"hwr.models.build({self.name!r}): unknown override(s) {unknown}{did_you_mean(unknown[0], known)}; "
+                f"known: {sorted(known)}"
             )
         return cls(**{**self.config, **overrides})
 
@@ -293,6 +322,89 @@ def _dummy_width(model) -> int:
 
     # the features are called here without the model's margin, so the width must do without it
     return 4 * (min_input_width(model) + 2 * getattr(getattr(model, "config", None), "margin", 0))
+
+
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean 'gates'?)`` for the known names close to a misspelt one, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+
+
+def _kind_problem(value, default) -> str | None:
+    """Why ``value`` cannot replace a field whose default is ``default`` (None when it can).
+
+    The type is judged by the default's: an override is parsed as a Python
+    literal where it parses, so ``-o hidden=abc`` arrives as the string 'abc'.
+    """
+    if default is None:  # an optional field: any value is the config's to judge
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be True or False"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "must be a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "must be a string"
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            return f"must be a list like {list(default)}"
+        for item in value if default else ():
+            problem = _kind_problem(item, default[0])
+            if problem:
+                return f"each item {problem} (got {item!r})"
+    return None
+
+
+def _range_problem(key: str, value) -> str | None:
+    """The range every architecture shares: no size, count, weight or rate is negative, and a dropout
+    is a probability below 1 (ModelConfig checks its fields more closely; the others build what they get)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if any(v < 0 for v in numbers):
+        return "must be 0 or more"
+    if key.endswith("dropout") and any(v >= 1 for v in numbers):
+        return "must be a probability in [0, 1)"
+    return None
+
+
+def check_overrides(name: str, overrides: dict) -> None:
+    """Refuse model overrides that :func:`build` could not use, before any data is opened or trained on.
+
+    Checks, in this order: the name of each key (close names suggested), the
+    type of its value (against the field's default), the configuration's own
+    checks (:class:`ModelConfig` ranges, ``posenc`` against ``expand_h``, ...),
+    then the ranges all architectures share.
+
+    Raises:
+        UnknownNameError: an unknown model or key (a KeyError).
+        ConfigError: a value of the wrong type or out of range (a ValueError);
+            the message names the key and the problem on one line.
+    """
+    from hwr.errors import ConfigError, UnknownNameError
+
+    if name not in MODELS:
+        raise UnknownNameError(f"unknown experiment {name!r}{did_you_mean(name, MODELS)}; known: {', '.join(MODELS)}")
+    cls = ARCHITECTURES[MODELS[name].architecture]
+    defaults = {f.name: MODELS[name].config.get(f.name, f.default) for f in dataclasses.fields(cls)}
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise UnknownNameError(f"-o {key}={value}: {name} has no setting {key!r}{did_you_mean(key, defaults)}; "
+                                   f"settings: {', '.join(sorted(defaults))}")
+        problem = _kind_problem(value, defaults[key])
+        if problem:
+            raise ConfigError(f"-o {key}={value!r}: {problem} ({name} has {key}={defaults[key]!r})")
+    try:
+        model_config(name, **overrides)
+    except (TypeError, ValueError) as e:  # the configuration's own checks
+        shown = " ".join(f"-o {k}={v!r}" for k, v in overrides.items())
+        raise ConfigError(f"{shown}: {str(e).removeprefix('hwr.models.registry: ')}") from None
+    for key, value in overrides.items():
+        problem = _range_problem(key, value)
+        if problem:
+            raise ConfigError(f"-o {key}={value!r}: {problem}")
 
 
 def build(name: str, **overrides) -> nn.Module:

@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from hwr.cli_types import positive_int
 from hwr.errors import HwrError
 
 
@@ -26,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint file or training run folder (its best.pt)")
     parser.add_argument("--confidences", action="store_true", help="print each character's posterior")
     parser.add_argument("--attention-out", metavar="DIR", help="seq2seq: write <image>.attention.png here")
-    parser.add_argument("--beam", type=int, default=None,
+    parser.add_argument("--beam", type=positive_int, default=None,
                         help="beam width (CTC thesis: 10; seq2seq: attention beam search, no attention map); default greedy")
     parser.add_argument("--no-invert", action="store_true",
                         help="never invert images (default: invert light-ink-on-dark images)")

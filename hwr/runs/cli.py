@@ -6,14 +6,15 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from hwr.cli_types import positive_int
     from hwr.runs.executors import EXECUTORS
 
     parser.add_argument("chapters", nargs="+", metavar="CHAPTER", help="chapters whose studies to fill (ch03 or ch03_training)")
     parser.add_argument("--profile", default="smoke", help="profile whose task and store to use (default: smoke)")
     parser.add_argument("--executor", default="local", choices=EXECUTORS,
                         help="local process pool, a SLURM cluster through submitit, or submitit's local executor")
-    parser.add_argument("--workers", type=int, default=2, help="parallel runs for the local executor (default: 2)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
+    parser.add_argument("--workers", type=positive_int, default=2, help="parallel runs for the local executor (default: 2)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads per run (default: 1)")
     parser.add_argument("--slurm", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                         help="a submitit SLURM parameter, e.g. --slurm partition gpu --slurm gpus_per_node 1")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and their state, train nothing")
@@ -24,10 +25,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="train book runs from a checkout with uncommitted changes (recorded in each run)")
 
 
+def check_request(chapters: list[str], profile: str) -> None:
+    """Refuse, in one line, a sweep that cannot be declared: a chapter with no
+    study, a profile without a task, a profile file that does not read.
+
+    Checked here, before any study is declared, because the study code meets
+    these as a KeyError (a traceback) or, for an unreadable profile file, not
+    at all: its data source would silently fall back to the task's default.
+
+    Raises:
+        HwrError: naming the chapter, the profile or the file.
+    """
+    from hwr import paths
+    from hwr.book.chapters import load_profile
+    from hwr.errors import HwrError, UnknownNameError
+    from hwr.runs.studies import STUDIES
+    from hwr.train.task import profile_task
+
+    for chapter in chapters:  # the rule of hwr.runs.studies.study: a full name or a unique prefix
+        if len([n for n in STUDIES if n == chapter or n.startswith(chapter + "_")]) != 1:
+            raise UnknownNameError(f"no single study for {chapter!r}; chapters with studies: {', '.join(STUDIES)}")
+    if profile_task(profile) is None:
+        raise HwrError(f"profile {profile!r} has no task yet (configs/tasks.yaml: profiles.{profile} is null)")
+    if (paths.CONFIGS / f"{profile}.yaml").is_file():
+        load_profile(profile)
+
+
 def main(args: argparse.Namespace) -> int:
     from hwr.runs.executors import print_report, run_missing
     from hwr.runs.studies import study
 
+    check_request(args.chapters, args.profile)
     studies = [study(chapter, args.profile) for chapter in args.chapters]
     for s in studies:
         print(f"{s.name} ({args.profile}): {len(s.runs)} runs in {s.store.root}; {s.status()}")

@@ -283,11 +283,13 @@ def dataset_path(preset: str = "default", build: bool = True, workers: int | Non
     building the same preset twice.
 
     Raises:
-        KeyError: unknown preset.
+        UnknownNameError: (a KeyError) unknown preset; lists the presets.
         FileNotFoundError: missing or stale and ``build`` is False.
     """
     if preset not in PRESETS:
-        raise KeyError(f"unknown synthetic preset {preset!r}; choose one of {sorted(PRESETS)}")
+        from hwr.errors import UnknownNameError
+
+        raise UnknownNameError(f"unknown synthetic preset {preset!r}; choose one of {sorted(PRESETS)}")
     out = paths.SYNTH / preset
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent / f".{preset}.lock", "w") as lock:

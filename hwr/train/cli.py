@@ -24,6 +24,17 @@ import re
 _TYPES = {"int": int, "float": float, "str": str}
 
 
+def _field_types() -> dict:
+    """Value parsers of the :class:`~hwr.train.config.TrainConfig` fields whose
+    range TrainConfig leaves open: a negative seed or weight decay failed deep
+    in training with a traceback, and a validation width of 0 or less padded
+    nothing and was recorded as the run's setting. (The other fields are
+    checked when the TrainConfig is made: one line, see :func:`config_from_args`.)"""
+    from hwr.cli_types import non_negative_float, non_negative_int, positive_int
+
+    return {"seed": non_negative_int, "weight_decay": non_negative_float, "val_width": positive_int}
+
+
 def parse_override(text: str) -> tuple[str, object]:
     """``"key=value"`` -> (key, value); value as a Python literal when it parses."""
     key, sep, value = text.partition("=")
@@ -75,8 +86,9 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=\.)\s", text.replace("``", ""), maxsplit=1)[0].rstrip(".")
 
 
-def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
-    """One option per field of the dataclass ``cls`` (see the module docstring)."""
+def add_config_options(parser: argparse.ArgumentParser, cls, types: dict | None = None) -> None:
+    """One option per field of the dataclass ``cls`` (see the module docstring);
+    ``types`` gives the value parser of some fields instead of their annotation's."""
     from hwr import device
 
     docs = attribute_docs(cls)
@@ -96,7 +108,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
             continue
         if base not in _TYPES:
             raise TypeError(f"hwr.train.cli: no option type for {cls.__name__}.{field.name}: {field.type}")
-        parse = _optional(_TYPES[base]) if optional else _TYPES[base]
+        parse = (types or {}).get(field.name, _TYPES[base])
+        parse = _optional(parse) if optional else parse
         shown = "none" if value is None else value
         parser.add_argument(flag, type=parse, default=value, metavar=base.upper(),
                             help=f"{text} (default {shown})")
@@ -110,7 +123,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synth", help="dataset source: synth, synth:smoke, or a path (default: synth)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, history.csv, metrics.json)")
     add_line_policy(parser)
-    add_config_options(parser.add_argument_group("training (hwr.train.TrainConfig)"), TrainConfig)
+    add_config_options(parser.add_argument_group("training (hwr.train.TrainConfig)"), TrainConfig, _field_types())
     parser.add_argument("-o", "--override", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
                         help="model override passed to hwr.models.build (repeatable)")
 
@@ -139,11 +152,14 @@ def training_data(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
     from hwr.models import MODELS
+    from hwr.models.registry import check_overrides
     from hwr.train import train
     from hwr.train.distributed import from_env
 
     if args.experiment not in MODELS:  # before any data is opened or generated
         raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(MODELS)}")
+    # before the data too: a misspelt key or a negative size failed only when the model was built
+    check_overrides(args.experiment, dict(args.override))
     config = config_from_args(args)
     metrics = train(args.experiment, training_data(args), args.out, config, **dict(args.override))
     summary = {k: metrics[k] for k in ("best", "last", "epochs", "minutes", "lines_per_s", "stop_reason", "device")}

@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwr.errors import ConfigError, UnknownNameError
 from hwr.train.config import EXECUTION_FIELDS, TrainConfig
 
 #: TrainConfig fields that only an attention decoder uses: a CTC model's runs leave them out, so that
@@ -136,18 +137,18 @@ class Task:
 
 def _parse(name: str, raw: dict, path: Path) -> Task:
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: task {name!r} must be a mapping of settings, got {type(raw).__name__}")
+        raise ConfigError(f"{path}: task {name!r} must be a mapping of settings, got {type(raw).__name__}")
     unknown = sorted(set(raw) - TASK_KEYS - _TRAIN_KEYS)
     if unknown:
-        raise ValueError(f"{path}: task {name!r} has unknown setting(s) {unknown}; "
-                         f"known: {sorted(TASK_KEYS | _TRAIN_KEYS)}")
+        raise ConfigError(f"{path}: task {name!r} has unknown setting(s) {unknown}; "
+                          f"known: {sorted(TASK_KEYS | _TRAIN_KEYS)}")
     train = {k: v for k, v in raw.items() if k in _TRAIN_KEYS}
     task = Task(name, str(raw.get("description", "")).strip(), raw.get("data"), raw.get("input_height"),
                 raw.get("schedule_lines"), train, bool(raw.get("gate_margin", False)))
     try:
         task.config(task.name)  # refuse bad values now, not an hour into a sweep
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{path}: task {name!r}: {e}") from None
+        raise ConfigError(f"{path}: task {name!r}: {e}") from None
     return task
 
 
@@ -156,7 +157,7 @@ def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[st
 
     Raises:
         FileNotFoundError: naming the file when it is missing.
-        ValueError: naming the file and the task for a bad entry.
+        ConfigError: (a ValueError) naming the file, and the task for a bad entry.
     """
     from hwr.files import read_yaml
 
@@ -164,29 +165,43 @@ def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[st
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no task file")
     raw = read_yaml(path) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a task file is a mapping (description, tasks, profiles), not {type(raw).__name__}")
     unknown = sorted(set(raw) - {"description", "tasks", "profiles"})
     if unknown:
-        raise ValueError(f"{path}: unknown top-level keys {unknown} (expected description, tasks, profiles)")
+        raise ConfigError(f"{path}: unknown top-level keys {unknown} (expected description, tasks, profiles)")
+    for part in ("tasks", "profiles"):  # `tasks: 5` would fail below with a Python error naming no file
+        if raw.get(part) is not None and not isinstance(raw[part], dict):
+            raise ConfigError(f"{path}: {part!r} must be a mapping, not {type(raw[part]).__name__}")
     tasks = {name: _parse(name, body or {}, path) for name, body in (raw.get("tasks") or {}).items()}
     profiles = dict(raw.get("profiles") or {})
     for profile, name in profiles.items():
         if name is not None and name not in tasks:
-            raise ValueError(f"{path}: profile {profile!r} names unknown task {name!r}")
+            raise ConfigError(f"{path}: profile {profile!r} names unknown task {name!r}")
     return tasks, profiles
 
 
 def get_task(name: str, path: str | Path | None = None) -> Task:
-    """One task by name (clear error listing the known ones)."""
+    """One task by name.
+
+    Raises:
+        UnknownNameError: (a KeyError) listing the known tasks.
+    """
     tasks, _ = load_tasks(path)
     if name not in tasks:
-        raise KeyError(f"{path or tasks_path()}: no task {name!r}; tasks: {', '.join(tasks)}")
+        raise UnknownNameError(f"{path or tasks_path()}: no task {name!r}; tasks: {', '.join(tasks)}")
     return tasks[name]
 
 
 def profile_task(profile: str, path: str | Path | None = None) -> Task | None:
-    """The task of a profile, None while it is not chosen yet."""
+    """The task of a profile, None while it is not chosen yet.
+
+    Raises:
+        UnknownNameError: (a KeyError) the file names no task for ``profile``; lists the profiles it has.
+    """
     tasks, profiles = load_tasks(path)
     if profile not in profiles:
-        raise KeyError(f"{path or tasks_path()}: profile {profile!r} has no entry under 'profiles'")
+        raise UnknownNameError(f"{path or tasks_path()}: profile {profile!r} has no entry under 'profiles' "
+                               f"(profiles: {', '.join(profiles) or 'none'})")
     name = profiles[profile]
     return None if name is None else tasks[name]
