@@ -182,13 +182,16 @@ def test_learning_curves_by_task_share_colours_and_scale():
 
 
 def _finish(store, spec, val_cers, lines_per_s=20.0):
-    """Records of a finished run in ``store`` (no training): spec, history, metrics, test."""
+    """Records of a finished run in ``store`` (no training): spec, history, metrics, provenance,
+    one test prediction and the test summary, consistent enough to count as done (hwr.runs.seal)."""
     store.write_spec(spec)
     folder = store.folder(spec)
     pd.DataFrame({"epoch": range(1, len(val_cers) + 1), "lines": 100, "val_cer": val_cers,
                   "elapsed": [60.0 * (k + 1) for k in range(len(val_cers))]}).to_csv(folder / "history.csv", index=False)
     (folder / "metrics.json").write_text(json.dumps({"lines_per_s": lines_per_s}))
-    (folder / "test.json").write_text(json.dumps({"cer": 0.1}))
+    (folder / "run.json").write_text("{}")
+    (folder / "predictions.csv").write_text("id,reference,hypothesis,distance\nl0,ab,ab,0\n")
+    (folder / "test.json").write_text(json.dumps({"cer": 0.1, "lines": 1}))
 
 
 def test_candidate_frame_and_reference_run(tmp_path):

@@ -99,6 +99,16 @@ def _finish(fig, panels, curves: pd.DataFrame, colours: dict, columns: Sequence[
     plt.close(fig)
 
 
+def as_curves(curves) -> pd.DataFrame:
+    """A curves frame as given, or built from runs (:func:`hwr.runs.report.curves_frame`):
+    plot functions take a chapter's frame or a list of runs alike."""
+    if isinstance(curves, pd.DataFrame):
+        return curves
+    from hwr.runs.report import curves_frame
+
+    return curves_frame(list(curves))
+
+
 def learning_curves(curves: pd.DataFrame, axes: Sequence[str] = ("lines", "minutes"), colours: dict | None = None,
                     height: float = 2.9):
     """Validation CER against lines seen and/or minutes: seeds thin, their mean thick.
@@ -106,7 +116,8 @@ def learning_curves(curves: pd.DataFrame, axes: Sequence[str] = ("lines", "minut
     Args:
         curves: one row per validation, columns ``label`` (model or variant:
             one colour each), ``seed``, ``lines_seen``, ``minutes`` and
-            ``val_cer`` (fraction); see :func:`hwr.runs.report.curves_frame`.
+            ``val_cer`` (fraction), see :func:`hwr.runs.report.curves_frame`;
+            or a list of runs.
         axes: which x axes to draw, one panel each, stacked (so each panel
             keeps the column's full width on a phone): ``"lines"``, ``"minutes"``.
         colours: label -> colour (default :func:`palette`).
@@ -115,7 +126,7 @@ def learning_curves(curves: pd.DataFrame, axes: Sequence[str] = ("lines", "minut
     bad = [a for a in axes if a not in CURVE_AXES]
     if bad or not axes:
         raise ValueError(f"hwr.plots.runs: axes must be some of {list(CURVE_AXES)}, not {list(axes)}")
-    curves = curves.dropna(subset=["val_cer"])
+    curves = as_curves(curves).dropna(subset=["val_cer"])
     colours = colours or palette(curves["label"])
     fig, panels = plt.subplots(len(axes), 1, figsize=(WIDTH, height * len(axes) + 0.5), squeeze=False)
     columns = [CURVE_AXES[a][0] for a in axes]

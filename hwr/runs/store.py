@@ -93,6 +93,46 @@ class RunRecord:
 
         return self.degenerate > DEGENERATE_LIMIT or bool(self.metrics.get("capped"))
 
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @cached_property
+    def model(self):
+        """The trained model at its best checkpoint, in eval mode on the CPU.
+
+        Raises:
+            CheckpointError: the run has no checkpoints here (committed ``book``
+                runs keep their records only; ``hwr sweep`` retrains one).
+        """
+        from hwr.errors import CheckpointError
+        from hwr.models.io import load_model
+
+        if not (self.folder / "checkpoints").is_dir():
+            raise CheckpointError(f"{self.folder}: no checkpoints here (a committed run keeps its records, not its "
+                                  f"weights); retrain it locally with `hwr sweep` or `hwr.train` to get its model")
+        return load_model(self.folder, device="cpu")
+
+    def evaluate(self, split: str = "test", data: str | None = None, **kwargs) -> dict:
+        """Score the model on ``split`` of its own data (or of ``data``): the
+        metrics of :func:`hwr.evaluate.evaluate` (``cer``, ``wer``, ``lines``...)."""
+        from hwr.datasets import open_dataset
+        from hwr.evaluate import evaluate
+
+        metrics, _ = evaluate(self.model, open_dataset(data or self.spec.data, split),
+                              **{"progress": False, **kwargs})
+        return metrics
+
+    def recognize(self, image) -> str:
+        """The transcription of one line image: a file path, or H x W uint8 grey (ink dark on white)."""
+        import numpy as np
+
+        from hwr.recognize.core import read_line_image, recognize_image
+
+        if not isinstance(image, np.ndarray):
+            image = read_line_image(image)
+        return recognize_image(self.model, image).text
+
     @cached_property
     def arrays(self) -> dict:
         """The figure arrays (``arrays.npz``), empty when the run saved none."""
