@@ -62,22 +62,23 @@ def line_writers(source: str | Path | LineDataset, split: str = "test",
         FileNotFoundError: a synthetic preset that is not on disk.
         DatasetError: a path that is no dataset.
     """
-    root, layout, known_ids = _locate(source, split)
-    ids = None if ids is None else [str(i) for i in ids]
+    if isinstance(source, LineDataset) and source.split is not None:
+        split = source.split  # an opened dataset is one split already
+    root, layout, known_ids = _locate(source)
+    ids = known_ids if ids is None else [str(i) for i in ids]
     if layout == "synth":
         return _synth_writers(root, split, ids)
-    if layout == "iam":
-        if ids is None:
-            ids = known_ids if known_ids is not None else _open_ids(root, split, "iam")
-        return _iam_writers(root, ids)
     if ids is None:
-        ids = known_ids if known_ids is not None else _open_ids(root, split, layout)
+        ids = _open_ids(root, split, layout)
+    if layout == "iam":
+        return _iam_writers(root, ids)
     return {i: i for i in ids}  # no writer recorded: each line its own cluster
 
 
-def _locate(source, split: str) -> tuple[Path | None, str, list[str] | None]:
+def _locate(source) -> tuple[Path | None, str, list[str] | None]:
     """(root, layout, ids already known) of a source; layout is one of
-    ``synth``, ``iam``, ``gt-txt``, ``parquet`` or ``memory``."""
+    ``synth``, ``iam``, ``gt-txt``, ``parquet``, ``other`` (an opened dataset
+    of another layout) or ``memory``."""
     if isinstance(source, LineDataset):
         root = getattr(source, "root", None)
         ids = [str(i) for i in source.ids]
@@ -105,8 +106,7 @@ def _open_ids(root: Path, split: str, layout: str) -> list[str]:
     """The line ids of a split, from the dataset's listing (no image decoded)."""
     from hwr.datasets import open_dataset
 
-    return [str(i) for i in open_dataset(root, split, layout=layout if layout != "other" else None,
-                                         bad="skip", unknown="skip").ids]
+    return [str(i) for i in open_dataset(root, split, layout=layout, bad="skip", unknown="skip").ids]
 
 
 # ---------------------------------------------------------------- synthetic sets
