@@ -124,3 +124,149 @@ def test_mismatched_line_ids_are_refused():
         stats.compare(a, b[:2])
     with pytest.raises(ValueError, match="neither"):
         stats.verdict(stats.compare(a, a), better="C")
+
+
+# ---------------------------------------------------------------- hierarchical bootstrap
+# Constructed test sets: 8 writers of 100 lines each, line lengths drawn once.
+WRITERS, PER_WRITER = 8, 100
+
+
+def counts(rate, seed, m):
+    """Edit distances of one run: line i has about ``rate[i]`` of its m_i characters wrong."""
+    return np.random.default_rng(seed).binomial(m, np.broadcast_to(rate, m.shape))
+
+
+def rows_of(d, m):
+    """Prediction rows of one run from per-line counts (ids ``w<writer>-<line>``)."""
+    return [{"id": f"w{i // PER_WRITER}-{i:04d}", "reference": "x" * int(mi),
+             "hypothesis": "y" * int(di) + "x" * int(mi - di), "distance": int(di)}
+            for i, (mi, di) in enumerate(zip(m, d))]
+
+
+def writer_labels():
+    return {f"w{i // PER_WRITER}-{i:04d}": f"font-{i // PER_WRITER}" for i in range(WRITERS * PER_WRITER)}
+
+
+def config(rates, first, m):
+    """One run per seed; ``rates`` gives each seed's rate (a number or one per line)."""
+    return [rows_of(counts(r, first + s, m), m) for s, r in enumerate(rates)]
+
+
+M = lengths(WRITERS * PER_WRITER, seed=7)
+
+
+def width(iv):
+    return iv.high - iv.low
+
+
+def test_seed_dominated_difference_is_inconclusive():
+    # per-seed differences of about +4, -3 and +5 points, each measured tightly on 800 lines
+    a = config([0.10, 0.10, 0.10], 0, M)
+    b = config([0.14, 0.07, 0.15], 10, M)
+    c = stats.compare(a, b, names=("A", "B"), writers=writer_labels())
+    assert [round(100 * x.estimate) for x in c.per_seed] == [4, -3, 5]
+    assert c.pooled.excludes_zero()  # resampling lines alone would call +2 points
+    assert c.hierarchical.low < 0 < c.hierarchical.high
+    v = stats.verdict(c, better="B")
+    assert v.outcome == stats.INCONCLUSIVE and "includes zero" in v.explanation
+    assert (v.low, v.high) == (c.hierarchical.low, c.hierarchical.high) and v.line_low == c.pooled.low
+
+
+def test_seeds_that_agree_in_sign_but_spread_wider_than_their_mean_are_inconclusive():
+    # +1, +4, +7 points: every seed agrees and the line interval excludes zero, so
+    # the old rule called it; three seeds this spread do not pin the mean above zero
+    a = config([0.10, 0.10, 0.10], 0, M)
+    b = config([0.11, 0.14, 0.17], 10, M)
+    c = stats.compare(a, b, writers=writer_labels())
+    assert all(x.estimate > 0 for x in c.per_seed) and c.pooled.low > 0
+    assert c.hierarchical.low < 0 < c.hierarchical.high and c.direction == 0
+    # the plain seed bootstrap spans about [min, max] of the seeds and would call it
+    plain = stats.compare(a, b, writers=writer_labels(), calibrate_seeds=False)
+    assert plain.hierarchical.low > 0 and plain.direction == +1
+
+
+def test_large_consistent_difference_is_decided():
+    a = config([0.10, 0.10, 0.10], 0, M)
+    b = config([0.05, 0.05, 0.05], 10, M)
+    c = stats.compare(a, b, names=("ctc", "gate"), writers=writer_labels())
+    v = stats.verdict(c, better="gate")
+    assert v.outcome == stats.REPRODUCED and v.high < 0 and v.mean_diff == pytest.approx(-0.05, abs=0.005)
+    assert c.n_writers == WRITERS and "8 writers" in v.numbers and "seeds, writers and lines" in v.numbers
+    assert stats.verdict(c, better="ctc").outcome == stats.NOT_REPRODUCED
+
+
+def test_seeds_are_paired_between_the_systems():
+    # each seed shifts both systems alike (a seed that is 9 points worse is worse in A and B):
+    # B - A is about -3 points for every seed, which only a paired seed draw sees
+    a = config([0.06, 0.10, 0.15], 0, M)
+    b = config([0.03, 0.07, 0.12], 10, M)
+    c = stats.compare(a, b, writers=writer_labels())
+    assert c.hierarchical.high < 0 and c.direction == -1
+    crossed = stats.compare(a, b[::-1], writers=writer_labels())  # seed 0 of A against seed 2 of B...
+    assert crossed.hierarchical.low < 0 < crossed.hierarchical.high
+
+
+def test_one_writer_carrying_the_difference_widens_the_interval():
+    # B is A everywhere but on writer 0, where it fails four times as often
+    on_writer_0 = np.where(np.arange(len(M)) < PER_WRITER, 0.40, 0.10)
+    a, b = config([0.10], 0, M), config([on_writer_0], 10, M)
+    # the same mean difference spread over every writer
+    spread = config([0.10 + (0.40 - 0.10) * (M * (np.arange(len(M)) < PER_WRITER)).sum() / M.sum()], 10, M)
+    concentrated = stats.compare(a, b, writers=writer_labels())
+    even = stats.compare(a, spread, writers=writer_labels())
+    assert concentrated.pooled.estimate == pytest.approx(even.pooled.estimate, abs=0.005)
+    assert width(concentrated.hierarchical) > 3 * width(concentrated.pooled)  # lines alone: far too sure
+    assert width(even.hierarchical) < 1.5 * width(even.pooled)  # no writer effect: about the line interval
+    # a writer drawn zero times in a third of the resamples: the difference is not called
+    assert concentrated.pooled.excludes_zero() and stats.verdict(concentrated, "A").outcome == stats.INCONCLUSIVE
+    # without writer labels the same data gives the line interval back
+    assert width(stats.compare(a, b).hierarchical) < 1.5 * width(concentrated.pooled)
+
+
+@pytest.mark.parametrize("writers", [None, "own"])
+def test_one_seed_and_one_writer_per_line_is_the_line_bootstrap(writers):
+    a, b = config([0.10], 0, M), config([0.08], 10, M)
+    labels = None if writers is None else {r["id"]: r["id"] for r in a[0]}
+    for result in (stats.compare(a, b, writers=labels), stats.summarize(a, writers=labels)):
+        line = result.pooled if hasattr(result, "pooled") else result.interval
+        hier = result.hierarchical
+        assert hier.estimate == pytest.approx(line.estimate)
+        assert abs(hier.low - line.low) < 0.1 * width(line) and abs(hier.high - line.high) < 0.1 * width(line)
+
+
+def test_hierarchical_summary_counts_seeds_and_writers():
+    wide = stats.summarize(config([0.06, 0.10, 0.15], 0, M), writers=writer_labels())
+    assert wide.hierarchical.low < 0.06 and wide.hierarchical.high > 0.15  # seeds 6 to 15 %: t-wide at S = 3
+    assert wide.hierarchical.low >= 0  # a rate: clipped at zero
+    assert wide.interval.high - wide.interval.low < 0.01  # the line interval knows nothing of it
+    assert (wide.n_writers, wide.levels) == (WRITERS, stats.LEVELS)
+    only_lines = stats.summarize(config([0.06, 0.10, 0.15], 0, M), levels=("lines",))
+    assert width(only_lines.hierarchical) == pytest.approx(width(only_lines.interval), rel=0.2)
+
+
+def test_line_weights_keep_writers_whole_and_counts_right():
+    rng = np.random.default_rng(0)
+    clusters = np.repeat([0, 1, 2], [5, 1, 10])  # unequal writers
+    w = stats.line_weights(rng, 500, clusters)
+    assert w.shape == (500, 16) and (w >= 0).all()
+    per_writer = np.stack([w[:, clusters == g].sum(1) for g in range(3)], 1)  # lines drawn per writer slot
+    sizes = np.array([5, 1, 10])
+    assert ((per_writer % sizes) == 0).all()  # a drawn writer brings as many lines as it has
+    assert (per_writer.sum(1) == (per_writer // sizes) @ sizes).all()
+    assert ((per_writer // sizes).sum(1) == 3).all()  # G writers drawn per resample
+    whole = stats.line_weights(rng, 50, clusters, within=False)  # whole writers: its lines equally often
+    for g in range(3):
+        assert (whole[:, clusters == g] == whole[:, clusters == g][:, :1]).all()
+    assert stats.line_weights(np.random.default_rng(1), 5, clusters).tolist() == \
+        stats.line_weights(np.random.default_rng(1), 5, clusters).tolist()  # seeded: reproducible
+
+
+def test_hierarchical_options_are_checked():
+    a = config([0.10], 0, M)
+    with pytest.raises(ValueError, match="levels"):
+        stats.summarize(a, levels=("seeds", "pages"))
+    with pytest.raises(ValueError, match="no writer label"):
+        stats.summarize(a, writers={"w0-0000": "font-0"})
+    assert stats.seed_scale(1) == 1.0 and stats.seed_scale(3) == pytest.approx(2.69, abs=0.01)
+    same = stats.compare(a, a, writers=writer_labels()).hierarchical
+    assert (same.low, same.high) == (0.0, 0.0)
