@@ -55,7 +55,7 @@ from hwr.confusions import confusion_counts, top_confusions
 from hwr.models import EXPERIMENTS
 from hwr.runs import profile_task, report
 from hwr.runs.studies import study as declared_study
-from hwr.train.config import TrainConfig
+from hwr.training.config import TrainConfig
 
 page.start()
 study = declared_study("ch03_training", profile)
@@ -176,7 +176,7 @@ from hwr.metrics import DEGENERATE_LIMIT
 from hwr.models.registry import MODELS
 from hwr.runs import recipe
 from hwr.runs.study import Study
-from hwr.train.task import get_task
+from hwr.training.task import get_task
 
 line_specs = report.candidate_specs(line_candidates, [m.strip() for m in line_models.split(",") if m.strip()])
 line_study = Study(f"{study.name}_lines", profile, [s for _, s in line_specs], store=study.store)

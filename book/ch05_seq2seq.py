@@ -50,7 +50,7 @@ from hwr.runs import report
 from hwr.runs.analyses import analysis
 from hwr.runs.latency import latency_frame
 from hwr.runs.studies import study as declared_study
-from hwr.train.config import TrainConfig
+from hwr.training.config import TrainConfig
 
 page.start()
 study = declared_study("ch05_seq2seq", profile)

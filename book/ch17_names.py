@@ -60,7 +60,7 @@ from hwr.runs.studies import NAMES_TASKS
 from hwr.runs.studies import study as declared_study
 from hwr.seeds import SEED_CLAIMS
 from hwr.synth.names import TWO_NAMES
-from hwr.train.ctc_checks import min_frames
+from hwr.training.ctc_checks import min_frames
 
 page.start()
 study = declared_study("ch17_names", profile)

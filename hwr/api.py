@@ -38,12 +38,13 @@ def train(model: str, data: str = "synth:smoke", lines: int | None = None, *, se
         model: a registry name (:func:`list_models`), e.g. ``"gate_1"``.
         data: ``"synth:<preset>"`` or a dataset path (train/valid/test splits).
         lines: the budget in training lines; the learning-rate schedule ends
-            there. None keeps the :class:`~hwr.train.TrainConfig` default budget.
+            there, and the run validates five times along it (``val_every``).
+            None keeps the :class:`~hwr.training.TrainConfig` default budget.
         seed: the training seed.
         overrides: model configuration fields to change (``{"hidden": 128}``).
         store: the run store folder (default ``results/notebook/runs``).
         threads, device: how to run; not part of the run's identity.
-        settings: other :class:`~hwr.train.TrainConfig` fields (``batch_size``,
+        settings: other :class:`~hwr.training.TrainConfig` fields (``batch_size``,
             ``lr``, ``aux_ctc``...).
 
     Returns:
@@ -53,6 +54,8 @@ def train(model: str, data: str = "synth:smoke", lines: int | None = None, *, se
 
     if lines is not None:
         settings["lines"] = int(lines)
+        # five validations along the budget, for a learning curve (one for a budget of a few batches)
+        settings.setdefault("val_every", max(int(lines) // 5, 1))
     spec = RunSpec(model, data, seed, dict(overrides or {}), settings)
     root = Path(store) if store is not None else NOTEBOOK_STORE
     execute(spec, root, threads=threads, device=device, log=False)

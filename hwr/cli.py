@@ -32,9 +32,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hwr.datasets.cli", "build the synthetic dataset, export or inspect datasets"),
     "experiments": ("hwr.models.cli", "list the thesis experiments with parameter counts"),
     "run": ("hwr.book.cli", "execute chapters with a parameter profile and render the book"),
-    "train": ("hwr.train.cli", "train one model (resumable; returns a finished run as is)"),
+    "train": ("hwr.training.cli", "train one model (resumable; returns a finished run as is)"),
     "bench": ("hwr.bench.cli", "measure training speed (bench train) or inference latency (bench latency)"),
-    "eval": ("hwr.evaluate.cli", "score a trained model on a dataset split: CER, WER, legacy CER, per-line predictions"),
+    "eval": ("hwr.evaluation.cli", "score a trained model on a dataset split: CER, WER, legacy CER, per-line predictions"),
     "recognize": ("hwr.recognize.cli", "transcribe your own line images with a trained model"),
     "runs": ("hwr.runs.check_cli", "verify a run store: every finished run's records against themselves and their "
                                    "manifest (hwr runs check results/book)"),

@@ -1,9 +1,9 @@
 r"""Statistics the experiment chapters share: summaries over seeds, paired
 comparisons, and the verdict rule of ``spec/chapters.md``.
 
-The input is what :func:`hwr.evaluate.evaluate` records for a run: its per-line
+The input is what :func:`hwr.evaluation.evaluate` records for a run: its per-line
 test predictions, rows with ``id``, ``reference``, ``hypothesis`` and
-``distance`` (:data:`hwr.evaluate.PREDICTION_FIELDS`). A *configuration* is a
+``distance`` (:data:`hwr.evaluation.PREDICTION_FIELDS`). A *configuration* is a
 list of runs, one per seed.
 
 The ratio estimator
@@ -248,7 +248,7 @@ class Verdict:
 # ---------------------------------------------------------------- line counts
 def _rows(run: Run) -> Sequence[Mapping]:
     if isinstance(run, (str, Path)):
-        from hwr.evaluate import read_predictions
+        from hwr.evaluation import read_predictions
 
         return read_predictions(run)
     return run

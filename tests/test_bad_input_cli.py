@@ -182,7 +182,7 @@ def test_commands_live_in_their_packages_cli():
 
 def test_device_resolve_is_one_function(monkeypatch):
     from hwr import device
-    from hwr.train.config import resolve_device
+    from hwr.training.config import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert device.resolve("auto") == device.resolve(None) == resolve_device("auto") == "cpu"
@@ -208,8 +208,8 @@ def test_device_resolve_is_one_function(monkeypatch):
 def test_every_train_config_field_is_an_option():
     import argparse
 
-    from hwr.train.cli import config_from_args, configure
-    from hwr.train.config import TrainConfig
+    from hwr.training.cli import config_from_args, configure
+    from hwr.training.config import TrainConfig
 
     parser = argparse.ArgumentParser()
     configure(parser)
@@ -227,7 +227,7 @@ def test_every_train_config_field_is_an_option():
 def test_train_bad_skip_opens_the_splits_under_that_rule(tmp_path):
     import argparse
 
-    from hwr.train.cli import configure, training_data
+    from hwr.training.cli import configure, training_data
 
     for split in ("train", "valid"):
         (tmp_path / split).mkdir()

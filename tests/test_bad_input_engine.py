@@ -25,13 +25,13 @@ import torch
 import hwr.files
 from hwr.datasets import DatasetError, LineItem, MemoryDataset
 from hwr.errors import CheckpointError, EmptyScoreError, RunFolderError
-from hwr.evaluate import evaluate
+from hwr.evaluation import evaluate
 from hwr.models import EXPERIMENTS, build
 from hwr.models.registry import config_dict
 from hwr.models.io import load_checkpoint, load_model, save_model
 from hwr.preprocess import BadItem, Batch
-from hwr.train import TrainConfig, engine, train
-from hwr.train.records import read_history
+from hwr.training import TrainConfig, engine, train
+from hwr.training.records import read_history
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(ctc_hidden=16)
@@ -350,9 +350,9 @@ def test_truncated_last_falls_back_to_the_previous_one(finished, tmp_path, data,
     out = copy_run(finished[0], tmp_path / "run")
     last = out / "checkpoints" / "last.pt"
     last.write_bytes(last.read_bytes()[:1000])
-    with caplog.at_level(logging.WARNING, logger="hwr.train.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="hwr.training.checkpoint"):
         metrics = train("ctc_baseline", data, out, config(epochs=3), **TINY)
-    warning = [r.getMessage() for r in caplog.records if r.name == "hwr.train.checkpoint"]
+    warning = [r.getMessage() for r in caplog.records if r.name == "hwr.training.checkpoint"]
     assert len(warning) == 1 and warning[0].startswith(f"{last}: truncated or not a torch checkpoint")
     assert warning[0].endswith("resuming from last.prev.pt (epoch 1) instead")
     assert metrics["epochs"] == 3 and [r["epoch"] for r in read_history(out / "history.csv")] == [1, 2, 3]
@@ -363,7 +363,7 @@ def test_empty_last_without_previous_falls_back_to_best(finished, tmp_path, data
     (out / "checkpoints" / "last.pt").write_bytes(b"")
     (out / "checkpoints" / "last.prev.pt").unlink()
     best_epoch = load_checkpoint(out / "checkpoints" / "best.pt")["epoch"]
-    with caplog.at_level(logging.WARNING, logger="hwr.train.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="hwr.training.checkpoint"):
         assert train("ctc_baseline", data, out, config(epochs=3), **TINY)["epochs"] == 3
     assert f"resuming from best.pt (epoch {best_epoch}) instead" in caplog.text
 
@@ -455,11 +455,11 @@ def imports_of(path: Path) -> set[str]:
 def test_dependency_direction():
     hwr = ROOT / "hwr"
     for path in [*(hwr / "evaluate").glob("*.py"), hwr / "metrics.py", hwr / "files.py", *(hwr / "models").glob("*.py")]:
-        assert not {m for m in imports_of(path) if m.startswith("hwr.train")}, path
-    assert "hwr.train.checkpoint" not in imports_of(hwr / "train" / "records.py")
-    assert "hwr.train.records" not in imports_of(hwr / "train" / "checkpoint.py")
+        assert not {m for m in imports_of(path) if m.startswith("hwr.training")}, path
+    assert "hwr.training.checkpoint" not in imports_of(hwr / "train" / "records.py")
+    assert "hwr.training.records" not in imports_of(hwr / "train" / "checkpoint.py")
     # and at run time: scoring a model loads no training code
-    code = "import sys, hwr.evaluate, hwr.evaluate.cli, hwr.models.io; print(sorted(m for m in sys.modules if m.startswith('hwr.train')))"
+    code = "import sys, hwr.evaluation, hwr.evaluation.cli, hwr.models.io; print(sorted(m for m in sys.modules if m.startswith('hwr.training')))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.stdout.strip() == "[]", r.stderr

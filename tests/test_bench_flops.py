@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hwr.bench import flops
-from hwr.train import engine
+from hwr.training import engine
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16), "gate_1": dict(hidden=32, attention=32, embedding=8)}
 

@@ -8,7 +8,7 @@ import torch
 
 from hwr.models.crnn import CRNNConfig, ResNetCRNN
 from hwr.preprocess import Batch
-from hwr.train.losses import batch_loss, ctc_loss
+from hwr.training.losses import batch_loss, ctc_loss
 
 SMALL = dict(widths=(8, 8, 16, 16), hidden=8, lstm_layers=1)
 

@@ -1,9 +1,9 @@
-"""Seed 003's CTC NaNs (hwr.train.ctc_checks): an impossible label poisons a step; the guards keep it finite."""
+"""Seed 003's CTC NaNs (hwr.training.ctc_checks): an impossible label poisons a step; the guards keep it finite."""
 
 import torch
 
 from hwr.models import build
-from hwr.train.ctc_checks import infeasible, min_frames, nan_cases
+from hwr.training.ctc_checks import infeasible, min_frames, nan_cases
 
 
 def test_an_alignment_needs_a_blank_between_equal_neighbours():

@@ -175,8 +175,8 @@ def test_attention_beam_of_one_is_greedy_and_wider_beams_score_higher(name):
 
 
 def test_family_table_is_the_one_home_of_codec_and_greedy_decoder():
-    from hwr.train import losses
-    from hwr.train.epoch import train_errors
+    from hwr.training import losses
+    from hwr.training.epoch import train_errors
 
     ctc, s2s = decode.family_of("ctc"), decode.family_of("seq2seq")
     assert ctc.codec.kind == "ctc" and s2s.codec.kind == "seq2seq"

@@ -1,4 +1,4 @@
-"""One run on several processes (hwr.train.distributed): the sampler's shares,
+"""One run on several processes (hwr.training.distributed): the sampler's shares,
 and 2 CPU processes with gloo against one process on the same global batches.
 
 The model is the CTC baseline with a tiny LSTM and no dropout (dropout masks
@@ -24,9 +24,9 @@ import torch
 from hwr.datasets import LineItem, MemoryDataset
 from hwr.datasets.sampler import BucketBatchSampler, ShardedBatchSampler, shard_batch
 from hwr.files import RunLock
-from hwr.train import TrainConfig, distributed, train
-from hwr.train import epoch as train_epoch
-from hwr.train.records import read_history
+from hwr.training import TrainConfig, distributed, train
+from hwr.training import epoch as train_epoch
+from hwr.training.records import read_history
 
 # no dropout: masks are drawn per rank, they could not match a single process's
 TINY = {"ctc_baseline": dict(ctc_hidden=16, dropout=0.0, ctc_dropout=0.0),

@@ -1,4 +1,4 @@
-"""hwr.evaluate: the one evaluation loop, on stand-in and tiny real models."""
+"""hwr.evaluation: the one evaluation loop, on stand-in and tiny real models."""
 
 import json
 
@@ -10,7 +10,7 @@ from torch import nn
 from data_fixtures import write_gt_txt
 from hwr import metrics
 from hwr.codec import EOS, Codec
-from hwr.evaluate import evaluate, read_predictions
+from hwr.evaluation import evaluate, read_predictions
 from hwr.preprocess import Batch
 
 

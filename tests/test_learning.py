@@ -11,8 +11,8 @@ gives the same curve on every run of the same machine type.
 import pytest
 
 from hwr.datasets import open_dataset
-from hwr.train import TrainConfig, train
-from hwr.train.records import read_history
+from hwr.training import TrainConfig, train
+from hwr.training.records import read_history
 
 pytestmark = pytest.mark.slow
 

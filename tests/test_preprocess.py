@@ -163,7 +163,7 @@ def test_three_gate_blocks_read_a_one_word_line(tmp_path):
     unless the loader pads it to the model's minimum width."""
     from data_fixtures import write_gt_txt
     from hwr.datasets import open_dataset
-    from hwr.evaluate import evaluate
+    from hwr.evaluation import evaluate
     from hwr.models import build
 
     root = write_gt_txt(tmp_path, {"test": [("w0", "it"), ("w1", "a")]})

@@ -15,10 +15,10 @@ from hwr.models import build
 from hwr.models.registry import config_dict, gate_margin, model_config
 from hwr.paths import ROOT
 from hwr.runs.spec import RunSpec
-from hwr.train import TrainConfig, load_checkpoint, train
-from hwr.train import epoch as train_epoch
-from hwr.train.losses import AuxCTC
-from hwr.train.records import identity_of, model_description, read_history, run_identity
+from hwr.training import TrainConfig, load_checkpoint, train
+from hwr.training import epoch as train_epoch
+from hwr.training.losses import AuxCTC
+from hwr.training.records import identity_of, model_description, read_history, run_identity
 
 from test_train import TINY, lines
 
@@ -116,7 +116,7 @@ def test_a_minutes_cap_marks_a_lines_run_as_cut_short(data, tmp_path):
 
 
 def test_a_checkpoint_of_another_engine_is_not_resumed(data, tmp_path, monkeypatch):
-    from hwr.train import engine
+    from hwr.training import engine
 
     train("ctc_baseline", data, tmp_path / "r", config(epochs=1), **TINY["ctc_baseline"])
     assert load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")["engine"] == engine.ENGINE_VERSION
@@ -171,7 +171,7 @@ def test_a_gate_margin_gives_the_memory_of_a_gateless_model_with_the_same_weight
 
 def test_the_xl_task_gives_margins_to_gated_models_and_no_auxiliary_loss_to_ctc_models():
     from hwr.runs.study import task_spec
-    from hwr.train.task import get_task
+    from hwr.training.task import get_task
 
     task = get_task("xl-100k")
     ctc, gate = task_spec(task, "ctc_baseline", 0), task_spec(task, "gate_3", 0)
@@ -292,7 +292,7 @@ def test_a_store_lists_its_finished_runs_whichever_study_declared_them():
 
 
 def test_a_finished_run_of_another_engine_is_not_returned_as_this_engines(data, tmp_path, monkeypatch):
-    from hwr.train import engine
+    from hwr.training import engine
 
     train("ctc_baseline", data, tmp_path / "r", config(), **TINY["ctc_baseline"])
     monkeypatch.setattr(engine, "ENGINE_VERSION", engine.ENGINE_VERSION + 1)

@@ -52,7 +52,7 @@ def test_read_line_image_formats(tmp_path):
 
 
 def test_recognize_image_and_inversion(checkpoint):
-    from hwr.train import load_model
+    from hwr.training import load_model
 
     model = load_model(checkpoint)
     img = np.full((20, 70), 255, np.uint8)
@@ -67,7 +67,7 @@ def test_recognize_image_and_inversion(checkpoint):
 
 
 def test_frame_centres_cover_the_line(checkpoint):
-    from hwr.train import load_model
+    from hwr.training import load_model
 
     model = load_model(checkpoint)
     c = frame_centres(model, 400, 100)

@@ -135,7 +135,7 @@ def test_executors_fill_a_study(dataset, tmp_path, executor):
 def test_study_declares_models_variants_and_seeds(dataset, tmp_path, monkeypatch):
     from hwr.runs import study as study_module
 
-    from hwr.train.task import Task
+    from hwr.training.task import Task
 
     monkeypatch.setattr(study_module, "profile_task", lambda profile: Task("tiny", data=dataset, train=TRAIN))
     s = Study.declare("chXX", "smoke", ["ctc_baseline"], seeds=[0, 1], variants={"a": {"model": TINY["ctc_baseline"]},

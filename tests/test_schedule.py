@@ -10,9 +10,9 @@ import pytest
 from hwr.errors import RunFolderError
 import torch
 
-from hwr.train import TrainConfig, load_checkpoint, train
-from hwr.train import epoch as train_epoch
-from hwr.train.schedule import LRSchedule, estimate_steps, lr_factor, warmup_steps
+from hwr.training import TrainConfig, load_checkpoint, train
+from hwr.training import epoch as train_epoch
+from hwr.training.schedule import LRSchedule, estimate_steps, lr_factor, warmup_steps
 
 from test_train import TINY, lines
 
@@ -131,7 +131,7 @@ def test_engine_follows_the_schedule_and_resumes_it_exactly(data, tmp_path, monk
 
 
 def test_constant_run_matches_a_run_without_the_schedule_hook(data, tmp_path, monkeypatch):
-    from hwr.train import engine
+    from hwr.training import engine
 
     a = train("ctc_baseline", data, tmp_path / "a", config(epochs=1), **TINY["ctc_baseline"])
 

@@ -141,7 +141,7 @@ def test_missing_store_is_one_line():
 
 
 def test_eval_refuses_to_write_into_a_training_run(store):
-    from hwr.evaluate.cli import refuse_run_folder
+    from hwr.evaluation.cli import refuse_run_folder
 
     s, spec = store
     with pytest.raises(HwrError, match="a training run's folder"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hwr import metrics, stats
-from hwr.evaluate import write_predictions
+from hwr.evaluation import write_predictions
 
 N_LINES = 300
 

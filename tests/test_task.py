@@ -1,4 +1,4 @@
-"""Book tasks (configs/tasks.yaml, hwr.train.task) and `hwr bench task`."""
+"""Book tasks (configs/tasks.yaml, hwr.training.task) and `hwr bench task`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from hwr.train import TrainConfig
-from hwr.train.task import Task, get_task, load_tasks, profile_task
+from hwr.training import TrainConfig
+from hwr.training.task import Task, get_task, load_tasks, profile_task
 
 from data_fixtures import write_gt_txt
 from test_train import lines

@@ -16,11 +16,11 @@ from data_fixtures import write_gt_txt
 from hwr.codec import EOS
 from hwr.datasets import LineItem, MemoryDataset
 from hwr.errors import RunFolderError
-from hwr.train import TrainConfig, load_checkpoint, load_model, train
-from hwr.train import engine
-from hwr.train import epoch as train_epoch
-from hwr.train.losses import ctc_loss, seq2seq_loss, seq2seq_targets
-from hwr.train.records import read_history
+from hwr.training import TrainConfig, load_checkpoint, load_model, train
+from hwr.training import engine
+from hwr.training import epoch as train_epoch
+from hwr.training.losses import ctc_loss, seq2seq_loss, seq2seq_targets
+from hwr.training.records import read_history
 
 TINY = {"ctc_baseline": dict(ctc_hidden=16), "gate_1": dict(hidden=32, attention=32, embedding=8)}
 TEXTS = ["ab", "a b", "cab", "b", "abc a", "ca"]
@@ -199,7 +199,7 @@ def test_early_stopping_needs_strict_improvement(data, tmp_path, monkeypatch):
 
 
 def test_validation_subset_is_fixed_and_width_sorted(data):
-    from hwr.train.data import validation_subset
+    from hwr.training.data import validation_subset
 
     sub = validation_subset(data["valid"], 4)
     assert len(sub) == 4 and sub.ids == validation_subset(data["valid"], 4).ids
@@ -221,7 +221,7 @@ def test_config_checks_and_round_trip():
 
 def test_cli_trains_from_a_folder(data, tmp_path, capsys):
     from hwr.cli import main
-    from hwr.train.cli import parse_override
+    from hwr.training.cli import parse_override
 
     assert parse_override("gates=2") == ("gates", 2) and parse_override("norm=bn") == ("norm", "bn")
     write_gt_txt(tmp_path / "lines", {s: [(it.id, it.text, it.image) for it in data[s]] for s in ("train", "valid")})

@@ -89,7 +89,7 @@ def flop_counter():
 
 def line_flops(model, batch) -> int:
     """FLOPs of forward, loss and backward of ``batch`` (the optimiser step is not counted)."""
-    from hwr.train.losses import batch_loss
+    from hwr.training.losses import batch_loss
 
     model.zero_grad(set_to_none=True)
     with flop_counter() as counter:
@@ -252,7 +252,7 @@ def _step(model, optimizer, batch, scoped: bool):
 
     from torch.autograd.profiler import record_function
 
-    from hwr.train.losses import batch_loss
+    from hwr.training.losses import batch_loss
 
     scope = (lambda part: record_function(SCOPE + part)) if scoped else (lambda part: nullcontext())
     with scope("step"):
@@ -272,8 +272,8 @@ def measure_model(experiment: str, batches, warmup: int = 1, seed: int = 0) -> d
     from torch.profiler import ProfilerActivity, profile
 
     from hwr.preprocess import Batch
-    from hwr.train.checkpoint import seed_everything
-    from hwr.train.engine import build_model
+    from hwr.training.checkpoint import seed_everything
+    from hwr.training.engine import build_model
 
     seed_everything(seed)
     model = build_model(experiment, {})
@@ -327,7 +327,7 @@ def bench_flops(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
 
     from hwr.bench.train import _collate, bench_lines, sample_batches
     from hwr.preprocess import PreparedLines
-    from hwr.train.config import available_cores
+    from hwr.training.config import available_cores
 
     threads = threads or available_cores()
     torch.set_num_threads(threads)

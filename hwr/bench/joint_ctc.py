@@ -30,12 +30,12 @@ def _train(args: tuple) -> list[dict]:
     import torch.nn as nn
 
     from hwr.datasets import open_dataset
-    from hwr.evaluate import evaluate
+    from hwr.evaluation import evaluate
     from hwr.models import build
-    from hwr.train.data import train_loader, validation_subset
-    from hwr.train.losses import batch_loss, ctc_loss, seq2seq_loss, seq2seq_targets
-    from hwr.train.schedule import LRSchedule
-    from hwr.train.task import get_task
+    from hwr.training.data import train_loader, validation_subset
+    from hwr.training.losses import batch_loss, ctc_loss, seq2seq_loss, seq2seq_targets
+    from hwr.training.schedule import LRSchedule
+    from hwr.training.task import get_task
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)

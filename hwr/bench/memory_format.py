@@ -75,7 +75,7 @@ def measure_model(name: str, batch_size: int = 8, width: int = 750, steps: int =
         "train_ratio_range", "infer_ratio_range" (min, max of the paired ratios)}.
     """
     from hwr.models import build
-    from hwr.train.losses import batch_loss
+    from hwr.training.losses import batch_loss
 
     torch.manual_seed(seed)
     base = build(name, **(overrides or {}))

@@ -48,7 +48,7 @@ def bench_parallel(model: str = "ctc_baseline", cores: int | None = None, rounds
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from hwr.train.config import available_cores
+    from hwr.training.config import available_cores
 
     cores = cores or available_cores()
     options = arrangements(cores)

@@ -59,7 +59,7 @@ def specs_for(tasks: list[str], models: list[str], seeds: list[int], minutes: fl
               overrides: dict, tasks_file: str | None, data: str | None = None) -> list[tuple[str, object]]:
     """One run spec per (task, model, seed); ``minutes`` (if given) replaces the task's budget."""
     from hwr.runs.study import task_spec
-    from hwr.train.task import get_task
+    from hwr.training.task import get_task
 
     extra = dict(config)
     if minutes is not None:
@@ -70,7 +70,7 @@ def specs_for(tasks: list[str], models: list[str], seeds: list[int], minutes: fl
 
 def measure_rows(specs: list[tuple[str, object]], store, marks: list[float]) -> list[dict]:
     """Long rows (task, model, seed, minutes, val_cer, lines_per_s) from the finished runs' histories."""
-    from hwr.train.records import read_history
+    from hwr.training.records import read_history
 
     rows = []
     for task, spec in specs:
@@ -165,7 +165,7 @@ def lines_to(history: list[dict], threshold: float) -> int | None:
 
 def run_summary(task: str, spec, rec) -> dict:
     """One finished run of a lines-budget task: what chapter 3's candidate table shows."""
-    from hwr.train.records import read_history
+    from hwr.training.records import read_history
 
     history = read_history(rec.folder / "history.csv")
     m = rec.metrics
@@ -219,7 +219,7 @@ def _list(text: str, kind=str) -> list:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from hwr.cli_types import positive_float, positive_int
-    from hwr.train.cli import parse_override
+    from hwr.training.cli import parse_override
 
     parser.add_argument("--task", required=True, help="task name(s) of configs/tasks.yaml, comma-separated")
     parser.add_argument("--models", default="ctc_baseline,gate_1,seq2seq_bn", help="registry names, comma-separated")
@@ -244,7 +244,7 @@ def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
     from hwr.models.registry import check_overrides
     from hwr.paths import RESULTS
-    from hwr.train.task import get_task
+    from hwr.training.task import get_task
 
     tasks = _list(args.task)
     tasks_objs = [get_task(t, args.tasks_file) for t in tasks]  # unknown names fail before any training

@@ -2,7 +2,7 @@
 
 Both implementations train the same model on the same lines, from the same
 initial weights, with the trainer's own loss and step code; they differ in
-what the optimised loop of :mod:`hwr.train` does for speed:
+what the optimised loop of :mod:`hwr.training` does for speed:
 
 =================  ==============================  =================================
                    straightforward                 optimised (the trainer's defaults)
@@ -135,9 +135,9 @@ def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, se
     import torch
 
     from hwr.bench.memory_format import weights_format
-    from hwr.train.checkpoint import seed_everything
-    from hwr.train.engine import build_model
-    from hwr.train.losses import batch_loss
+    from hwr.training.checkpoint import seed_everything
+    from hwr.training.engine import build_model
+    from hwr.training.losses import batch_loss
 
     seed_everything(seed)
     model = build_model(experiment, dict(overrides or {}))  # channels-last weights
@@ -185,7 +185,7 @@ def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
     import torch
 
     from hwr.preprocess import PreparedLines
-    from hwr.train.config import available_cores
+    from hwr.training.config import available_cores
 
     threads = threads or available_cores()
     torch.set_num_threads(threads)

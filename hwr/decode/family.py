@@ -12,7 +12,7 @@ depends on it at inference and in the trainer's running CER lives in one
 * ``run``: a model call plus decoding into a :class:`Transcription`
   (what :func:`transcribe` dispatches to).
 
-The training losses of the two families are in :mod:`hwr.train.losses`,
+The training losses of the two families are in :mod:`hwr.training.losses`,
 which reads its codec from here: training depends on decoding, never the
 reverse.
 """

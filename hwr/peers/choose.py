@@ -68,7 +68,7 @@ def best_models(store_root: str | Path | None = None, task_name: str | None = No
     from hwr.paths import RESULTS
     from hwr.runs.spec import RunSpec
     from hwr.runs.study import profile_task
-    from hwr.train.task import get_task
+    from hwr.training.task import get_task
 
     root = Path(store_root) if store_root is not None else RESULTS / "book" / "runs"
     task = profile_task("book") if task_name is None else get_task(task_name)

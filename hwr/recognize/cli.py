@@ -89,7 +89,7 @@ def _save_attention(model, rec, name: str, att_dir: Path, written: set[Path]) ->
 
 def main(args: argparse.Namespace) -> int:
     from hwr import device
-    from hwr.evaluate.cli import load_model_arg
+    from hwr.evaluation.cli import load_model_arg
     from hwr.recognize.core import ImageError, format_confidences
 
     model = load_model_arg(args.model, device.resolve(args.device))

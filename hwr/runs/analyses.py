@@ -148,7 +148,7 @@ def test_lines(rec: RunRecord, n: int | None = None, order: str = "sorted", seed
     """The run's test lines: all, or ``n`` evenly spaced ones, ``"sorted"`` by
     width (as the run's own test) or in a seeded random (``"mixed"``) order."""
     from hwr.datasets import open_dataset
-    from hwr.train.data import validation_subset
+    from hwr.training.data import validation_subset
 
     subset = validation_subset(open_dataset(rec.spec.data, "test"), n)
     if order == "sorted":
@@ -598,7 +598,7 @@ def names_reading(model, rec: RunRecord, batch_size: int = 32) -> dict:
 
 @analyses("ctc_nan")
 def ctc_nan(model, rec: RunRecord, lines: int = 8) -> dict:
-    """Seed 003's NaN losses reproduced on the trained model (:func:`hwr.train.ctc_checks.nan_cases`).
+    """Seed 003's NaN losses reproduced on the trained model (:func:`hwr.training.ctc_checks.nan_cases`).
 
     One batch of ``lines`` evenly spaced test names; the impossible label
     is the batch's names joined by spaces, cut to one symbol more than the
@@ -609,7 +609,7 @@ def ctc_nan(model, rec: RunRecord, lines: int = 8) -> dict:
         gradient finite, weights finite, outputs finite after the step}]}``.
     """
     from hwr.decode.family import FAMILIES
-    from hwr.train.ctc_checks import nan_cases
+    from hwr.training.ctc_checks import nan_cases
 
     codec = FAMILIES["ctc"].codec
     batch = next(iter(_loader(model, test_lines(rec, lines), lines)))

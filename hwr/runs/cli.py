@@ -40,7 +40,7 @@ def check_request(chapters: list[str], profile: str) -> None:
     from hwr.book.chapters import load_profile
     from hwr.errors import HwrError, UnknownNameError
     from hwr.runs.studies import STUDIES
-    from hwr.train.task import profile_task
+    from hwr.training.task import profile_task
 
     for chapter in chapters:  # the rule of hwr.runs.studies.study: a full name or a unique prefix
         if len([n for n in STUDIES if n == chapter or n.startswith(chapter + "_")]) != 1:

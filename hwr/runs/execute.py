@@ -3,7 +3,7 @@
 :func:`execute` is what every executor calls, in its own process: a local
 pool worker, a submitit job on a SLURM cluster, or the calling process. It is
 idempotent and resumable: a done run returns at once, a killed one resumes
-from its last checkpoint (:func:`hwr.train.train`), and the test records are
+from its last checkpoint (:func:`hwr.training.train`), and the test records are
 written only once training has finished.
 """
 
@@ -98,16 +98,16 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
     ctx = _log_to(folder / "train.log") if log else contextlib.nullcontext()
     with ctx:
         from hwr.datasets import open_dataset
-        from hwr.evaluate import evaluate
+        from hwr.evaluation import evaluate
         from hwr.models.io import load_model
-        from hwr.train import train
+        from hwr.training import train
         from hwr.files import write_json
 
         config = spec.config(threads=threads, device=device, progress=False)
         train(spec.experiment, spec.data, folder, config, **spec.overrides)
         torch.set_num_threads(threads)
         model = load_model(folder, device="cpu")
-        from hwr.train.data import validation_subset
+        from hwr.training.data import validation_subset
 
         test = open_dataset(spec.data, "test")
         # Batches of lines of similar width, as in validation: the attention models have no padding

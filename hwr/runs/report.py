@@ -64,7 +64,7 @@ def curves_frame(records: Sequence[RunRecord], label: Callable[[RunRecord], str]
 
 # ---------------------------------------------------------------- tasks
 def departures(task) -> list[str]:
-    """What a :class:`~hwr.train.task.Task` changes against the thesis's conditions, in words."""
+    """What a :class:`~hwr.training.task.Task` changes against the thesis's conditions, in words."""
     s = task.settings()
     out = []
     if s.get("data") and s["data"] != THESIS_CONDITIONS["data"]:
@@ -91,7 +91,7 @@ def tasks_frame(names: Sequence[str] | None = None, path=None) -> pd.DataFrame:
     Returns:
         indexed by task: description and departures (comma-separated).
     """
-    from hwr.train.task import load_tasks
+    from hwr.training.task import load_tasks
 
     tasks, _ = load_tasks(path)
     names = list(names) if names is not None else [n for n in tasks if n != "thesis"]
@@ -331,7 +331,7 @@ def hardware(records: Sequence[RunRecord]) -> str:
 # ---------------------------------------------------------------- candidates' runs
 def task_name(profile: str) -> str:
     """The name of ``profile``'s book task (``configs/tasks.yaml``), ``"not chosen"`` while null."""
-    from hwr.train.task import load_tasks
+    from hwr.training.task import load_tasks
 
     _, profiles = load_tasks()
     return profiles.get(profile) or "not chosen"

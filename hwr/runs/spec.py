@@ -12,7 +12,7 @@ full, explicit description of the run:
   its ids and texts;
 * the training configuration without the fields that only change how fast it
   runs (threads, device, workers, progress), the seed included;
-* :data:`hwr.train.version.ENGINE_VERSION`.
+* :data:`hwr.training.version.ENGINE_VERSION`.
 
 The folder name (:attr:`RunSpec.run_id`) is the experiment, the seed and a
 short hash of that identity, so chapters asking for the same run share it, and
@@ -27,8 +27,8 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from hwr.train.config import EXECUTION_FIELDS, TrainConfig
-from hwr.train.version import ENGINE_VERSION
+from hwr.training.config import EXECUTION_FIELDS, TrainConfig
+from hwr.training.version import ENGINE_VERSION
 
 
 def _canonical(value) -> str:
@@ -47,7 +47,7 @@ def _data_identity(source: str) -> str:
                  "config": PRESETS[preset].to_dict()}
     else:
         from hwr.datasets import open_dataset
-        from hwr.train.data import describe_source, fingerprint
+        from hwr.training.data import describe_source, fingerprint
 
         splits = [open_dataset(source, s) for s in ("train", "valid", "test")]
         ident = {"source": describe_source(source), "fingerprint": fingerprint(*splits),
@@ -74,7 +74,7 @@ class RunSpec:
         data: data source (``"synth:phrases"``, a path).
         seed: training seed (weights, batch order, teacher forcing draws).
         overrides: :class:`~hwr.models.registry.ModelConfig` fields to change.
-        train: :class:`~hwr.train.TrainConfig` fields (budget, batch, lr, ...);
+        train: :class:`~hwr.training.TrainConfig` fields (budget, batch, lr, ...);
             ``seed`` is taken from :attr:`seed`.
         variant: a short label for tables and legends ("tf 1.0"); not part of
             the identity (two labels for one run are the same run).

@@ -110,14 +110,14 @@ class RunRecord:
 
         if not (self.folder / "checkpoints").is_dir():
             raise CheckpointError(f"{self.folder}: no checkpoints here (a committed run keeps its records, not its "
-                                  f"weights); retrain it locally with `hwr sweep` or `hwr.train` to get its model")
+                                  f"weights); retrain it locally with `hwr sweep` or `hwr.training` to get its model")
         return load_model(self.folder, device="cpu")
 
     def evaluate(self, split: str = "test", data: str | None = None, **kwargs) -> dict:
         """Score the model on ``split`` of its own data (or of ``data``): the
-        metrics of :func:`hwr.evaluate.evaluate` (``cer``, ``wer``, ``lines``...)."""
+        metrics of :func:`hwr.evaluation.evaluate` (``cer``, ``wer``, ``lines``...)."""
         from hwr.datasets import open_dataset
-        from hwr.evaluate import evaluate
+        from hwr.evaluation import evaluate
 
         metrics, _ = evaluate(self.model, open_dataset(data or self.spec.data, split),
                               **{"progress": False, **kwargs})

@@ -153,7 +153,7 @@ def _lite(profile: str) -> Study:
     pretraining plus fine-tuning budget, on the first seed. The ``full`` profile reads the book's word tasks
     (the thesis's data are lines, not words)."""
     from hwr.runs.study import task_spec
-    from hwr.train.task import get_task
+    from hwr.training.task import get_task
 
     words, printed = WORD_TASKS.get(profile, WORD_TASKS["book"])
     pretrain = Study.declare("ch18_lite", profile, models=["crnn_lite"], variants={"printed words": {}},
@@ -228,8 +228,8 @@ def _names(profile: str) -> Study:
     time: ReLU, a constant rate (the cosine's peak), batch 64 (the schedule as long in lines)."""
     import math
 
-    from hwr.train.config import SCHEDULE_DEFAULTS
-    from hwr.train.task import get_task
+    from hwr.training.config import SCHEDULE_DEFAULTS
+    from hwr.training.task import get_task
 
     task = NAMES_TASKS.get(profile, NAMES_TASKS["book"])
     cfg = get_task(task).config("names_crnn")

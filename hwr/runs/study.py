@@ -5,7 +5,7 @@
 >>> df = study.frame()                # one row per run: test CER/WER, speed, provenance
 
 The task (data, model input height, training recipe and budget) is the
-profile's entry in ``configs/tasks.yaml`` (:mod:`hwr.train.task`), so the same chapter
+profile's entry in ``configs/tasks.yaml`` (:mod:`hwr.training.task`), so the same chapter
 declares its study once and runs it under ``smoke`` in CI, ``book`` for the
 website and ``full`` at the thesis's conditions.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hwr.runs.spec import RunSpec
-from hwr.train.config import EXECUTION_FIELDS
+from hwr.training.config import EXECUTION_FIELDS
 from hwr.runs.store import RunRecord, RunStore
 
 #: seeds per profile when a study names none: three for every verdict of the book
@@ -59,12 +59,12 @@ def profile_data(profile: str) -> str | None:
 
 
 def profile_task(profile: str):
-    """The :class:`~hwr.train.task.Task` of ``profile`` (``configs/tasks.yaml``).
+    """The :class:`~hwr.training.task.Task` of ``profile`` (``configs/tasks.yaml``).
 
     Raises:
         ValueError: the profile's task is not chosen yet.
     """
-    from hwr.train import task as tasks
+    from hwr.training import task as tasks
 
     task = tasks.profile_task(profile)
     if task is None:
@@ -74,7 +74,7 @@ def profile_task(profile: str):
 
 def task_spec(task, experiment: str, seed: int, model: dict | None = None, train: dict | None = None,
               variant: str = "", data: str | None = None) -> RunSpec:
-    """The run of ``experiment`` under a :class:`~hwr.train.task.Task`, with changes on top.
+    """The run of ``experiment`` under a :class:`~hwr.training.task.Task`, with changes on top.
 
     Args:
         task: the task (data, input height, training recipe, budget).
@@ -121,7 +121,7 @@ class Study:
             task: a task of ``configs/tasks.yaml`` by name, for a chapter whose
                 data differ from the profile's (None: the profile's task).
         """
-        from hwr.train.task import get_task
+        from hwr.training.task import get_task
 
         task = profile_task(profile) if task is None else get_task(task)
         variants = variants or {"": {}}

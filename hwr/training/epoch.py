@@ -4,7 +4,7 @@ The epoch loop checks the time budget between batches (never inside one),
 shows a progress bar with the running loss, the running CER of the training
 outputs and lines/s, and returns the epoch's statistics for ``history.csv``.
 
-In a distributed run (:mod:`hwr.train.distributed`) each rank steps on its
+In a distributed run (:mod:`hwr.training.distributed`) each rank steps on its
 share of every global batch, the budget check is agreed between the ranks,
 and the returned statistics are those of the global batches (summed over the
 ranks); only rank 0 shows progress.
@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 from hwr.decode import family_of
 from hwr.metrics import edit_distance
-from hwr.train import distributed
-from hwr.train.config import TrainConfig
-from hwr.train.losses import batch_loss
+from hwr.training import distributed
+from hwr.training.config import TrainConfig
+from hwr.training.losses import batch_loss
 
 
 def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distributed.SINGLE, aux=None,
@@ -30,8 +30,8 @@ def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distrib
 
     Args:
         ctx: the distributed context; with several ranks, ``batch`` is this
-            rank's share of a global batch (see :func:`hwr.train.distributed.align_batch`).
-        aux: a training-only auxiliary loss (:class:`hwr.train.losses.AuxCTC`)
+            rank's share of a global batch (see :func:`hwr.training.distributed.align_batch`).
+        aux: a training-only auxiliary loss (:class:`hwr.training.losses.AuxCTC`)
             called instead of the model: it adds its weighted loss to the model's.
         step: the run's optimiser steps before this one (a teacher-forcing
             schedule's position, :meth:`TrainConfig.teacher_forcing_at`).
@@ -70,8 +70,8 @@ def infeasible_lines(batch, frames) -> list[tuple[str, str]]:
     """(id, reason) of each line of a CTC batch whose label needs more output
     frames than its image gives: ``zero_infinity`` turns its infinite loss into
     a silent 0, so the line is counted as skipped instead of passing as trained."""
-    from hwr.train.ctc_checks import min_frames
-    from hwr.train.losses import encode_texts
+    from hwr.training.ctc_checks import min_frames
+    from hwr.training.losses import encode_texts
 
     labels = encode_texts(list(batch.texts), "ctc", list(batch.ids))
     out = []
@@ -140,7 +140,7 @@ class BatchStream:
                     torch.set_rng_state(saved)
             self.batch += 1
             return batch
-        raise RuntimeError("hwr.train.epoch: a pass over the training data yielded no batch")
+        raise RuntimeError("hwr.training.epoch: a pass over the training data yielded no batch")
 
 
 def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, out_of_time,
@@ -158,10 +158,10 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
         family: "seq2seq" or "ctc".
         loader: the training loader (its bucketing sampler gets ``epoch``).
         name: experiment name for the display.
-        ctx: the distributed context (:data:`hwr.train.distributed.SINGLE`: one process).
+        ctx: the distributed context (:data:`hwr.training.distributed.SINGLE`: one process).
         stream: a :class:`BatchStream` over ``loader`` (with ``steps``).
         steps: optimiser steps to take from ``stream``.
-        aux: a training-only auxiliary loss (:class:`hwr.train.losses.AuxCTC`) or None.
+        aux: a training-only auxiliary loss (:class:`hwr.training.losses.AuxCTC`) or None.
         step0: the run's optimiser steps before this call (for a teacher-forcing schedule).
 
     Returns:

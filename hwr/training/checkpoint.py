@@ -32,7 +32,7 @@ import torch
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.files import plain
 from hwr.models.io import config_differences, load_checkpoint, save_checkpoint
-from hwr.train.config import LATER_DEFAULTS, RESUMABLE_FIELDS
+from hwr.training.config import LATER_DEFAULTS, RESUMABLE_FIELDS
 
 log = logging.getLogger(__name__)
 

@@ -257,7 +257,7 @@ def write_predictions(predictions: Sequence[dict], path: str | Path) -> Path:
     distance``) or JSON lines, chosen by the suffix of ``path``."""
     path = Path(path)
     if path.suffix not in (".csv", ".jsonl"):
-        raise ValueError(f"hwr.evaluate: prediction file {path} must end in .csv or .jsonl")
+        raise ValueError(f"hwr.evaluation: prediction file {path} must end in .csv or .jsonl")
     import io
 
     from hwr.files import write_text

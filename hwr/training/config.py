@@ -4,7 +4,7 @@
 default betas, no weight decay, no scheduler, no clipping; batch 32; teacher
 forcing 0.8; validation every epoch; early stopping after 50 epochs without a
 strict improvement of the validation CER. A learning-rate schedule
-(:mod:`hwr.train.schedule`) is a book-task candidate, off by default. The CPU-minded additions (a
+(:mod:`hwr.training.schedule`) is a book-task candidate, off by default. The CPU-minded additions (a
 wall-clock budget, a validation subset, threads, compile) are
 execution details that do not change what is being trained.
 """
@@ -15,7 +15,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from hwr.train.schedule import SCHEDULES
+from hwr.training.schedule import SCHEDULES
 
 #: fields that change how fast a run goes but not what it computes; a finished
 #: run is reused ("load if present") and resumed whatever their values
@@ -57,17 +57,17 @@ class TrainConfig:
             pass over the data; ``None``: once per epoch. With a training set
             larger than the budget, epochs would never end.
         aux_ctc: weight of a training-only CTC loss on a seq2seq model's
-            memory (:class:`hwr.train.losses.AuxCTC`); 0: none (thesis).
+            memory (:class:`hwr.training.losses.AuxCTC`); 0: none (thesis).
         batch_size: lines per training batch.
         lr: Adam learning rate (default betas); the peak rate of a schedule.
         weight_decay: Adam weight decay (thesis: none).
         schedule: learning-rate schedule, ``"constant"`` (thesis),
-            ``"warmup_cosine"`` or ``"onecycle"`` (:mod:`hwr.train.schedule`).
+            ``"warmup_cosine"`` or ``"onecycle"`` (:mod:`hwr.training.schedule`).
         warmup: warm-up of a schedule: a fraction of ``schedule_steps`` when
             below 1, else a number of optimiser steps.
         schedule_steps: optimiser steps at which a schedule's decay ends
             (the rate stays at the floor after); required by every schedule
-            but ``"constant"``. See :func:`hwr.train.schedule.estimate_steps`.
+            but ``"constant"``. See :func:`hwr.training.schedule.estimate_steps`.
         lr_floor: a schedule's final rate as a fraction of ``lr``.
         teacher_forcing: probability of feeding the ground-truth symbol to the
             next decoder step (seq2seq only).

@@ -56,7 +56,7 @@ def lr_factor(schedule: str, step: int, total: int, warmup: int, floor: float) -
     if schedule == "constant":
         return 1.0
     if schedule not in SCHEDULES:
-        raise ValueError(f"hwr.train.schedule: unknown schedule {schedule!r}; choose one of {SCHEDULES}")
+        raise ValueError(f"hwr.training.schedule: unknown schedule {schedule!r}; choose one of {SCHEDULES}")
     if step < warmup:
         if schedule == "warmup_cosine":
             return (step + 1) / warmup
@@ -82,7 +82,7 @@ class LRSchedule:
 
     Args:
         optimizer: a torch optimiser whose groups start at ``config.lr``.
-        config: a :class:`hwr.train.config.TrainConfig`.
+        config: a :class:`hwr.training.config.TrainConfig`.
     """
 
     def __init__(self, optimizer, config):
@@ -120,11 +120,11 @@ class LRSchedule:
         written before schedules existed, only valid for a constant rate)."""
         if state is None:
             if self.schedule != "constant":
-                raise ValueError(f"hwr.train.schedule: the checkpoint has no schedule state, "
+                raise ValueError(f"hwr.training.schedule: the checkpoint has no schedule state, "
                                  f"cannot resume a {self.schedule!r} schedule from it")
             return
         if state.get("schedule") != self.schedule:
-            raise ValueError(f"hwr.train.schedule: the checkpoint was trained with schedule "
+            raise ValueError(f"hwr.training.schedule: the checkpoint was trained with schedule "
                              f"{state.get('schedule')!r}, not {self.schedule!r}")
         self.step = int(state["step"])
         if self.schedule != "constant":

@@ -6,7 +6,7 @@ schedule) and the budget in minutes. The thesis's own conditions are the
 task ``thesis``; the other entries are the candidates for the book's task
 (issue 8 §4), measured with ``hwr bench task``. Every setting that departs
 from the thesis is a field here, so it ends up in the run's identity (the
-model overrides and the :class:`~hwr.train.config.TrainConfig`) and can be
+model overrides and the :class:`~hwr.training.config.TrainConfig`) and can be
 stated in the book.
 
 ``profiles`` in the same file names the task of each profile (``full``
@@ -23,7 +23,7 @@ Fields of a task (all optional but ``description``):
   that makes its memory as wide as a gate-less model's
   (:func:`hwr.models.registry.gate_margin`; model override ``margin``).
 - ``lines``, ``val_every``: a budget in training lines and the validation
-  period (:class:`~hwr.train.config.TrainConfig`); the schedule then ends at
+  period (:class:`~hwr.training.config.TrainConfig`); the schedule then ends at
   the budget.
 - ``aux_ctc``, ``tf_start``: the auxiliary CTC loss's weight and the start
   of a teacher-forcing schedule, for seq2seq models (:data:`SEQ2SEQ_ONLY`:
@@ -31,7 +31,7 @@ Fields of a task (all optional but ``description``):
 - ``schedule_lines``: length of a learning-rate schedule in training lines
   (converted to ``schedule_steps`` with the batch size, rounding up), as one
   number or per model: ``{default: 30000, ctc_baseline: 60000}``.
-- any :class:`~hwr.train.config.TrainConfig` field that decides the result
+- any :class:`~hwr.training.config.TrainConfig` field that decides the result
   (``batch_size``, ``lr``, ``schedule``, ``warmup``, ``lr_floor``,
   ``minutes``, ``epochs``, ``val_subset``, ...).
 """
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwr.errors import ConfigError, UnknownNameError
-from hwr.train.config import EXECUTION_FIELDS, TrainConfig
+from hwr.training.config import EXECUTION_FIELDS, TrainConfig
 
 #: TrainConfig fields that only an attention decoder uses: a CTC model's runs leave them out, so that
 #: recipes differing only in them share the CTC runs

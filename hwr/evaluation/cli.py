@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
 
     from hwr import device
     from hwr.datasets import open_dataset
-    from hwr.evaluate.core import evaluate, format_metrics
+    from hwr.evaluation.core import evaluate, format_metrics
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,10 +26,10 @@ trained none, a validation that scored none, or more than
 or unreadable when loaded) stops the run with the files named: a loss or CER
 over the lines that happened to load would look like a result and is not.
 
-One run on several processes. ``torchrun --nproc_per_node N -m hwr.train
+One run on several processes. ``torchrun --nproc_per_node N -m hwr.training
 EXPERIMENT --data ... --out DIR [options]`` starts N processes that train one
 model with DistributedDataParallel (gloo on the CPU, nccl with CUDA, where
-rank r uses ``cuda:LOCAL_RANK``; :mod:`hwr.train.distributed`). All ranks
+rank r uses ``cuda:LOCAL_RANK``; :mod:`hwr.training.distributed`). All ranks
 seed alike, so they build the same weights and the same global batches of
 ``batch_size`` lines; each steps on its strided share of every global batch
 (:class:`hwr.datasets.sampler.ShardedBatchSampler`), padded to the global
@@ -62,21 +62,21 @@ import torch
 from tqdm import tqdm
 
 from hwr.errors import CheckpointError, RunFolderError
-from hwr.evaluate import check_skipped, dataset_skipped
-from hwr.evaluate.core import list_sources
+from hwr.evaluation import check_skipped, dataset_skipped
+from hwr.evaluation.core import list_sources
 from hwr.files import RunLock, prepare_folder
 from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
-from hwr.train import distributed
-from hwr.train import epoch as _epoch
-from hwr.train.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
+from hwr.training import distributed
+from hwr.training import epoch as _epoch
+from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
                                   seed_everything, set_rng_state)
-from hwr.train.config import TrainConfig, resolve_device, resolve_threads, setup_threads
-from hwr.train.losses import AuxCTC
-from hwr.train.version import ENGINE_VERSION
-from hwr.train.data import resolve_data, train_loader, valid_loader, validation_subset
-from hwr.train.schedule import LRSchedule
-from hwr.train.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
+from hwr.training.config import TrainConfig, resolve_device, resolve_threads, setup_threads
+from hwr.training.losses import AuxCTC
+from hwr.training.version import ENGINE_VERSION
+from hwr.training.data import resolve_data, train_loader, valid_loader, validation_subset
+from hwr.training.schedule import LRSchedule
+from hwr.training.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
                                write_json, write_provenance)
 
 
@@ -106,7 +106,7 @@ def init_weights(model: torch.nn.Module, parent: Path, experiment: str, override
 
 
 def validate(model, loader, max_skipped: float = 0.01, name: str = "validation split") -> dict:
-    """Greedy validation through :func:`hwr.evaluate.evaluate` (the project's
+    """Greedy validation through :func:`hwr.evaluation.evaluate` (the project's
     one evaluation loop): {"cer", "wer", "lines", "skipped", "seconds", ...}.
 
     Seq2seq decoding stops once every line emitted EOS (no legacy CER here:
@@ -116,7 +116,7 @@ def validate(model, loader, max_skipped: float = 0.01, name: str = "validation s
         EmptyScoreError: no validation line could be read, or more than
             ``max_skipped`` of them failed (naming the files).
     """
-    from hwr.evaluate import evaluate
+    from hwr.evaluation import evaluate
 
     metrics, _ = evaluate(model, loader, progress=False, legacy=False, max_skipped=max_skipped, name=name)
     return metrics
@@ -306,7 +306,7 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     if resume is not None:
         if ckpt.get("engine", 1) != ENGINE_VERSION:
             raise RunFolderError(f"{ckpt_path}: written by training engine {ckpt.get('engine', 1)}, this is engine "
-                                 f"{ENGINE_VERSION} (hwr/train/version.py): it cannot be resumed as the same run; "
+                                 f"{ENGINE_VERSION} (hwr/training/version.py): it cannot be resumed as the same run; "
                                  "delete the folder or use another one")
         try:
             model.load_state_dict(ckpt["model"])

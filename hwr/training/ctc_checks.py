@@ -12,7 +12,7 @@ the batch, hence the sporadic failures.
 The guards, each tried by :func:`nan_cases` on a real batch:
 
 - ``zero_infinity=True``: an impossible line adds 0 to the loss and to the
-  gradient (the book's loss, :func:`hwr.train.losses.ctc_loss`);
+  gradient (the book's loss, :func:`hwr.training.losses.ctc_loss`);
 - checking lengths before the loss (:func:`infeasible`) and leaving such
   lines out, counted;
 - computing log-probabilities with ``log_softmax`` in float32: a softmax in

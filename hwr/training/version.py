@@ -10,7 +10,7 @@ result, not by a hash of the source code.
 New settings that default to what the engine did before (a budget in lines,
 validation periods, an auxiliary CTC loss, a model's input margin) are not a
 bump either: they enter the identity of the runs that set them, and stay out
-of the others' (``LATER_DEFAULTS`` in :mod:`hwr.train.config` and
+of the others' (``LATER_DEFAULTS`` in :mod:`hwr.training.config` and
 :mod:`hwr.models.registry`). The version is written into every checkpoint and
 ``metrics.json``; a checkpoint or finished run of another version is refused.
 

@@ -1,10 +1,10 @@
-"""``python -m hwr.train EXPERIMENT --data SOURCE --out DIR [options]``: the
+"""``python -m hwr.training EXPERIMENT --data SOURCE --out DIR [options]``: the
 ``hwr train`` command as a module, which is what ``torchrun`` starts::
 
-    torchrun --nproc_per_node 2 -m hwr.train ctc_baseline --data synth --out results/ddp/ctc
+    torchrun --nproc_per_node 2 -m hwr.training ctc_baseline --data synth --out results/ddp/ctc
 
 With torchrun's variables set, the run is shared over its processes
-(:mod:`hwr.train.distributed`); without them it is ``hwr train`` exactly.
+(:mod:`hwr.training.distributed`); without them it is ``hwr train`` exactly.
 """
 
 from __future__ import annotations

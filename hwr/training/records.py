@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 
 from hwr.files import plain, read_json, write_json, write_text  # noqa: F401 - read_json re-exported
-from hwr.train.config import EXECUTION_FIELDS
+from hwr.training.config import EXECUTION_FIELDS
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_cer", "val_cer", "val_wer", "lines", "skipped", "val_lines",
                    "val_skipped", "lines_per_s", "seconds", "val_seconds", "elapsed", "lr", "partial",

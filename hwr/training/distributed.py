@@ -1,14 +1,14 @@
 """One run on several processes: torchrun's environment, the process group, and
 the few collectives the training loop needs.
 
-``torchrun --nproc_per_node N -m hwr.train ...`` starts N copies of the same
+``torchrun --nproc_per_node N -m hwr.training ...`` starts N copies of the same
 command with ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK`` (and ``MASTER_ADDR`` /
 ``MASTER_PORT``) set. :func:`init` reads them and joins the process group
 (gloo on the CPU, nccl on CUDA); without them it returns the single-process
 :data:`SINGLE` context, and every helper here is then a no-op that touches no
 collective, so single-process training computes exactly what it did before.
 
-How the loop uses it (:mod:`hwr.train.engine`, :mod:`hwr.train.epoch`):
+How the loop uses it (:mod:`hwr.training.engine`, :mod:`hwr.training.epoch`):
 
 - every rank builds the same global batches and steps on its share
   (:class:`hwr.datasets.sampler.ShardedBatchSampler`); :func:`align_batch`
@@ -84,11 +84,11 @@ def from_env(environ=None) -> Context:
         local = int(env.get("LOCAL_RANK", str(rank)))
         local_world = int(env.get("LOCAL_WORLD_SIZE", str(world)))
     except ValueError as e:
-        raise HwrError(f"hwr.train.distributed: torchrun variables are not integers ({e})") from None
+        raise HwrError(f"hwr.training.distributed: torchrun variables are not integers ({e})") from None
     if world <= 1:
         return SINGLE
     if not 0 <= rank < world or not 0 <= local < local_world:
-        raise HwrError(f"hwr.train.distributed: RANK {rank} / LOCAL_RANK {local} outside WORLD_SIZE {world} / "
+        raise HwrError(f"hwr.training.distributed: RANK {rank} / LOCAL_RANK {local} outside WORLD_SIZE {world} / "
                        f"LOCAL_WORLD_SIZE {local_world}")
     return Context(world, rank, local, local_world)
 
@@ -124,7 +124,7 @@ def init(device: str, environ=None) -> tuple[Context, str]:
         torch.cuda.set_device(device)  # before nccl's first collective
     if dist.is_initialized():
         if dist.get_world_size() != ctx.world_size or dist.get_rank() != ctx.rank:
-            raise HwrError(f"hwr.train.distributed: the process group (rank {dist.get_rank()} of "
+            raise HwrError(f"hwr.training.distributed: the process group (rank {dist.get_rank()} of "
                            f"{dist.get_world_size()}) does not match RANK {ctx.rank} of WORLD_SIZE {ctx.world_size}")
         return ctx, device
     dist.init_process_group(backend_for(device), rank=ctx.rank, world_size=ctx.world_size, timeout=TIMEOUT)
@@ -241,7 +241,7 @@ def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, f
         return batch, None, 1.0, False
     steps = 0
     if family == "seq2seq":
-        from hwr.train.losses import encode_texts
+        from hwr.training.losses import encode_texts
 
         steps = max(len(x) for x in encode_texts(batch.texts, "seq2seq", batch.ids))
     shares = all_gather_ints(ctx, [len(batch), batch.images.shape[-1], steps])

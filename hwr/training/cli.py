@@ -1,11 +1,11 @@
 """``hwr train EXPERIMENT --data SOURCE --out DIR [options]``: train one model.
 
-Runs :func:`hwr.train.train`; calling it again on the same ``--out`` resumes
+Runs :func:`hwr.training.train`; calling it again on the same ``--out`` resumes
 an unfinished run or returns at once for a finished one with the same
 settings. Model overrides: ``-o gates=2 -o norm=bn`` (values parsed as Python
 literals where possible, else kept as strings).
 
-The training options are derived from :class:`~hwr.train.config.TrainConfig`:
+The training options are derived from :class:`~hwr.training.config.TrainConfig`:
 one option per field (``batch_size`` -> ``--batch-size``), its type and
 default from the dataclass and its help from the class's ``Attributes``
 docstring, so a new field is an option without touching this file. Booleans
@@ -25,7 +25,7 @@ _TYPES = {"int": int, "float": float, "str": str}
 
 
 def _field_types() -> dict:
-    """Value parsers of the :class:`~hwr.train.config.TrainConfig` fields whose
+    """Value parsers of the :class:`~hwr.training.config.TrainConfig` fields whose
     range TrainConfig leaves open: a negative seed or weight decay failed deep
     in training with a traceback, and a validation width of 0 or less padded
     nothing and was recorded as the run's setting. (The other fields are
@@ -107,7 +107,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls, types: dict | None 
                                 help=f"{text} (default {'on' if value else 'off'})")
             continue
         if base not in _TYPES:
-            raise TypeError(f"hwr.train.cli: no option type for {cls.__name__}.{field.name}: {field.type}")
+            raise TypeError(f"hwr.training.cli: no option type for {cls.__name__}.{field.name}: {field.type}")
         parse = (types or {}).get(field.name, _TYPES[base])
         parse = _optional(parse) if optional else parse
         shown = "none" if value is None else value
@@ -117,21 +117,21 @@ def add_config_options(parser: argparse.ArgumentParser, cls, types: dict | None 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from hwr.datasets.cli import add_line_policy
-    from hwr.train.config import TrainConfig
+    from hwr.training.config import TrainConfig
 
     parser.add_argument("experiment", help="registry name (see `hwr experiments`), e.g. gate_1, ctc_baseline")
     parser.add_argument("--data", default="synth", help="dataset source: synth, synth:smoke, or a path (default: synth)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, history.csv, metrics.json)")
     add_line_policy(parser)
-    add_config_options(parser.add_argument_group("training (hwr.train.TrainConfig)"), TrainConfig, _field_types())
+    add_config_options(parser.add_argument_group("training (hwr.training.TrainConfig)"), TrainConfig, _field_types())
     parser.add_argument("-o", "--override", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
                         help="model override passed to hwr.models.build (repeatable)")
 
 
 def config_from_args(args: argparse.Namespace):
-    """The :class:`~hwr.train.config.TrainConfig` of parsed arguments (invalid values: one-line error)."""
+    """The :class:`~hwr.training.config.TrainConfig` of parsed arguments (invalid values: one-line error)."""
     from hwr.errors import HwrError
-    from hwr.train.config import TrainConfig
+    from hwr.training.config import TrainConfig
 
     try:
         return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
@@ -153,8 +153,8 @@ def main(args: argparse.Namespace) -> int:
     from hwr.errors import HwrError
     from hwr.models import MODELS
     from hwr.models.registry import check_overrides
-    from hwr.train import train
-    from hwr.train.distributed import from_env
+    from hwr.training import train
+    from hwr.training.distributed import from_env
 
     if args.experiment not in MODELS:  # before any data is opened or generated
         raise HwrError(f"unknown experiment {args.experiment!r}; known: {', '.join(MODELS)}")
