@@ -2,6 +2,7 @@
 chapters, failed runs, and the notebook a reader downloads."""
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -154,16 +155,35 @@ def test_a_failed_run_keeps_the_last_good_one(sandbox):
     ch = chapters.resolve_chapter("ch09")
     out = execute.run_chapter(ch, "smoke", progress=False)
     good = out.read_text()
+    log = out.parent / "log.txt"
+    log.write_text("the good run's log\n")
     with pytest.raises(RunnerError, match=r"ch09_test failed \(ValueError: boom\); the failed notebook is "
-                                          r"results/smoke/ch09_test/ch09_test.failed.ipynb; the last good run "
+                                          r"results/smoke/ch09_test/ch09_test.failed.ipynb, its log "
+                                          r"results/smoke/ch09_test/log.failed.txt; the last good run "
                                           r"stays in results/smoke/ch09_test/ch09_test.ipynb"):
         execute.run_chapter(ch, "smoke", {"fail": True}, progress=False)
-    assert out.read_text() == good
+    assert out.read_text() == good and log.read_text() == "the good run's log\n"  # it overwrote the log
+    assert (out.parent / "log.failed.txt").exists() and not (out.parent / "log.running.txt").exists()
+    assert json.loads((out.parent / "run.failed.json").read_text())["log"].endswith("log.failed.txt")
     assert json.loads((out.parent / "run.json").read_text())["status"] == "ok"
     assert json.loads((out.parent / "run.failed.json").read_text())["status"] == "failed"
     assert "boom" in (out.parent / "ch09_test.failed.ipynb").read_text()
     execute.run_chapter(ch, "smoke", progress=False, force=True)  # a good run clears the failed one
-    assert not (out.parent / "ch09_test.failed.ipynb").exists()
+    assert not (out.parent / "ch09_test.failed.ipynb").exists() and not (out.parent / "log.failed.txt").exists()
+
+
+def test_a_chapter_being_executed_is_not_executed_twice_at_once(sandbox):
+    from hwr.errors import RunFolderError
+    from hwr.files import RunLock
+
+    ch = chapters.resolve_chapter("ch09")
+    folder = chapters.results_dir("smoke", ch.stem)
+    folder.mkdir(parents=True)
+    with RunLock(folder, execute.RUN_LOCK):  # another `hwr run` of the chapter holds it
+        with pytest.raises(RunFolderError, match=f"in use by another process \\(pid {os.getpid()}\\)"):
+            execute.run_chapter(ch, "smoke", progress=False)
+    assert not (folder / "ch09_test.ipynb").exists()
+    execute.run_chapter(ch, "smoke", progress=False)  # free again
 
 
 def _glued(name, mime="image/png", prefix=notebook.GLUE_PREFIX):

@@ -27,6 +27,10 @@ from hwr import __version__, paths, provenance
 from hwr.book import RunnerError
 from hwr.book.chapters import chapter_parameters, effective_parameters, read_notebook, results_dir
 from hwr.book.notebook import reader_notebook
+from hwr.files import RunLock
+
+#: the lock file of a chapter's results folder, held while ``hwr run`` executes it
+RUN_LOCK = ".run.lock"
 
 
 def show(path: Path) -> str:
@@ -156,31 +160,47 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
     Raises:
         RunnerError: unknown profile, parameter or type (before anything
             runs), or a failed execution (after keeping the failed notebook).
+        RunFolderError: another ``hwr run`` is executing this chapter.
     """
-    import nbformat
-
     nb = read_notebook(chapter)
     params = chapter_parameters(chapter, profile, overrides, nb)
     out_dir = results_dir(profile, chapter.stem)
-    out_nb, run_json = out_dir / f"{chapter.stem}.ipynb", out_dir / "run.json"
-    failed_nb, failed_json = out_dir / f"{chapter.stem}.failed.ipynb", out_dir / "run.failed.json"
+    out_nb = out_dir / f"{chapter.stem}.ipynb"
     digest = input_hash(chapter, params, nb)
     if not force and _recorded_ok(out_dir, chapter.stem, digest):
         print(f"[hwr run] {chapter.stem}: inputs unchanged, kept {show(out_nb)}")
         return out_nb
     out_dir.mkdir(parents=True, exist_ok=True)
+    # one `hwr run` of a chapter at a time: two would write one notebook and one record from two executions
+    with RunLock(out_dir, RUN_LOCK):
+        return _run_locked(chapter, profile, nb, params, digest, out_dir, progress)
+
+
+def _run_locked(chapter: Path, profile: str, nb, params: dict, digest: str, out_dir: Path, progress: bool) -> Path:
+    """:func:`run_chapter` once it holds the chapter's lock.
+
+    The execution writes its log to ``log.running.txt``; it becomes ``log.txt``
+    only when the chapter ran, and ``log.failed.txt`` when it failed or was
+    interrupted, so the last good run's log is never overwritten by a bad one.
+    """
+    import nbformat
+
+    out_nb, run_json = out_dir / f"{chapter.stem}.ipynb", out_dir / "run.json"
+    failed_nb, failed_json = out_dir / f"{chapter.stem}.failed.ipynb", out_dir / "run.failed.json"
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
     print(f"[hwr run] {chapter.stem} with profile {profile!r}: {shown}", flush=True)
     partial = out_dir / f".{chapter.stem}.running.ipynb"
-    log = out_dir / "log.txt"
-    log.write_text("")
+    log, running_log, failed_log = out_dir / "log.txt", out_dir / "log.running.txt", out_dir / "log.failed.txt"
+    running_log.write_text("")
     source = show(chapter)
     started = time.time()
+    error = None
     try:
-        error = _execute(nb, partial, params, log, progress)
+        error = _execute(nb, partial, params, running_log, progress)
         status = "failed" if error else "ok"
+        final_log = failed_log if error else log
         record = provenance.collect(params, started, profile=profile, chapter=chapter.stem, source=source,
-                                    input_hash=digest, status=status, log=show(log),
+                                    input_hash=digest, status=status, log=show(final_log),
                                     effective_params=effective_parameters(nb, params))
         target_nb, target_json = (failed_nb, failed_json) if error else (out_nb, run_json)
         if partial.exists():
@@ -188,17 +208,20 @@ def run_chapter(chapter: Path, profile: str, overrides: dict[str, Any] | None = 
             reader_notebook(done, params, source, show(target_nb), str(paths.ROOT))
             done.metadata["hwr"] = {"profile": profile, "input_hash": digest, "status": status}
             nbformat.write(done, target_nb)
+        os.replace(running_log, final_log)
     finally:
         # Kept as the executed or failed notebook above, or cut short by Ctrl-C (a KeyboardInterrupt
         # is no failed execution: it passes through): a half-written notebook that no record
-        # describes must not stay behind in the results
+        # describes must not stay behind in the results, and its log is a failed one
         partial.unlink(missing_ok=True)
+        if running_log.exists():
+            os.replace(running_log, failed_log)
     target_json.write_text(json.dumps(record, indent=2) + "\n")
     if error:
         kept = f"; the last good run stays in {show(out_nb)}" if out_nb.exists() else ""
         raise RunnerError(f"{chapter.stem} failed ({_failure(error)}); the failed notebook is "
-                          f"{show(failed_nb)}{kept}")
-    for stale in (failed_nb, failed_json):
+                          f"{show(failed_nb)}, its log {show(failed_log)}{kept}")
+    for stale in (failed_nb, failed_json, failed_log):
         stale.unlink(missing_ok=True)
     print(f"[hwr run] {chapter.stem}: ok in {record['duration_s']:.0f} s -> {show(out_nb)}")
     return out_nb
