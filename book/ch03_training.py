@@ -342,10 +342,12 @@ for name, value in report.verdict_values(verdict, "gate_1", "ctc_baseline").item
 # Which family reaches the lower test CER at the book's budget? Over
 # {glue:text}`n_seeds` seed(s) and {glue:text}`n_lines` test lines, the test
 # CER of `gate_1` minus that of `ctc_baseline` is {glue:text}`diff` points
-# (95 % paired bootstrap interval {glue:text}`diff_low` to
+# (95 % interval over seeds, writers and test lines: {glue:text}`diff_low` to
 # {glue:text}`diff_high`; per seed {glue:text}`diff_seeds`). The book calls a
-# difference only when that interval excludes zero and every seed agrees in
-# sign. **Answer: {glue:text}`answer`.**
+# difference only when that interval excludes zero: it resamples seeds, the
+# test writers (font families) and lines within them, so a difference that
+# one seed or one hand carries stays inconclusive. **Answer:
+# {glue:text}`answer`.**
 #
 # ## Recomputing the records
 
@@ -376,5 +378,5 @@ Markdown(report.rerun_commands("ch03", profile, candidates, models))
 # - A study declares models × seeds once; its records (histories, test
 #   predictions) give the tables, learning curves, confusions and verdicts
 #   of the chapters, without training again.
-# - A difference between two models is called only when the paired bootstrap
-#   over test lines and every seed agree.
+# - A difference between two models is called only when its 95 % interval
+#   over seeds, writers and test lines excludes zero.

@@ -234,7 +234,7 @@ Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-
 # Does a beam of width {glue:text}`compare_width` read the test lines
 # better than greedy decoding? Over {glue:text}`n_seeds` seed(s) and
 # {glue:text}`n_lines` test lines, the beam's CER minus greedy's is
-# {glue:text}`diff` points (95 % paired bootstrap interval
+# {glue:text}`diff` points (95 % interval over seeds and test lines,
 # {glue:text}`diff_low` to {glue:text}`diff_high`; per seed
 # {glue:text}`diff_seeds`). **Answer: {glue:text}`answer`.** Whatever the
 # size of the change, its mechanism is visible in {numref}`tbl-beam-lines`:

@@ -260,8 +260,8 @@ Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-
 # - **Teacher forcing:** {glue:md}`tf_verdict`
 # - **Beam search** against greedy decoding: over {glue:text}`beam_n_seeds`
 #   seed(s) and {glue:text}`beam_n_lines` test lines, the widest beam's CER
-#   minus greedy's is {glue:text}`beam_diff` points (95 % paired bootstrap
-#   interval {glue:text}`beam_diff_low` to {glue:text}`beam_diff_high`; per
+#   minus greedy's is {glue:text}`beam_diff` points (95 % interval over
+#   seeds and test lines, {glue:text}`beam_diff_low` to {glue:text}`beam_diff_high`; per
 #   seed {glue:text}`beam_diff_seeds`). **Answer:
 #   {glue:text}`beam_answer`.** The beam rescores whole texts under the
 #   model, so it helps most where the model's reading, not its alignment,

@@ -172,8 +172,8 @@ no_pe = stats.compare([report.prediction_rows(r) for r in groups["light_in"]],
 cer = {m: report.mean_val_cer(groups[m]) for m in ("light_no_pe", "light_in")}
 if no_pe.direction > 0:
     text = (f"Without positional encoding the model is behind `light_in` here too: its test CER is "
-            f"{report.points(no_pe.pooled.estimate)} points higher on the same lines, with every seed agreeing. "
-            "The thesis's explanation fits: without an encoder and without PE, nothing but the content of a "
+            f"{report.points(no_pe.pooled.estimate)} points higher on the same lines, beyond what seeds and writers explain. "
+            "That is what the thesis's explanation predicts: without an encoder and without PE, nothing but the content of a "
             "column tells the attention where it is, and a line repeats its letters.")
 elif no_pe.direction < 0:
     text = (f"Unlike in the thesis, `light_no_pe` reads better than `light_in` here "
@@ -243,7 +243,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-light-verdicts",
       caption="The thesis's claims: its CER difference (better minus other, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% tags=["hide-input"]
 lat = latencies.set_index("model")

@@ -188,7 +188,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-norm-verdicts",
       caption="The thesis's claim in each family: its CER difference (IN minus BN, points, IAM-B legacy "
-              "CER), the difference here (test CER, points, with its 95 % paired bootstrap interval) and "
+              "CER), the difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and "
               "the verdict.")
 
 # %% tags=["hide-input"]

@@ -156,7 +156,7 @@ else:
 glue("cost_cell", Markdown(cost), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-cell-verdict",
       caption="The thesis's claim: its CER difference (LSTM minus GRU, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% [markdown]
 # - **LSTM against GRU:** {glue:md}`verdict_cell`

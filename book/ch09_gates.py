@@ -224,7 +224,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-gates-verdicts",
       caption="The thesis's claim, one comparison each: its CER difference (one gate minus more, points, IAM-B "
-              "legacy CER), the difference here (test CER, points, with its 95 % paired bootstrap interval) "
+              "legacy CER), the difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) "
               "and the verdict.")
 
 # %% [markdown]

@@ -201,7 +201,7 @@ verdicts = {"dsc": report.claim_verdict(records, CLAIMS["dsc"].better, CLAIMS["d
 glue("verdict_dsc", Markdown(verdicts["dsc"].explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-dsc-verdict",
       caption="The thesis's claim: its CER difference (gate_1 minus dsc_k1, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% tags=["hide-input"]
 def trade_text() -> str:

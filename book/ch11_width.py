@@ -175,7 +175,7 @@ glue("short_lines", f"{same_seed.metrics['trained_lines']:,}", display=False)
 # test CER of {glue:text}`short_cer` %; for {glue:text}`long_minutes`
 # minutes ({glue:text}`long_lines` lines), {glue:text}`long_cer` %, a
 # difference of {glue:text}`long_diff` points (longer minus shorter, 95 %
-# paired bootstrap interval over the test lines). Its best validation CER
+# interval over the test writers and lines). Its best validation CER
 # was {glue:text}`long_val_half` % in the first half of the longer run and
 # {glue:text}`long_val_end` % at its end. {glue:md}`budget_text`
 
@@ -194,8 +194,8 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-width-verdicts",
       caption="What the thesis's numbers say about width, one comparison each: its CER difference (points, "
-              "IAM-B legacy CER), the difference here (test CER, points, with its 95 % paired bootstrap "
-              "interval) and the verdict.")
+              "IAM-B legacy CER), the difference here (test CER, points, with its 95 % interval over seeds, "
+              "writers and test lines) and the verdict.")
 
 # %% [markdown]
 # - **A wider backbone output:** {glue:md}`verdict_width_backbone`

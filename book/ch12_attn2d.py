@@ -198,7 +198,7 @@ glue("cost_attn2d", Markdown(f"On one thread of this CPU, at batch {batches}, a 
                              f"time multiplied by: {cost}."), display=False)
 Table(report.verdict_frame(verdicts), name="tbl-attn2d-verdict",
       caption="The thesis's claim: its CER difference (attn2d_h8 minus gate_1, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% [markdown]
 # - **CER:** {glue:md}`verdict_attn2d`

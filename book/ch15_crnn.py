@@ -165,7 +165,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.seed_verdict_frame(verdicts), name="tbl-crnn-verdicts",
       caption="The claims about the architecture: who makes each, the difference here (test CER of the first "
-              "model minus the second's, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "model minus the second's, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% [markdown]
 # - **The shortcut** ({eq}`eq-shortcut`). {glue:md}`verdict_shortcut`

@@ -199,7 +199,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.seed_verdict_frame(verdicts), name="tbl-projection-verdicts",
       caption="The lecture's rules of thumb that the book's task can test: the difference here (test CER of the "
-              "first model minus the second's, points, with its 95 % paired bootstrap interval) and the verdict.")
+              "first model minus the second's, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% [markdown]
 # - **"Concatenation wants normalised input."** {glue:md}`verdict_reshape_norm`

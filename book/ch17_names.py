@@ -253,7 +253,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.seed_verdict_frame(verdicts), name="tbl-names-verdicts",
       caption="Seed 003's settings: the difference here (test CER of the first model minus the second's, points, "
-              "with its 95 % paired bootstrap interval) and the verdict.")
+              "with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% tags=["hide-input"]
 speed = {label: {r.spec.seed: r.metrics["lines_per_s"] for r in recs} for label, recs in groups.items()}

@@ -146,7 +146,7 @@ for key, v in verdicts.items():
     glue(f"verdict_{key}", Markdown(v.explanation), display=False)
 Table(report.seed_verdict_frame(verdicts), name="tbl-lite-verdicts",
       caption="Seed 004's claims: the difference here (test CER of the first model minus the second's, points, "
-              "with its 95 % paired bootstrap interval) and the verdict.")
+              "with its 95 % interval over seeds, writers and test lines) and the verdict.")
 
 # %% tags=["hide-input"]
 double = groups.get("crnn_lite (2x budget)", [])

@@ -553,7 +553,8 @@ def summarize(runs: Sequence[Run], unit: str = "char", writers: Mapping[str, str
         runs: one run per seed (prediction rows or files), on the same lines.
         unit: "char" for CER, "word" for WER.
         writers: line id -> writer label of the test lines
-            (:func:`hwr.datasets.writers.line_writers`); None: each line its own.
+            (:func:`hwr.datasets.writers.line_writers`); None: the rows' own
+            ``writer`` field where they carry one, else each line its own.
         levels: what the hierarchical interval resamples (:data:`LEVELS`).
         calibrate_seeds: kappa_S of equation (5) at the seed level.
         **kwargs: bootstrap options of :func:`paired_bootstrap` (``confidence``,
@@ -564,6 +565,7 @@ def summarize(runs: Sequence[Run], unit: str = "char", writers: Mapping[str, str
         over ``levels`` (its lower limit clipped at 0).
     """
     ids, d, m = _aligned(runs, unit, "summary")
+    writers = writers if writers is not None else writers_in_rows(runs)
     clusters = writer_index(ids, writers)
     per_seed = _ratio(d, m, axis=-1)
     sd = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
@@ -575,6 +577,20 @@ def summarize(runs: Sequence[Run], unit: str = "char", writers: Mapping[str, str
     return Summary(unit, tuple(float(x) for x in per_seed), float(per_seed.mean()), sd,
                    _mean_of_ratios(d, m, **kwargs), d.shape[1], d.shape[0], hier, check_levels(levels),
                    _n_writers(clusters, writers))
+
+
+def writers_in_rows(runs: Sequence[Run]) -> dict[str, str] | None:
+    """Line id -> writer from prediction rows that carry a ``writer`` field
+    (:func:`hwr.runs.report.prediction_rows` adds it), so every chapter's
+    comparison counts writers without passing them; None when they do not."""
+    for run in runs:
+        if isinstance(run, (str, Path)) or not run:
+            return None
+        rows = _rows(run)
+        if not all("writer" in r for r in rows):
+            return None
+        return {str(r["id"]): str(r["writer"]) for r in rows}
+    return None
 
 
 def _n_writers(clusters: np.ndarray, writers: Mapping[str, str] | None) -> int | None:
@@ -592,7 +608,8 @@ def compare(a_runs: Sequence[Run], b_runs: Sequence[Run], unit: str = "char", na
         unit: "char" (CER) or "word" (WER).
         names: labels of A and B for the explanation.
         writers: line id -> writer label of the test lines
-            (:func:`hwr.datasets.writers.line_writers`); None: each line its own.
+            (:func:`hwr.datasets.writers.line_writers`); None: the rows' own
+            ``writer`` field where they carry one, else each line its own.
         levels: what the hierarchical interval resamples (:data:`LEVELS`);
             A and B always get the same seed, writer and line draws.
         calibrate_seeds: kappa_S of equation (5) at the seed level.
@@ -611,6 +628,7 @@ def compare(a_runs: Sequence[Run], b_runs: Sequence[Run], unit: str = "char", na
         raise ValueError(f"hwr.stats: {names[0]} has {len(a_runs)} seeds and {names[1]} {len(b_runs)}; "
                          "a paired comparison needs seed i of each")
     ids, d, m = _aligned([*a_runs, *b_runs], unit, f"{names[0]} vs {names[1]}")
+    writers = writers if writers is not None else writers_in_rows(a_runs)
     clusters = writer_index(ids, writers)
     S = len(a_runs)
     dA, dB, mm = d[:S], d[S:], m[:S]  # references are the same lines, so m[S:] == m[:S]

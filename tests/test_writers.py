@@ -44,7 +44,7 @@ def test_synthetic_lines_are_labelled_by_font_family(tmp_path):
     old, paths.SYNTH = paths.SYNTH, tmp_path / "synth"
     try:
         assert line_writers("synth:mini") == got
-        with pytest.raises(FileNotFoundError, match="not on disk"):
+        with pytest.raises(FileNotFoundError, match="no synthetic preset .absent."):
             line_writers("synth:absent")
     finally:
         paths.SYNTH = old
@@ -79,3 +79,31 @@ def test_writers_from_a_dataset_feed_the_hierarchical_interval(tmp_path):
             for i in labels]
     s = stats.summarize([rows], writers=labels)
     assert s.n_writers == 2 and s.hierarchical.low <= s.mean <= s.hierarchical.high
+
+
+def test_a_preset_not_on_disk_is_labelled_from_the_generators_plan(tmp_path, monkeypatch):
+    from hwr import paths
+    from hwr.datasets import writers as W
+    from hwr.synth import config as synth_config
+    from hwr.synth.dataset import generate
+
+    tiny = synth_config.SynthConfig(seed=2, train=2, valid=2, test=6)
+    monkeypatch.setitem(synth_config.PRESETS, "tiny-writers", tiny)
+    monkeypatch.setattr(paths, "SYNTH", tmp_path)
+    planned = W.line_writers("synth:tiny-writers", "test")  # nothing rendered yet
+    assert not (tmp_path / "tiny-writers").exists() and len(planned) == 6
+    generate(tiny, tmp_path / "tiny-writers", workers=1, progress=False)
+    assert W.line_writers("synth:tiny-writers", "test") == planned  # the rendered boxes name the same fonts
+
+
+def test_a_runs_prediction_rows_carry_writers_so_every_verdict_counts_them():
+    from hwr.runs import report
+    from hwr.runs.store import RunStore
+
+    store = RunStore(paths.ROOT / "results" / "book" / "runs")
+    rec = next(r for r in store.records() if r.spec.data == "synth:phrases")
+    rows = report.prediction_rows(rec)
+    assert len({r["writer"] for r in rows}) == 8  # the test split's font families
+    summary = stats.summarize([rows], n_resamples=200)
+    assert summary.n_writers == 8 and stats.summarize([[{k: v for k, v in r.items() if k != "writer"}
+                                                        for r in rows]], n_resamples=200).n_writers is None

@@ -48,8 +48,9 @@ def line_writers(source: str | Path | LineDataset, split: str = "test",
     Args:
         source: a run's data source (``"synth"``, ``"synth:<preset>"``, a
             dataset path) or an opened :class:`~hwr.datasets.LineDataset`.
-            A synthetic preset is read where it lies (``data/synth/<preset>``)
-            and never built here.
+            A synthetic preset is read where it lies (``data/synth/<preset>``);
+            one that is not on disk is labelled from the generator's plan
+            (the same fonts, nothing rendered).
         split: ``"train"``, ``"valid"`` or ``"test"``.
         ids: the line ids to label (e.g. a run's prediction ids); default
             every line of the split.
@@ -59,7 +60,7 @@ def line_writers(source: str | Path | LineDataset, split: str = "test",
         is in each layout, and the fallback of one cluster per line).
 
     Raises:
-        FileNotFoundError: a synthetic preset that is not on disk.
+        FileNotFoundError: an unknown synthetic preset.
         DatasetError: a path that is no dataset.
     """
     if isinstance(source, LineDataset) and source.split is not None:
@@ -68,6 +69,8 @@ def line_writers(source: str | Path | LineDataset, split: str = "test",
     ids = known_ids if ids is None else [str(i) for i in ids]
     if layout == "synth":
         return _synth_writers(root, split, ids)
+    if layout == "synth-plan":
+        return _planned_writers(str(root), split, ids)
     if ids is None:
         ids = _open_ids(root, split, layout)
     if layout == "iam":
@@ -94,8 +97,10 @@ def _locate(source) -> tuple[Path | None, str, list[str] | None]:
         preset = source.partition(":")[2] or "default"
         root = paths.SYNTH / preset
         if not (root / "manifest.json").is_file():
-            raise FileNotFoundError(f"{root}: synthetic dataset {source!r} is not on disk; build it with "
-                                    f"`hwr data synth --preset {preset}`")
+            # not rendered here (a fresh clone renders the book from records): the generator's plan
+            # names the same font for every line without drawing one, so the labels do not depend
+            # on which data a machine happens to hold
+            return Path(preset), "synth-plan", None
         return root, "synth", None
     from hwr.datasets import detect_layout
 
@@ -147,6 +152,24 @@ def _synth_writers(root: Path, split: str, ids: list[str] | None) -> dict[str, s
         # a font the manifest does not list keeps its own name as the family
         out[line_id] = family.get(name, name) if name else line_id
     return out
+
+
+def _planned_writers(preset: str, split: str, ids: list[str] | None) -> dict[str, str]:
+    """Family of the font of each line of a preset that is not on disk, from
+    :func:`hwr.synth.config.plan` (texts composed, nothing rendered).
+
+    Raises:
+        FileNotFoundError: no such preset.
+    """
+    from hwr.synth.config import PRESETS, plan
+
+    if preset not in PRESETS:
+        raise FileNotFoundError(f"no synthetic preset {preset!r}; presets: {', '.join(PRESETS)}")
+    manifest, jobs = plan(PRESETS[preset])
+    family = font_families(manifest)
+    wanted = set(split_aliases(split))
+    planned = {line_id: family.get(writer, writer) for s, _, line_id, _, writer in jobs if s in wanted}
+    return planned if ids is None else {i: planned.get(i, i) for i in ids}
 
 
 # ---------------------------------------------------------------- IAM

@@ -8,6 +8,7 @@ turn them into tables (:class:`hwr.book.tables.Table`) and figures
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import pandas as pd
@@ -230,8 +231,28 @@ def by_label(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
 
 
 def prediction_rows(rec: RunRecord) -> list[dict]:
-    """A run's per-line test predictions as dict rows (what :mod:`hwr.stats` takes)."""
-    return rec.predictions.to_dict("records")
+    """A run's per-line test predictions as dict rows (what :mod:`hwr.stats` takes),
+    each with the ``writer`` of its line, so every interval counts writers."""
+    rows = rec.predictions.to_dict("records")
+    writers = test_writers(rec.spec.data)
+    for row in rows:
+        row["writer"] = writers.get(str(row["id"]), str(row["id"]))
+    return rows
+
+
+@lru_cache(maxsize=16)
+def test_writers(source: str) -> dict[str, str]:
+    """Line id -> writer of a data source's test split (:func:`hwr.datasets.writers.line_writers`;
+    a synthetic preset that is not on disk is labelled from the generator's plan). A dataset
+    path that is not on this machine gives {}: each line its own cluster, as for data
+    without writer records."""
+    from hwr.datasets.base import DatasetError
+    from hwr.datasets.writers import line_writers
+
+    try:
+        return line_writers(source, "test")
+    except (DatasetError, OSError):
+        return {}
 
 
 def summary_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.DataFrame:
