@@ -454,10 +454,10 @@ def imports_of(path: Path) -> set[str]:
 
 def test_dependency_direction():
     hwr = ROOT / "hwr"
-    for path in [*(hwr / "evaluate").glob("*.py"), hwr / "metrics.py", hwr / "files.py", *(hwr / "models").glob("*.py")]:
+    for path in [*(hwr / "evaluation").glob("*.py"), hwr / "metrics.py", hwr / "files.py", *(hwr / "models").glob("*.py")]:
         assert not {m for m in imports_of(path) if m.startswith("hwr.training")}, path
-    assert "hwr.training.checkpoint" not in imports_of(hwr / "train" / "records.py")
-    assert "hwr.training.records" not in imports_of(hwr / "train" / "checkpoint.py")
+    assert "hwr.training.checkpoint" not in imports_of(hwr / "training" / "records.py")
+    assert "hwr.training.records" not in imports_of(hwr / "training" / "checkpoint.py")
     # and at run time: scoring a model loads no training code
     code = "import sys, hwr.evaluation, hwr.evaluation.cli, hwr.models.io; print(sorted(m for m in sys.modules if m.startswith('hwr.training')))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,

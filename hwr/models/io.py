@@ -159,7 +159,7 @@ def stored_config(ckpt: dict, path: str | os.PathLike = "checkpoint"):
                 "today's registry", path, experiment)
     try:
         return model_config(experiment, **ckpt.get("overrides", {}))
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot rebuild experiment {experiment!r} ({_first_line(e)})") from None
 
 
