@@ -362,6 +362,18 @@ Markdown(report.rerun_commands("ch03", profile, candidates, models))
 # {glue:text}`study_minutes:.1f` minutes of training and testing in all, on
 # {glue:text}`hardware`.
 #
+# The same runs, and runs of your own, are three lines away in a notebook:
+#
+# ```python
+# import hwr
+# run = hwr.train("gate_1", data="synth:smoke", lines=2000)   # trained, tested, recorded
+# hwr.plots.learning_curves([run, hwr.load_run("ctc_baseline-s0-c2fc032b99")])
+# ```
+#
+# `hwr.train` trains a run of the store like the ones above (the same call
+# twice returns the first run); `hwr.load_run` reads a committed run by id,
+# here the CTC pilot of the line-budget table.
+#
 # ## Summary
 #
 # - The book trains every model on one task and budget, chosen by measuring
