@@ -279,3 +279,16 @@ def test_a_ctc_line_too_long_for_its_frames_is_counted_as_skipped_with_its_id(da
           config(epochs=1, batch_size=17, max_skipped=0.5), **TINY["ctc_baseline"])
     assert [row["skipped"] for row in history(tmp_path)] == [1]  # it was "0": zero_infinity hid it
     assert "1 training lines skipped: too-long (its label needs 36 CTC frames" in capsys.readouterr().err
+
+
+def test_a_seq2seq_line_longer_than_the_decoder_reads_is_left_out_and_named(data, tmp_path, capsys):
+    import time
+
+    huge = LineItem("huge", np.full((24, 60), 200, np.uint8), "ab " * 5000)  # 15,000 characters
+    train_set = MemoryDataset(list(data["train"].items) + [huge], name="t")
+    started = time.perf_counter()
+    train("gate_1", {"train": train_set, "valid": data["valid"]}, tmp_path,
+          config(epochs=1, batch_size=17, max_skipped=0.5), **TINY["gate_1"])
+    assert time.perf_counter() - started < 60  # 15,000 decoder steps per batch took minutes
+    assert [row["skipped"] for row in history(tmp_path)] == [1]
+    assert "1 lines left out of training: huge (its text has 15000 characters" in capsys.readouterr().err

@@ -89,6 +89,31 @@ def validation_subset(dataset, n: int | None):
     return dataset.subset(order)
 
 
+#: decoder steps of a seq2seq model at inference (thesis: 98, the last for EOS)
+DECODE_STEPS = 98
+
+
+def without_undecodable(dataset, family: str, steps: int = DECODE_STEPS):
+    """The training lines a seq2seq decoder can ever read, and (source, reason) of the others.
+
+    A text of ``steps`` characters or more needs more decoder steps than the
+    model takes at inference (its EOS included), so training on it only costs
+    time: one 16,000-character label makes every batch it joins run 16,000
+    decoder steps. Such lines are left out and reported as skipped. CTC models
+    and datasets without such lines are returned as they are.
+    """
+    if family != "seq2seq":
+        return dataset, []
+    long = [i for i, text in enumerate(dataset.texts) if len(text) + 1 > steps]
+    if not long:
+        return dataset, []
+    sources = getattr(dataset, "sources", dataset.ids)
+    skipped = [(str(sources[i]), f"its text has {len(dataset.texts[i])} characters; the decoder reads at most "
+                                 f"{steps - 1}") for i in long]
+    drop = set(long)
+    return dataset.subset([i for i in range(len(dataset)) if i not in drop]), skipped
+
+
 def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: tuple[int, int] | None = None,
                  min_width: int | None = None):
     """Width-bucketed training loader; call ``loader.batch_sampler.set_epoch(e)``

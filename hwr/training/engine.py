@@ -67,6 +67,7 @@ from hwr.evaluation.core import list_sources
 from hwr.files import RunLock, prepare_folder
 from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
+from hwr.models.registry import MODELS
 from hwr.training import distributed
 from hwr.training import epoch as _epoch
 from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
@@ -74,7 +75,8 @@ from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, s
 from hwr.training.config import TrainConfig, resolve_device, resolve_threads, setup_threads
 from hwr.training.losses import AuxCTC
 from hwr.training.version import ENGINE_VERSION
-from hwr.training.data import resolve_data, train_loader, valid_loader, validation_subset
+from hwr.training.data import (resolve_data, train_loader, valid_loader, validation_subset,
+                                without_undecodable)
 from hwr.training.schedule import LRSchedule
 from hwr.training.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
                                write_json, write_provenance)
@@ -280,6 +282,13 @@ def _train_locked(experiment, overrides, config, out, train_ds, valid_ds, data_d
     resume = None if ckpt is None else (ckpt, ckpt_path)
     train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
     train_skipped, valid_skipped = dataset_skipped(train_ds), dataset_skipped(valid_ds)
+    train_ds, undecodable = without_undecodable(train_ds, MODELS[experiment].family)
+    if undecodable:
+        train_skipped = list(train_skipped) + undecodable
+        if ctx.is_main:
+            print(f"{train_name}: {len(undecodable)} lines left out of training: {list_sources(undecodable)}",
+                  file=sys.stderr)
+        check_skipped(train_name, len(train_ds), train_skipped, config.max_skipped, task="train on")
 
     threads = resolve_threads(config)
     if ctx.enabled and not config.threads:  # the processes of a machine share its cores
