@@ -292,3 +292,21 @@ def test_a_seq2seq_line_longer_than_the_decoder_reads_is_left_out_and_named(data
     assert time.perf_counter() - started < 60  # 15,000 decoder steps per batch took minutes
     assert [row["skipped"] for row in history(tmp_path)] == [1]
     assert "1 lines left out of training: huge (its text has 15000 characters" in capsys.readouterr().err
+
+
+def test_a_finished_run_continued_and_interrupted_keeps_its_summary(data, tmp_path, monkeypatch):
+    from hwr.training.engine import PREVIOUS_METRICS
+
+    first = train("ctc_baseline", data, tmp_path, config(epochs=1), **TINY["ctc_baseline"])
+    real_step = train_epoch.train_step
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt("Ctrl-C in the continued epoch")
+
+    monkeypatch.setattr(train_epoch, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train("ctc_baseline", data, tmp_path, config(epochs=2), **TINY["ctc_baseline"])
+    kept = json.loads((tmp_path / PREVIOUS_METRICS).read_text())
+    assert not (tmp_path / "metrics.json").exists() and kept["epochs"] == first["epochs"] == 1  # it was deleted
+    monkeypatch.setattr(train_epoch, "train_step", real_step)
+    assert train("ctc_baseline", data, tmp_path, config(epochs=2), **TINY["ctc_baseline"])["epochs"] == 2

@@ -54,6 +54,7 @@ per line; BatchNorm models normalise with per-rank batch statistics;
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,9 @@ from hwr.files import RunLock, prepare_folder
 from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
 from hwr.models.registry import MODELS
+
+#: where the summary of a finished run goes when training continues it
+PREVIOUS_METRICS = "metrics.previous.json"
 from hwr.training import distributed
 from hwr.training import epoch as _epoch
 from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
@@ -262,8 +266,11 @@ def _prepare_folder(experiment, overrides, config, out, train_ds, valid_ds, data
     train_name, valid_name = _split_name(data_desc, "train"), _split_name(data_desc, "valid")
     check_skipped(train_name, len(train_ds), dataset_skipped(train_ds), config.max_skipped, task="train on")
     check_skipped(valid_name, len(valid_ds), dataset_skipped(valid_ds), config.max_skipped, task="validate on")
-    # Resumable or new: a summary of an earlier state must not outlive it.
-    (out / "metrics.json").unlink(missing_ok=True)
+    # Resumable or new: a summary of an earlier state must not pass for this run's, but it is
+    # kept aside (a finished run continued with a larger budget and then interrupted would
+    # otherwise lose the summary of what it had finished).
+    if (out / "metrics.json").exists():
+        os.replace(out / "metrics.json", out / PREVIOUS_METRICS)
     ckpt_dir.mkdir(exist_ok=True)
     return None, ckpt, ckpt_path
 
