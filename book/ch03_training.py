@@ -200,6 +200,12 @@ for name, value in {
     glue(name, value, display=False)
 summary = (f"{met} of the {len(lines_tab)} runs reach the criterion's {100 * CRITERION_MEAN:g} % validation CER "
            f"within {line_budget:,} lines." if len(lines_tab) else "No run of these recipes has finished yet.")
+for _, row in (lines_tab[lines_tab["criterion"] != "met"] if len(lines_tab) else lines_tab).iterrows():
+    curve = [row[recipe.mark_label(m)] for m in line_marks]
+    still = curve[-1] < curve[-2] - 1 if len(curve) > 1 else False  # more than a point down over the last fifth
+    summary += (f" `{row['model']}` misses it: {curve[-1]:.1f} % validation CER at {line_budget:,} lines"
+                f"{', still falling' if still else ''}, and {row['degenerate']:.1f} % of its test lines ignore "
+                f"the image.")
 glue("lines_summary", Markdown(summary), display=False)
 columns = recipe.memory_columns(["light_in", "gate_1", "gate_2", "gate_3"])
 glue("gate3_short", f"{columns.set_index('model').loc['gate_3', 'bare short %']:.0f}", display=False)
