@@ -30,7 +30,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hwr.datasets.cli", "build the synthetic dataset, export or inspect datasets"),
-    "experiments": ("hwr.models.cli", "list the thesis experiments with parameter counts"),
+    "models": ("hwr.models.cli", "list the registry's models with parameter counts (and the thesis's counts)"),
+    "experiments": ("hwr.models.cli", "the same as `hwr models` (its earlier name)"),
     "run": ("hwr.book.cli", "execute chapters with a parameter profile and render the book"),
     "train": ("hwr.training.cli", "train one model (resumable; returns a finished run as is)"),
     "bench": ("hwr.bench.cli", "measure training speed (bench train) or inference latency (bench latency)"),

@@ -285,9 +285,13 @@ def test_cli_json():
 
     out = io.StringIO()
     with redirect_stdout(out):
-        rc = main(["experiments", "--json", "gate_1", "ctc_baseline"])
+        rc = main(["models", "--json", "gate_1", "ctc_baseline"])
     rows = json.loads(out.getvalue())
     assert rc == 0
     assert [r["name"] for r in rows] == ["gate_1", "ctc_baseline"]
     assert rows[0]["state_count"] == 1_518_354 and rows[0]["thesis_id"] == "2022-06-14_seq2seqL_gate_1"
     assert {"name", "thesis_id", "state_count", "trainable"} <= set(rows[1])
+    again = io.StringIO()
+    with redirect_stdout(again):
+        assert main(["experiments", "--json", "gate_1", "ctc_baseline"]) == 0  # the earlier name stays
+    assert json.loads(again.getvalue()) == rows
