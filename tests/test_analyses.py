@@ -146,6 +146,24 @@ def test_a_called_difference_between_untrained_models_is_inconclusive(tmp_path, 
         assert "`gate_1` is lower" in v.explanation and "learns faster" in v.explanation
 
 
+def test_no_verdict_rests_on_a_run_whose_output_ignores_the_image(tmp_path):
+    from hwr.runs.report import claim_verdict
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 2, 200)
+        records.append(_fake_run(tmp_path, "gate_1", seed, 0.05, good))
+        blind = _fake_run(tmp_path, "light_in", seed, 0.05, good + 2)
+        rows = pd.read_csv(blind.folder / "predictions.csv", dtype=str)
+        rows["hypothesis"] = "the the the"  # one string under every line, whatever the image
+        rows.to_csv(blind.folder / "predictions.csv", index=False)
+        records.append(blind)
+    v = claim_verdict(records, better="gate_1", other="light_in")
+    assert v.outcome == "inconclusive at this budget" and v.mean_diff < 0  # the called difference is kept
+    assert v.explanation.startswith("No verdict:") and "`light_in` (up to 100.0 % of the test lines)" in v.explanation
+
+
 def test_segmentation_scores_the_lines_that_have_boxes(store):
     out = analysis(store["gate_1"], "segmentation")
     assert out["lines"] == store["gate_1"].test["lines"] == out["scored_lines"]

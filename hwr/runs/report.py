@@ -487,6 +487,10 @@ def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_
     ``budget_cer`` (the book-task criterion, :data:`hwr.bench.task.CRITERION_MEAN`):
     a difference between two models still learning to align measures how
     fast each leaves the early plateau, not how well it reads once trained.
+    And no verdict rests on a flagged run (:attr:`RunRecord.flagged`: its
+    output ignores the image on more than
+    :data:`hwr.metrics.DEGENERATE_LIMIT` of the lines, or a cap cut it
+    short): such a claim is inconclusive, and the explanation says why.
     The called difference is kept in the explanation.
 
     Returns:
@@ -506,7 +510,23 @@ def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_
                                [prediction_rows(r) for r in groups[better]], names=(other, better))
     v = stats.verdict(comparison, better=better)
     untrained = {m: mean_val_cer(groups[m]) for m in (better, other) if mean_val_cer(groups[m]) > budget_cer}
-    if untrained and v.outcome != stats.INCONCLUSIVE:
+    # runs whose output ignores the image (hwr.metrics.degenerate_lines) are no result at all
+    from hwr.metrics import DEGENERATE_LIMIT
+
+    blind = {m: max(r.degenerate for r in groups[m]) for m in (better, other)
+             if any(r.degenerate > DEGENERATE_LIMIT for r in groups[m])}
+    capped = [m for m in (better, other) if any(r.metrics.get("capped") for r in groups[m])]
+    if capped:
+        text = (f"No verdict: {v.numbers}; but a minutes cap cut the lines budget of "
+                f"{' and '.join(capped)} short, and an unfinished run is not scored as complete.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    elif blind:
+        who = " and ".join(f"{m} (up to {percent(d)} % of the test lines)" for m, d in blind.items())
+        text = (f"No verdict: {v.numbers}; but the output of {who} ignores the image on more than the "
+                f"{100 * DEGENERATE_LIMIT:g} % the book allows, so these runs do not read and no verdict "
+                f"rests on them.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    elif untrained and v.outcome != stats.INCONCLUSIVE:
         lower = better if v.outcome == stats.REPRODUCED else other
         far = " and ".join(f"{m} at {percent(c)} %" for m, c in untrained.items())
         text = (f"Inconclusive at this budget: {v.numbers}, so on these runs {lower} is lower; but {far} "
