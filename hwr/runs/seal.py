@@ -74,7 +74,11 @@ def _csv_rows(path: Path) -> int:
 def consistency(folder: Path) -> list[str]:
     """What is wrong with a finished run's records whether or not it is sealed:
     one line per problem, each starting with the file's path (empty when sound)."""
-    folder = Path(folder)
+    return _inspect(Path(folder))[0]
+
+
+def _inspect(folder: Path) -> tuple[list[str], dict[str, int]]:
+    """(:func:`consistency`'s problems, the row counts of the tables it read)."""
     problems, parsed = [], {}
     for name in REQUIRED:
         if not (folder / name).is_file():
@@ -105,7 +109,7 @@ def consistency(folder: Path) -> list[str]:
     elif "predictions" in counts and isinstance(lines, int) and counts["predictions"] != lines:
         problems.append(f"{folder / 'predictions.csv'}: {counts['predictions']} rows, but test.json scored "
                         f"{lines} lines")
-    return problems
+    return problems, counts
 
 
 def integrity(folder: Path) -> list[str]:
@@ -177,12 +181,11 @@ def seal(folder: str | os.PathLike) -> dict:
     from hwr.files import write_json
 
     folder = Path(folder)
-    problems = consistency(folder)
+    problems, counts = _inspect(folder)
     if problems:
         raise DamagedRunError(f"{problems[0]}; not sealed" + (f" (and {len(problems) - 1} more)"
                                                               if len(problems) > 1 else ""))
     manifest = {"files": {name: digest(folder / name) for name in SEALED if (folder / name).is_file()},
-                "counts": {"predictions": _csv_rows(folder / "predictions.csv"),
-                           "history": _csv_rows(folder / "history.csv")}}
+                "counts": counts}
     write_json(folder / MANIFEST, manifest)
     return manifest

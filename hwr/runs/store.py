@@ -110,7 +110,7 @@ class RunRecord:
 
         if not (self.folder / "checkpoints").is_dir():
             raise CheckpointError(f"{self.folder}: no checkpoints here (a committed run keeps its records, not its "
-                                  f"weights); retrain it locally with `hwr sweep` or `hwr.training` to get its model")
+                                  f"weights); retrain it locally with `hwr sweep` or `hwr.train` to get its model")
         return load_model(self.folder, device="cpu")
 
     def evaluate(self, split: str = "test", data: str | None = None, **kwargs) -> dict:
