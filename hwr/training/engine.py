@@ -69,21 +69,21 @@ from hwr.files import RunLock, prepare_folder
 from hwr.models.backbone import min_input_width
 from hwr.models.io import describe
 from hwr.models.registry import MODELS
-
-#: where the summary of a finished run goes when training continues it
-PREVIOUS_METRICS = "metrics.previous.json"
 from hwr.training import distributed
 from hwr.training import epoch as _epoch
 from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
-                                  seed_everything, set_rng_state)
+                                     seed_everything, set_rng_state)
 from hwr.training.config import TrainConfig, resolve_device, resolve_threads, setup_threads
 from hwr.training.losses import AuxCTC
 from hwr.training.version import ENGINE_VERSION
 from hwr.training.data import (resolve_data, train_loader, valid_loader, validation_subset,
-                                without_undecodable)
+                               without_undecodable)
 from hwr.training.schedule import LRSchedule
 from hwr.training.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
-                               write_json, write_provenance)
+                                  write_json, write_provenance)
+
+#: where the summary of a finished run goes when training continues it
+PREVIOUS_METRICS = "metrics.previous.json"
 
 
 def build_model(experiment: str, overrides: dict) -> torch.nn.Module:
