@@ -583,14 +583,11 @@ def writers_in_rows(runs: Sequence[Run]) -> dict[str, str] | None:
     """Line id -> writer from prediction rows that carry a ``writer`` field
     (:func:`hwr.runs.report.prediction_rows` adds it), so every chapter's
     comparison counts writers without passing them; None when they do not."""
-    for run in runs:
-        if isinstance(run, (str, Path)) or not run:
-            return None
-        rows = _rows(run)
-        if not all("writer" in r for r in rows):
-            return None
-        return {str(r["id"]): str(r["writer"]) for r in rows}
-    return None
+    first = runs[0] if runs else None
+    if not first or isinstance(first, (str, Path)):  # a predictions file holds no writers
+        return None
+    rows = _rows(first)  # every run is scored on the same lines (checked by _aligned)
+    return {str(r["id"]): str(r["writer"]) for r in rows} if all("writer" in r for r in rows) else None
 
 
 def _n_writers(clusters: np.ndarray, writers: Mapping[str, str] | None) -> int | None:
