@@ -15,9 +15,10 @@
 #
 # The chapters compare the book's models with each other. This appendix
 # sets them beside two open-source recognisers that people actually use for
-# handwritten and printed lines: **kraken** (its trainer `ketos`, a CNN +
-# BiLSTM + CTC network described in VGSL) and **Tesseract 5** (its LSTM
-# engine, trained with `lstmtraining`). Each is trained from scratch on the
+# handwritten and printed lines: **kraken** {cite}`kiessling2019kraken` (its
+# trainer `ketos`, a CNN + BiLSTM + CTC network described in VGSL) and
+# **Tesseract 5** {cite}`smith2007tesseract` (its LSTM engine, trained with
+# `lstmtraining`). Each is trained from scratch on the
 # book task's training lines, with the same wall-clock budget and the same
 # threads, one system at a time on the same machine, and every output is
 # scored on the same test lines with the book's own CER and WER

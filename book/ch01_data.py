@@ -80,7 +80,8 @@ train = splits["train"]
 
 # %% tags=["hide-input"]
 if data.startswith("synth"):  # one line per writer (font), named
-    from hwr.synth import dataset_path, gallery
+    from hwr.plots.gallery import gallery
+    from hwr.synth import dataset_path
 
     fig = gallery(dataset_path(data.partition(":")[2] or "default"), n=n_gallery)
 else:

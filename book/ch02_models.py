@@ -219,7 +219,7 @@ Table(positions, name="tbl-positions",
 # attends over {glue:text}`pos_attn2d_h8:,`, {glue:text}`ratio_h8:.0f` times
 # as many, and over {glue:text}`pos_attn2d_h8_in128:,` at input height 128.
 # That is where the thesis's large CPU latencies for these models come from;
-# the latency chapter measures it.
+# the chapter on 2D attention measures it ({doc}`ch12_attn2d`).
 #
 # ## Summary
 #

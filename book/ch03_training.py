@@ -48,20 +48,16 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
-from hwr.bench.task import CRITERION_MEAN, CRITERION_SD
 from hwr.book import page
 from hwr.book.tables import Table
 from hwr.confusions import confusion_counts, top_confusions
 from hwr.models import EXPERIMENTS
 from hwr.runs import profile_task, report
-from hwr.runs.studies import study as declared_study
+from hwr.runs.candidates import CRITERION_MEAN, CRITERION_SD
 from hwr.training.config import TrainConfig
 
-page.start()
-study = declared_study("ch03_training", profile)
+study, _, records, groups, _ = page.open_study("ch03_training", profile)
 task = profile_task(profile)
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
 models = [m.strip() for m in candidate_models.split(",") if m.strip()]
 marks = [round(minutes * k / 2, 2) for k in (1, 2)]  # half and all of the budget
 cand_specs = report.candidate_specs(candidates, models)
@@ -161,7 +157,7 @@ glue("fig_candidates", plots.runs.learning_curves_by(cand_curves, "task"), displ
 # run whatever the training size. Two training aids keep every thesis
 # architecture and its parameter count as they are: an auxiliary CTC loss
 # on the memory of the attention models (weight {glue:text}`aux_weight`,
-# training only; Kim, Hori and Watanabe 2017), and a white margin around
+# training only {cite}`kim2017joint`), and a white margin around
 # the input of the gated models as wide as what their unpadded gate blocks
 # trim, so that `gate_3`'s memory has as many columns per character as a
 # model without gates ({numref}`tbl-columns`: without it,
@@ -183,7 +179,8 @@ line_study = Study(f"{study.name}_lines", profile, [s for _, s in line_specs], s
 with page.records(f"{line_study.name}: {len(line_study.runs)} runs under {profile} (trained only when missing)"):
     line_study.ensure()
 line_budget = max((s.config().lines or 0) for _, s in line_specs) if line_specs else 0
-line_marks = [line_budget * k // 5 for k in range(1, 6)]
+# an eighth, a quarter, a half, three quarters and all of the longest budget: a run of half of it fills three
+line_marks = [line_budget * k // 8 for k in (1, 2, 4, 6, 8)]
 lines_tab = recipe.lines_frame(line_specs, study.store, line_marks)
 store_records = study.store.records()
 thesis_models = [m for m, e in MODELS.items() if e.source == "thesis"]
@@ -199,13 +196,13 @@ for name, value in {
         "n_store": len(store_records), "n_flagged_store": sum(r.degenerate > DEGENERATE_LIMIT for r in store_records)}.items():
     glue(name, value, display=False)
 summary = (f"{met} of the {len(lines_tab)} runs reach the criterion's {100 * CRITERION_MEAN:g} % validation CER "
-           f"within {line_budget:,} lines." if len(lines_tab) else "No run of these recipes has finished yet.")
+           f"within their line budgets." if len(lines_tab) else "No run of these recipes has finished yet.")
 for _, row in (lines_tab[lines_tab["criterion"] != "met"] if len(lines_tab) else lines_tab).iterrows():
-    curve = [row[recipe.mark_label(m)] for m in line_marks]
-    still = curve[-1] < curve[-2] - 1 if len(curve) > 1 else False  # more than a point down over the last fifth
-    summary += (f" `{row['model']}` misses it: {curve[-1]:.1f} % validation CER at {line_budget:,} lines"
-                f"{', still falling' if still else ''}, and {row['degenerate']:.1f} % of its test lines ignore "
-                f"the image.")
+    curve = [v for v in (row[recipe.mark_label(m)] for m in line_marks) if v == v]  # the marks within its budget
+    still = curve[-1] < curve[-2] - 1 if len(curve) > 1 else False  # more than a point down since the last mark
+    summary += (f" `{row['model']}` ({row['task']}) misses it: {curve[-1]:.1f} % validation CER at "
+                f"{get_task(row['task']).train['lines']:,} lines{', still falling' if still else ''}, and "
+                f"{row['degenerate']:.1f} % of its test lines ignore the image.")
 glue("lines_summary", Markdown(summary), display=False)
 columns = recipe.memory_columns(["light_in", "gate_1", "gate_2", "gate_3"])
 glue("gate3_short", f"{columns.set_index('model').loc['gate_3', 'bare short %']:.0f}", display=False)
@@ -314,7 +311,6 @@ glue("fig_study_curves", plots.learning_curves(report.curves_frame(records)), di
 # deletions and insertions are counted over all seeds' test lines.
 
 # %% tags=["hide-input"]
-groups = report.by_label(records)
 for name, key in (("ctc_baseline", "ctc"), ("gate_1", "gate")):
     rows = [row for rec in groups[name] for row in report.prediction_rows(rec)]
     glue(f"fig_confusions_{key}", plots.confusion_bars(top_confusions(confusion_counts(rows), n_confusions)),

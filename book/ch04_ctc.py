@@ -42,15 +42,11 @@ from hwr.models import EXPERIMENTS
 from hwr.plots import decoding
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 
-page.start()
-study = declared_study("ch04_ctc", profile)
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
+study, models, records, groups, latencies = page.open_study("ch04_ctc", profile, latency_batches,
+                                                            latency_models=["ctc_baseline", "seq2seq_bn"])
+with page.records("beam-search decodings of the trained runs (computed once, then read back)"):
     decoded = {r.spec.seed: analysis(r, "ctc_decoding", widths=beam_widths, keep=compare_width) for r in records}
-    latencies = latency_frame(["ctc_baseline", "seq2seq_bn"], latency_batches, profile=profile)
 glue("thesis_beam", 10, display=False)
 glue("ctc_count", f"{EXPERIMENTS['ctc_baseline'].thesis_state_count:,}", display=False)
 glue("compare_width", compare_width, display=False)

@@ -41,28 +41,23 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.confusions import kind_rates
 from hwr.models import EXPERIMENTS
 from hwr.plots import attention, decoding
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 from hwr.training.config import TrainConfig
 
-page.start()
-study = declared_study("ch05_seq2seq", profile)
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, latencies = page.open_study("ch05_seq2seq", profile, latency_batches,
+                                                            latency_models=["seq2seq_bn", "ctc_baseline"])
+with page.records("analyses of the trained runs (computed once, then read back)"):
     base_label = "seq2seq_bn (tf 0.8)"
     base = groups[base_label]
     decoded = {r.spec.seed: analysis(r, "seq2seq_decoding", widths=beam_widths) for r in base}
     maps = analysis(base[0], "attention_maps", n=n_maps)
     segments = [analysis(r, "segmentation", n=seg_lines) for r in base]
-    latencies = latency_frame(["seq2seq_bn", "ctc_baseline"], latency_batches, profile=profile)
 glue("bn_count", f"{EXPERIMENTS['seq2seq_bn'].thesis_state_count:,}", display=False)
 glue("bn_cer", f"{EXPERIMENTS['seq2seq_bn'].thesis_cer:.1f}", display=False)
 glue("tf_thesis", f"{TrainConfig().teacher_forcing:g}", display=False)
@@ -107,9 +102,7 @@ Table(report.study_setup(study), name="tbl-s2s-setup",
 
 # %% tags=["hide-input"]
 glue("max_steps", 98, display=False)
-Table(report.thesis_frame(records), name="tbl-s2s-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-s2s-thesis")
 
 # %% tags=["hide-input"]
 glue("fig_s2s_curves", plots.learning_curves(report.curves_frame(records)), display=False)
@@ -167,9 +160,7 @@ Table(pd.DataFrame({
 # `hwr.confusions.kind_rates`); the three add up to the CER. An attention
 # decoder that loses its place on the line either skips ahead (deletions)
 # or reads a stretch twice (insertions); a decoder that never emits EOS
-# runs to its step limit and inserts the most. Greedy decoding of the tf
-# {glue:text}`tf_thesis` runs never emitted EOS on {glue:text}`no_eos` of
-# the test lines.
+# runs to its step limit and inserts the most. {glue:md}`eos_text`
 
 # %% tags=["hide-input"]
 kinds = pd.DataFrame([{"label": label, "kind": k, "rate": v}
@@ -177,7 +168,11 @@ kinds = pd.DataFrame([{"label": label, "kind": k, "rate": v}
                       for k, v in kind_rates([row for r in recs for row in report.prediction_rows(r)]).items()])
 glue("fig_s2s_kinds", decoding.error_kinds(kinds), display=False)
 no_eos = sum(out["no_eos"] * out["lines"] for out in decoded.values()) / sum(out["lines"] for out in decoded.values())
-glue("no_eos", f"{no_eos:.1%}".replace("%", " %"), display=False)
+eos_text = (f"Greedy decoding of the tf {TrainConfig().teacher_forcing:g} runs emitted EOS on every test line."
+            if no_eos == 0 else
+            f"Greedy decoding of the tf {TrainConfig().teacher_forcing:g} runs reached the step limit without "
+            f"EOS on {report.percent_text(no_eos)} of the test lines.")
+glue("eos_text", Markdown(eos_text), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_s2s_kinds
@@ -246,9 +241,7 @@ glue("char_px", f"{sum(x['char_width_px'] for x in segments) / len(segments):.0f
 # reads a line in one pass instead of one decoder step per character.
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-s2s-latency",
-      caption="CPU latency of one forward call (ms) at batch sizes 1 and 24, here and in the thesis, and its "
-              "ratio (×) to seq2seq_bn's on the same machine.")
+blocks.latency_table(latencies, "seq2seq_bn", latency_batches, "tbl-s2s-latency", profile)
 
 # %% [markdown]
 # ## Verdict

@@ -43,25 +43,18 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.plots import attention
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch06_light", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, latencies = page.open_study("ch06_light", profile, latency_batches)
+with page.records("analyses of the trained runs (computed once, then read back)"):
     maps = {m: analysis(groups[m][0], "attention_maps", n=n_maps) for m in ("light_no_pe", "light_in", "gate_1")}
     segments = {r.spec.run_id: analysis(r, "segmentation", n=seg_lines) for r in records}
-    latencies = latency_frame(models, latency_batches, profile=profile)
 E = EXPERIMENTS
 for key in ("posenc", "gate", "encoder"):
     glue(f"claim_{key}", CLAIMS[key].text[0].upper() + CLAIMS[key].text[1:], display=False)
@@ -116,9 +109,7 @@ Table(report.study_setup(study), name="tbl-light-setup",
 # per block.
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-light-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-light-thesis")
 
 # %% tags=["hide-input"]
 curves = report.curves_frame([r for r in records if r.spec.experiment in ("seq2seq_in", "light_no_pe", "light_in",
@@ -148,9 +139,7 @@ glue("fig_light_curves", plots.learning_curves(curves), display=False)
 from hwr.runs.latency import settings
 
 glue("lat_steps", settings(profile)["steps"], display=False)
-Table(report.latency_table(latencies, "seq2seq_in", latency_batches), name="tbl-light-latency",
-      caption="CPU latency of one forward call (ms) at batch sizes 1 and 24, here and in the thesis, and its "
-              "ratio (×) to seq2seq_in's on the same machine.")
+blocks.latency_table(latencies, "seq2seq_in", latency_batches, "tbl-light-latency", profile)
 
 # %% [markdown]
 # ## What the light models attend to
@@ -237,13 +226,8 @@ Table(pd.DataFrame(seg_rows).set_index("model"), name="tbl-light-segmentation",
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
-            for key in ("posenc", "gate", "encoder")}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.verdict_frame(verdicts), name="tbl-light-verdicts",
-      caption="The thesis's claims: its CER difference (better minus other, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.thesis_verdicts(records, ["posenc", "gate", "encoder"], "tbl-light-verdicts")
+table
 
 # %% tags=["hide-input"]
 lat = latencies.set_index("model")

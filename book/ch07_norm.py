@@ -38,25 +38,18 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.plots import norm as norm_plots
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch07_norm", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, latencies = page.open_study("ch07_norm", profile, latency_batches)
+with page.records("analyses of the trained runs (computed once, then read back)"):
     norm = {(r.spec.experiment, r.spec.seed): analysis(r, "norm_batch", n=norm_lines, channels=max(channels, 16))
             for r in records}
-    latencies = latency_frame(models, latency_batches, profile=profile)
 E = EXPERIMENTS
 glue("claim_norm", CLAIMS["norm_light"].text.split(" (")[0], display=False)
 glue("norm_lines", norm_lines, display=False)
@@ -102,9 +95,7 @@ Table(report.study_setup(study), name="tbl-norm-setup",
 # much padding the line carries, in training and at test time alike.
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-norm-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-norm-thesis")
 
 # %% tags=["hide-input"]
 glue("fig_norm_curves", plots.learning_curves(report.curves_frame(records)), display=False)
@@ -123,9 +114,7 @@ glue("fig_norm_curves", plots.learning_curves(report.curves_frame(records)), dis
 # the previous chapter).
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "seq2seq_bn", latency_batches), name="tbl-norm-latency",
-      caption="CPU latency of one forward call (ms) at batch sizes 1 and 24, here and in the thesis, and its "
-              "ratio (×) to seq2seq_bn's on the same machine.")
+blocks.latency_table(latencies, "seq2seq_bn", latency_batches, "tbl-norm-latency", profile)
 
 # %% [markdown]
 # ## The mechanism: what the statistics depend on
@@ -182,14 +171,9 @@ glue("fig_norm_stats", norm_plots.line_statistics(first["line_mean"], first["lin
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other)
-            for key in ("norm_seq2seq", "norm_light")}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.verdict_frame(verdicts), name="tbl-norm-verdicts",
-      caption="The thesis's claim in each family: its CER difference (IN minus BN, points, IAM-B legacy "
-              "CER), the difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and "
-              "the verdict.")
+verdicts, table = blocks.thesis_verdicts(records, ["norm_seq2seq", "norm_light"], "tbl-norm-verdicts",
+                                         what="The thesis's claim in each family (IN against BN)")
+table
 
 # %% tags=["hide-input"]
 def spread(model: str, a: str, b: str) -> float:

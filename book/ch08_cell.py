@@ -33,21 +33,13 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS, build
 from hwr.runs import report
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch08_cell", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
-    latencies = latency_frame(models, latency_batches, profile=profile)
+study, models, records, groups, latencies = page.open_study("ch08_cell", profile, latency_batches)
 E = EXPERIMENTS
 glue("claim_cell", CLAIMS["cell"].text, display=False)
 for name, model in (("lstm", "light_in"), ("gru", "light_gru")):
@@ -69,8 +61,7 @@ page.smoke_note(profile)
 # runs shared) and `light_gru`.
 
 # %% tags=["hide-input"]
-Table(report.study_setup(study), name="tbl-cell-setup",
-      caption="The chapter's models, with the saved-state count (the thesis's), seeds and budget in minutes.")
+blocks.setup_table(study, "tbl-cell-setup")
 
 # %% [markdown]
 # ## Two cells
@@ -108,9 +99,7 @@ Table(report.study_setup(study), name="tbl-cell-setup",
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-cell-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-cell-thesis")
 
 # %% tags=["hide-input"]
 glue("fig_cell_curves", plots.learning_curves(report.curves_frame(records)), display=False)
@@ -128,14 +117,10 @@ glue("fig_cell_curves", plots.learning_curves(report.curves_frame(records)), dis
 # beside another on the same two cores, so the speeds carry that noise.
 
 # %% tags=["hide-input"]
-Table(report.speed_frame(records, "light_in"), name="tbl-cell-speed",
-      caption="Training speed: parameters, training lines per second (mean ± seed sd, validation left out), "
-              "lines trained in the budget, and the speed relative to light_in.")
+blocks.speed_table(records, "light_in", "tbl-cell-speed")
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "light_in", latency_batches), name="tbl-cell-latency",
-      caption="CPU latency of one forward call (ms) on a 64 × 1408 input with 45 decoder steps, one thread, at "
-              "batch sizes 1 and 24, here and in the thesis, and its ratio (×) to light_in's.")
+blocks.latency_table(latencies, "light_in", latency_batches, "tbl-cell-latency", profile)
 
 # %% [markdown]
 # ## Verdict

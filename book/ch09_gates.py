@@ -35,7 +35,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS, build
 from hwr.models.backbone import min_input_width, receptive_field
@@ -43,30 +43,22 @@ from hwr.plots import gates as gate_plots
 from hwr.plots.runs import cer_against
 from hwr.runs import report
 from hwr.runs.analyses import first_analysis
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
-from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch09_gates", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
+study, models, records, groups, latencies = page.open_study("ch09_gates", profile, latency_batches)
 gated = [m for m in models if EXPERIMENTS[m].config["gates"] > 0]
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+with page.records("analyses of the trained runs (computed once, then read back)"):
     activations, no_checkpoint = {}, []
     for m in gated:  # a run's checkpoint stays on the machine that trained it: take a seed that has one
         try:
             activations[m] = first_analysis(groups[m], "gate_activations", n=gate_lines, n_maps=n_maps)
         except FileNotFoundError:
             no_checkpoint.append(m)
-    latencies = latency_frame(models, latency_batches, profile=profile)
 E = EXPERIMENTS
-blocks = {m: E[m].config["gates"] for m in models}
+gate_count = {m: E[m].config["gates"] for m in models}
 glue("claim_gates", "one gate block beats two or three", display=False)
 glue("gate_lines", gate_lines, display=False)
 for m in models:
-    glue(f"cer_g{blocks[m]}", f"{E[m].thesis_cer:.1f}", display=False)
+    glue(f"cer_g{gate_count[m]}", f"{E[m].thesis_cer:.1f}", display=False)
 
 # %% tags=["hide-input"]
 page.smoke_note(profile)
@@ -79,8 +71,7 @@ page.smoke_note(profile)
 # `gate_1` share their runs with the chapter on removing the encoder.
 
 # %% tags=["hide-input"]
-Table(report.study_setup(study), name="tbl-gates-setup",
-      caption="The chapter's models, with the saved-state count (the thesis's), seeds and budget in minutes.")
+blocks.setup_table(study, "tbl-gates-setup")
 
 # %% [markdown]
 # ## The gate block
@@ -111,7 +102,7 @@ rows = []
 nets = {m: build(m, **study.runs[0].overrides) for m in models}
 for m, net in nets.items():
     lost = nets["light_in"].output_width([1000]).item() - net.output_width([1000]).item()
-    rows.append({"model": m, "gate blocks": blocks[m], "parameters": f"{E[m].thesis_state_count:,}",
+    rows.append({"model": m, "gate blocks": gate_count[m], "parameters": f"{E[m].thesis_state_count:,}",
                  "receptive field (px)": receptive_field(net.features), "memory columns lost": lost,
                  "narrowest input (px)": min_input_width(net)})
 geometry = pd.DataFrame(rows).set_index("model")
@@ -127,14 +118,12 @@ Table(geometry, name="tbl-gates-geometry",
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-gates-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-gates-thesis")
 
 # %% tags=["hide-input"]
-per_run = pd.DataFrame([{"label": r.spec.label, "gates": blocks[r.spec.experiment], "cer": r.test["cer"]}
+per_run = pd.DataFrame([{"label": r.spec.label, "gates": gate_count[r.spec.experiment], "cer": r.test["cer"]}
                         for r in records])
-glue("fig_gates_count", cer_against(per_run, "gates", "gate blocks", {blocks[m]: E[m].thesis_cer for m in models}),
+glue("fig_gates_count", cer_against(per_run, "gates", "gate blocks", {gate_count[m]: E[m].thesis_cer for m in models}),
      display=False)
 
 # %% [markdown]
@@ -162,18 +151,18 @@ glue("fig_gates_curves", plots.learning_curves(report.curves_frame(records)), di
 # deepest model over one test line, and {numref}`fig-gates-values` the
 # distribution of gate values of each model over
 # {glue:text}`gate_lines` test lines (`hwr.runs.analyses.gate_activations`,
-# from the first seed whose checkpoint was at hand, named in
-# {numref}`tbl-gates-values`). {glue:md}`no_checkpoint`
+# from one seed of each model, named in {numref}`tbl-gates-values`).
+# {glue:md}`no_checkpoint`
 
 # %% tags=["hide-input"]
 if no_checkpoint:
     missing = ", ".join(f"`{m}`" for m in no_checkpoint)
-    note = (f"No run of {missing} kept its checkpoint (trained in an earlier session, before this analysis "
-            f"existed), so {'it is' if len(no_checkpoint) == 1 else 'they are'} not drawn.")
+    note = (f"{missing} {'has' if len(no_checkpoint) == 1 else 'have'} no recorded gate analysis, so "
+            f"{'it is' if len(no_checkpoint) == 1 else 'they are'} not drawn.")
 else:
     note = f"All {len(activations)} gated models are drawn."
 glue("no_checkpoint", Markdown(note), display=False)
-deepest = max(activations, key=lambda m: blocks[m])
+deepest = max(activations, key=lambda m: gate_count[m])
 rec, act = activations[deepest]
 glue("fig_gates_maps", gate_plots.gate_maps(act["image_0"], [act[f"gate_0_{b}"] for b in range(act["blocks"])],
                                             [act[f"centres_{b}"] for b in range(act["blocks"])],
@@ -211,21 +200,15 @@ Table(values.round(3), name="tbl-gates-values", decimals=3,
 # ```
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-gates-latency",
-      caption="CPU latency of one forward call (ms) on a 64 × 1408 input with 45 decoder steps, one thread, at "
-              "batch sizes 1 and 24, here and in the thesis, and its ratio (×) to gate_1's.")
+blocks.latency_table(latencies, "gate_1", latency_batches, "tbl-gates-latency", profile)
 
 # %% [markdown]
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, CLAIMS[key].better, CLAIMS[key].other) for key in ("gates", "gates3")}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.verdict_frame(verdicts), name="tbl-gates-verdicts",
-      caption="The thesis's claim, one comparison each: its CER difference (one gate minus more, points, IAM-B "
-              "legacy CER), the difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) "
-              "and the verdict.")
+verdicts, table = blocks.thesis_verdicts(records, ["gates", "gates3"], "tbl-gates-verdicts",
+                                         what="The thesis's claim, one comparison each (one gate against more)")
+table
 
 # %% [markdown]
 # - **One gate against two:** {glue:md}`verdict_gates`

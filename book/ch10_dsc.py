@@ -39,23 +39,16 @@ from myst_nb import glue
 
 from hwr import plots
 from hwr.bench.flops import forward_flops
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.plots.runs import cer_against
+from hwr.profile import Profile
 from hwr.runs import report
-from hwr.runs.latency import latency_frame, settings
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch10_dsc", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
-    latencies = latency_frame(models, latency_batches, profile=profile)
-measured = settings(profile)
+study, models, records, groups, latencies = page.open_study("ch10_dsc", profile, latency_batches)
+measured = Profile.load(profile).latency  # the latency table's input width and decoding steps
 flops = {m: forward_flops(m, width=measured["width"], steps=measured["steps"]) for m in models}
 E = EXPERIMENTS
 glue("claim_dsc", CLAIMS["dsc"].text, display=False)
@@ -78,8 +71,7 @@ page.smoke_note(profile)
 # size–CER curve with one seed each.
 
 # %% tags=["hide-input"]
-Table(report.study_setup(study), name="tbl-dsc-setup",
-      caption="The chapter's models, with the saved-state count (the thesis's), seeds and budget in minutes.")
+blocks.setup_table(study, "tbl-dsc-setup")
 
 # %% [markdown]
 # ## What a DSC saves
@@ -123,9 +115,7 @@ Table(cost.round(2), name="tbl-dsc-cost", decimals=2,
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-dsc-thesis",
-      caption="Test CER and WER (%): mean ± seed sd (one seed: no sd), the 95 % bootstrap interval over test "
-              "lines, the thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-dsc-thesis")
 
 # %% tags=["hide-input"]
 multiplier = {m: E[m].config["dsc"] for m in models}
@@ -189,19 +179,14 @@ glue("fig_dsc_pareto_latency", plots.cost_scatter(frame, "latency_ms", xlabel=f"
 # ```
 
 # %% tags=["hide-input"]
-Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-dsc-latency",
-      caption="CPU latency of one forward call (ms) on a 64 × 1408 input with 45 decoder steps, one thread, at "
-              "batch sizes 1 and 24, here and in the thesis, and its ratio (×) to gate_1's.")
+blocks.latency_table(latencies, "gate_1", latency_batches, "tbl-dsc-latency", profile)
 
 # %% [markdown]
 # ## Verdict
 
 # %% tags=["hide-input"]
-verdicts = {"dsc": report.claim_verdict(records, CLAIMS["dsc"].better, CLAIMS["dsc"].other)}
-glue("verdict_dsc", Markdown(verdicts["dsc"].explanation), display=False)
-Table(report.verdict_frame(verdicts), name="tbl-dsc-verdict",
-      caption="The thesis's claim: its CER difference (gate_1 minus dsc_k1, points, IAM-B legacy CER), the "
-              "difference here (test CER, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.thesis_verdicts(records, ["dsc"], "tbl-dsc-verdict", what="The thesis's claim")
+table
 
 # %% tags=["hide-input"]
 def trade_text() -> str:

@@ -32,22 +32,13 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots, stats
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.plots.runs import cer_against
 from hwr.runs import report
-from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
-from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch11_width", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
-    latencies = latency_frame(models, latency_batches, profile=profile)
+study, models, records, groups, latencies = page.open_study("ch11_width", profile, latency_batches)
 E = EXPERIMENTS
 longer = next(label for label in groups if "budget" in label)
 base_model = groups[longer][0].spec.experiment
@@ -94,10 +85,7 @@ Table(report.study_setup(study), name="tbl-width-setup",
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-width-thesis",
-      caption="Test CER and WER (%): mean ± seed sd (one seed: no sd), the 95 % bootstrap interval "
-              "over test lines, the thesis's legacy CER here, the thesis's figure on IAM-B and the best "
-              "validation CER.")
+blocks.thesis_table(records, "tbl-width-thesis")
 
 # %% tags=["hide-input"]
 one_budget = [r for r in records if not r.spec.variant]
@@ -172,12 +160,12 @@ glue("short_lines", f"{same_seed.metrics['trained_lines']:,}", display=False)
 # %% [markdown]
 # On seed {glue:text}`long_seed`, {glue:md}`longer_model` trained for
 # {glue:text}`short_minutes` minutes ({glue:text}`short_lines` lines) has a
-# test CER of {glue:text}`short_cer` %; for {glue:text}`long_minutes`
-# minutes ({glue:text}`long_lines` lines), {glue:text}`long_cer` %, a
+# test CER of {glue:text}`short_cer`; for {glue:text}`long_minutes`
+# minutes ({glue:text}`long_lines` lines), {glue:text}`long_cer`, a
 # difference of {glue:text}`long_diff` points (longer minus shorter, 95 %
 # interval over the test writers and lines). Its best validation CER
-# was {glue:text}`long_val_half` % in the first half of the longer run and
-# {glue:text}`long_val_end` % at its end. {glue:md}`budget_text`
+# was {glue:text}`long_val_half` in the first half of the longer run and
+# {glue:text}`long_val_end` at its end. {glue:md}`budget_text`
 
 # %% tags=["hide-input"]
 Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-width-latency",
@@ -188,14 +176,10 @@ Table(report.latency_table(latencies, "gate_1", latency_batches), name="tbl-widt
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(one_budget, CLAIMS[key].better, CLAIMS[key].other)
-            for key in ("width_backbone", "width_attention")}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.verdict_frame(verdicts), name="tbl-width-verdicts",
-      caption="What the thesis's numbers say about width, one comparison each: its CER difference (points, "
-              "IAM-B legacy CER), the difference here (test CER, points, with its 95 % interval over seeds, "
-              "writers and test lines) and the verdict.")
+verdicts, table = blocks.thesis_verdicts(one_budget, ["width_backbone", "width_attention"],
+                                         "tbl-width-verdicts",
+                                         what="What the thesis's numbers say about width, one comparison each")
+table
 
 # %% [markdown]
 # - **A wider backbone output:** {glue:md}`verdict_width_backbone`

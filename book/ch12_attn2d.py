@@ -38,26 +38,21 @@ from IPython.display import Image, Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS, build
 from hwr.plots import attention
 from hwr.runs import report
 from hwr.runs.analyses import first_analysis
 from hwr.runs.latency import latency_frame
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS
 
-page.start()
-study = declared_study("ch12_attn2d", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
+study, models, records, groups, _ = page.open_study("ch12_attn2d", profile)
 two_d = [m for m in models if EXPERIMENTS[m].config["expand_h"] > 1]
-timed = models + [m for m in ("attn2d_h8_in128",) if m not in models]  # latency at each model's own height
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+with page.records("analyses of the trained runs, and latencies (computed once, then read back)"):
+    # latency at each model's own height, the 128-pixel 2D model included
+    latencies = latency_frame(models + [m for m in ("attn2d_h8_in128",) if m not in models], latency_batches, profile=profile)
     maps = {m: first_analysis(groups[m], "attention_maps", n=n_maps) for m in two_d}
-    latencies = latency_frame(timed, latency_batches, profile=profile)
 E = EXPERIMENTS
 glue("claim_attn2d", CLAIMS["attn2d"].text, display=False)
 for name, model in (("h4", "attn2d_h4"), ("h8", "attn2d_h8"), ("h8_128", "attn2d_h8_in128"), ("gate", "gate_1")):
@@ -82,8 +77,7 @@ page.smoke_note(profile)
 # latency is measured here all the same.
 
 # %% tags=["hide-input"]
-Table(report.study_setup(study), name="tbl-attn2d-setup",
-      caption="The chapter's models, with the saved-state count (the thesis's), seeds and budget in minutes.")
+blocks.setup_table(study, "tbl-attn2d-setup")
 
 # %% [markdown]
 # ## Attention over rows and columns
@@ -104,9 +98,7 @@ Table(report.study_setup(study), name="tbl-attn2d-setup",
 # ## Results
 
 # %% tags=["hide-input"]
-Table(report.thesis_frame(records), name="tbl-attn2d-thesis",
-      caption="Test CER and WER (%): mean ± seed sd, the 95 % bootstrap interval over test lines, the "
-              "thesis's legacy CER here, the thesis's figure on IAM-B and the best validation CER.")
+blocks.thesis_table(records, "tbl-attn2d-thesis")
 
 # %% tags=["hide-input"]
 glue("fig_attn2d_curves", plots.learning_curves(report.curves_frame(records)), display=False)

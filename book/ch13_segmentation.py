@@ -37,14 +37,12 @@ from hwr.book.tables import Table
 from hwr.plots import segmentation as seg_plots
 from hwr.runs import report
 from hwr.runs.analyses import SEGMENTATION_LINES, first_analysis
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import SEGMENTATION_CLAIM
 
-page.start()
-study = declared_study("ch13_segmentation", profile)
-with page.records(f"{study.name}: the {len(study.runs)} attention-model runs of the thesis chapters under {profile}"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, _ = page.open_study(
+    "ch13_segmentation", profile,
+    what=f"ch13_segmentation: the attention-model runs of the thesis chapters under {profile}")
+with page.records("segmentation analyses of the trained runs (computed once, then read back)"):
     table, measured, unmeasured = report.segmentation_frame(records, SEGMENTATION_LINES)
 glue("claim_segmentation", SEGMENTATION_CLAIM, display=False)
 glue("n_lines", SEGMENTATION_LINES, display=False)
@@ -75,15 +73,17 @@ page.smoke_note(profile)
 #   the way along the text; what alignment alone scores.
 #
 # Every seq2seq run measures {glue:text}`n_lines` test lines when it ends
-# (`analyses/segmentation.json`); runs trained before the measure existed
-# were measured from their checkpoints where those were still at hand.
+# (`analyses/segmentation.json`, a record of the run).
 
 # %% tags=["hide-input"]
 chars = [pd.DataFrame({"label": rec.spec.label, "offset": out["rows"][:, 2], "space": out["rows"][:, 3] > 0})
          for rec, out in measured.values()]
 char_width = sum(out["char_width_px"] for _, out in measured.values()) / max(1, len(measured))
 glue("char_width", f"{char_width:.1f}", display=False)
-glue("n_unmeasured", len(unmeasured), display=False)
+glue("unmeasured_text", Markdown(
+    "Every attention run has the measure." if not unmeasured else
+    f"{len(unmeasured)} of the {len(records)} runs have no segmentation record and are left out of the "
+    "table and the figures."), display=False)
 SHORT = {"test CER (%)": "CER", "peak in box (%)": "peak in box", "mass in box (%)": "mass in box",
          "distance (px)": "distance", "offset (px)": "offset", "spaces: peak in box (%)": "spaces in box",
          "best (%)": "best map", "constant speed (%)": "constant speed"}
@@ -97,8 +97,7 @@ Table(table.drop(columns=["val CER", "family"]).round(1).rename(columns=SHORT), 
 
 # %% [markdown]
 # A character box is {glue:text}`char_width` pixels wide on average at the
-# models' input. {glue:text}`n_unmeasured` runs could not be measured: they
-# were trained before the measure existed and their checkpoints are gone.
+# models' input. {glue:md}`unmeasured_text`
 #
 # ## Distributions
 

@@ -37,18 +37,15 @@ from hwr.runs import report
 from hwr.runs.analyses import SEGMENTATION_LINES
 from hwr.runs.latency import latency_frame
 from hwr.runs.study import profile_task
-from hwr.runs.studies import study as declared_study
 from hwr.thesis import CLAIMS, CONCLUSIONS
 
-page.start()
-study = declared_study("ch14_conclusions", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: the {len(study.runs)} runs of the experiment chapters under {profile}"):
-    gathered = study.ensure()
-    book_data = profile_task(profile).data
-    records = [r for r in gathered if r.spec.data == book_data]  # on the book's task: their error rates compare
-    elsewhere = [r for r in gathered if r.spec.data != book_data]  # seed models read on their own tasks
-    groups = report.by_label(records)
+study, models, gathered, _, _ = page.open_study(
+    "ch14_conclusions", profile, what=f"ch14_conclusions: the runs of the experiment chapters under {profile}")
+book_data = profile_task(profile).data
+records = [r for r in gathered if r.spec.data == book_data]  # on the book's task: their error rates compare
+elsewhere = [r for r in gathered if r.spec.data != book_data]  # seed models read on their own tasks
+groups = report.by_label(records)
+with page.records("latencies and segmentation analyses (computed once, then read back)"):
     latencies = latency_frame(list(dict.fromkeys(r.spec.experiment for r in records)), latency_batches,
                               profile=profile)
     other_latencies = latency_frame(list(dict.fromkeys(r.spec.experiment for r in elsewhere)), latency_batches,

@@ -13,10 +13,10 @@
 # %% [markdown]
 # # A ResNet CRNN with a CTC shortcut
 #
-# The first of the other seed projects is a plain line recogniser of the
+# The first of the other seed projects (seed 001) is a plain line recogniser of the
 # kind most handwriting systems of the last decade are: a residual
 # convolutional encoder, a few bidirectional LSTMs over its feature columns
-# and CTC. It adds the *CTC shortcut* of Retsinas et al. (2024): a second,
+# and CTC. It adds the *CTC shortcut* of Retsinas et al. {cite}`retsinas2024`: a second,
 # tiny output head straight on the convolutional features, trained with its
 # own CTC loss and thrown away at inference. The project leaves three
 # remarks this chapter tests on the book's task:
@@ -42,7 +42,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.decode.effect import decoder_effect
 from hwr.models import MODELS, build, state_count
@@ -53,18 +53,12 @@ from hwr.runs.analyses import analysis
 from hwr.runs.latency import latency_frame
 from hwr.metrics import edit_distance
 from hwr.runs.study import profile_task
-from hwr.runs.studies import study as declared_study
-from hwr.seeds import SEED_CLAIMS
 
-page.start()
-study = declared_study("ch15_crnn", profile)
-crnn = study.runs[0].experiment  # crnn, or the seed's ResNet-34 size under the full profile
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
-    decoded = {r.spec.run_id: analysis(r, "ctc_decoding", widths=beam_widths, keep=compare_width) for r in records}
+study, models, records, groups, _ = page.open_study("ch15_crnn", profile)
+crnn = models[0]  # crnn, or the seed's ResNet-34 size under the full profile
+with page.records("analyses of the trained runs, and latencies (computed once, then read back)"):
     latencies = latency_frame([crnn, "ctc_baseline", "gate_1"], latency_batches, profile=profile)
+    decoded = {r.spec.run_id: analysis(r, "ctc_decoding", widths=beam_widths, keep=compare_width) for r in records}
 height = profile_task(profile).input_height or MODELS[crnn].config["input_height"]
 glue("crnn_params", f"{state_count(build(crnn)):,}", display=False)
 glue("r34_params", f"{state_count(build('crnn_r34')):,}", display=False)
@@ -151,21 +145,14 @@ glue("fig_crnn_curves", plots.learning_curves(report.curves_frame(records)), dis
 # ```
 
 # %% tags=["hide-input"]
-Table(report.speed_frame(records, "ctc_baseline"), name="tbl-crnn-speed",
-      caption="Training speed: parameters, training lines per second (mean ± seed sd, validation left out), "
-              "lines trained in the budget, and the speed relative to ctc_baseline.")
+blocks.speed_table(records, "ctc_baseline", "tbl-crnn-speed")
 
 # %% [markdown]
 # ## Verdicts on the architecture
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, c.better, c.other) for key, c in SEED_CLAIMS.items()
-            if c.chapter == study.name and c.better in groups and c.other in groups}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.seed_verdict_frame(verdicts), name="tbl-crnn-verdicts",
-      caption="The claims about the architecture: who makes each, the difference here (test CER of the first "
-              "model minus the second's, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.seed_verdicts(records, study.name, "tbl-crnn-verdicts", "The claims about the architecture")
+table
 
 # %% [markdown]
 # - **The shortcut** ({eq}`eq-shortcut`). {glue:md}`verdict_shortcut`
@@ -233,8 +220,8 @@ else:
            f"so the seed's impression of outputs much better than their CER is not reproduced on these models.")
 glue("beam_changed", f"{100 * avg['changed']:.0f} %", display=False)
 glue("beam_edits", f"{avg['edits_per_change']:.0f}", display=False)
-glue("beam_cer_drop", report.points(drop["cer"]), display=False)
-glue("beam_wer_drop", report.points(drop["wer"]), display=False)
+glue("beam_cer_change", report.change_text(-drop["cer"]), display=False)  # drop: greedy minus beam
+glue("beam_wer_change", report.change_text(-drop["wer"]), display=False)
 glue("beam_why", Markdown(why), display=False)
 
 # Per-line errors of greedy and beam decoding, every seed of the chapter's main model
@@ -249,9 +236,9 @@ glue("fig_crnn_lines", decoding.line_error_ecdf(pd.DataFrame(per_line)), display
 # %% [markdown]
 # On `crnn`'s test lines the beam changes the text of
 # {glue:text}`beam_changed` of the lines, by a median of
-# {glue:text}`beam_edits` character(s) where it does. The CER falls by
-# {glue:text}`beam_cer_drop` points and the WER by
-# {glue:text}`beam_wer_drop`. {glue:md}`beam_why`
+# {glue:text}`beam_edits` character(s) where it does. The CER
+# {glue:text}`beam_cer_change` and the WER
+# {glue:text}`beam_wer_change`. {glue:md}`beam_why`
 #
 # ```{glue:figure} fig_crnn_lines
 # :name: fig-crnn-lines

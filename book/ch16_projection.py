@@ -37,13 +37,12 @@ n_gallery: int = 3  # test lines shown raw and normalised
 
 # %% tags=["hide-input"]
 import numpy as np
-import pandas as pd
 import torch
 from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.datasets import open_dataset
 from hwr.models import build, state_count
@@ -51,18 +50,10 @@ from hwr.models.sizenorm import SizeNormalize
 from hwr.plots.lines import line_gallery
 from hwr.preprocess import prepare
 from hwr.runs import report
-from hwr.runs.latency import latency_frame
 from hwr.runs.study import profile_task
-from hwr.runs.studies import study as declared_study
-from hwr.seeds import SEED_CLAIMS
 
-page.start()
-study = declared_study("ch16_projection", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
-    latencies = latency_frame(["proj", "proj_conv", "ctc_baseline"], latency_batches, profile=profile)
+study, models, records, groups, latencies = page.open_study("ch16_projection", profile, latency_batches,
+                                                            latency_models=["proj", "proj_conv", "ctc_baseline"])
 height = profile_task(profile).input_height or 64
 for name, overrides in (("max", {}), ("reshape", {"projection": "reshape"}), ("lstm", {"projection": "lstm"}),
                         ("conv", None)):
@@ -185,21 +176,15 @@ glue("fig_projection_curves", plots.learning_curves(report.curves_frame(records)
 # ```
 
 # %% tags=["hide-input"]
-Table(report.speed_frame(records, "proj"), name="tbl-projection-speed",
-      caption="Training speed: parameters, training lines per second (mean ± seed sd, validation left out), "
-              "lines trained in the budget, and the speed relative to proj.")
+blocks.speed_table(records, "proj", "tbl-projection-speed")
 
 # %% [markdown]
 # ## The rules of thumb
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, c.better, c.other) for key, c in SEED_CLAIMS.items()
-            if c.chapter == study.name and c.better in groups and c.other in groups}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.seed_verdict_frame(verdicts), name="tbl-projection-verdicts",
-      caption="The lecture's rules of thumb that the book's task can test: the difference here (test CER of the "
-              "first model minus the second's, points, with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.seed_verdicts(records, study.name, "tbl-projection-verdicts",
+                                       "The lecture's rules of thumb that the book's task can test")
+table
 
 # %% [markdown]
 # - **"Concatenation wants normalised input."** {glue:md}`verdict_reshape_norm`

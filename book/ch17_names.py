@@ -13,14 +13,15 @@
 # %% [markdown]
 # # A names recogniser on a fixed canvas
 #
-# The third seed project reads handwritten first and last names from a
+# The third seed project (seed 003) reads handwritten first and last names from a
 # Kaggle collection of scanned forms (331,059 training names). Its authors
 # translated a Keras notebook into PyTorch: every image cropped or padded
 # to 256 × 64 pixels, three convolution blocks, one bidirectional LSTM and
 # CTC over an upper-case alphabet. Its notes report four observations:
 #
-# - a cosine learning-rate schedule did better than fixed rates;
-# - Mish made training noticeably slower than ReLU;
+# - a cosine learning-rate schedule {cite}`loshchilov2017sgdr` did better
+#   than fixed rates;
+# - Mish {cite}`misra2019mish` made training noticeably slower than ReLU;
 # - the character accuracy rose (to 20 % by epoch 15) while the word
 #   accuracy stayed flat, which the authors suspected was a bug in the
 #   metric;
@@ -44,7 +45,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.codec import BLANK, Codec
 from hwr.datasets import open_dataset
@@ -54,21 +55,15 @@ from hwr.models.names import NAMES_ALPHABET, fixed_width
 from hwr.plots.accuracy import accuracy_bars
 from hwr.plots.lines import line_gallery
 from hwr.preprocess import prepare
+from hwr.profile import Profile
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.studies import NAMES_TASKS
-from hwr.runs.studies import study as declared_study
-from hwr.seeds import SEED_CLAIMS
 from hwr.synth.names import TWO_NAMES
 from hwr.training.ctc_checks import min_frames
 
-page.start()
-study = declared_study("ch17_names", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-task = NAMES_TASKS.get(profile, NAMES_TASKS["book"])
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, latencies = page.open_study("ch17_names", profile)
+task = Profile.load(profile).names_task
+with page.records("analyses of the trained runs (computed once, then read back)"):
     main = groups["names_crnn"]
     readings = {(r.spec.label, r.spec.seed): analysis(r, "names_reading") for r in records}
     nan = analysis(main[0], "ctc_nan", lines=nan_lines)
@@ -247,13 +242,8 @@ glue("metric_text", Markdown(
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, c.better, c.other) for key, c in SEED_CLAIMS.items()
-            if c.chapter == study.name and c.better in groups and c.other in groups}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.seed_verdict_frame(verdicts), name="tbl-names-verdicts",
-      caption="Seed 003's settings: the difference here (test CER of the first model minus the second's, points, "
-              "with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.seed_verdicts(records, study.name, "tbl-names-verdicts", "Seed 003's settings")
+table
 
 # %% tags=["hide-input"]
 speed = {label: {r.spec.seed: r.metrics["lines_per_s"] for r in recs} for label, recs in groups.items()}

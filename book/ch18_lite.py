@@ -13,16 +13,16 @@
 # %% [markdown]
 # # A light CRNN with a spatial transformer
 #
-# The fourth seed project recognises single handwritten words with a CRNN
+# The fourth seed project (seed 004) recognises single handwritten words with a CRNN
 # made small for cheap inference. Three choices define it, and it reports
 # one measurement:
 #
-# - depthwise separable convolutions instead of full ones (the
-#   factorisation the thesis tests in its DSC chapter);
-# - a *spatial transformer* in front, which learns an affine map per image
-#   to straighten slanted writing;
-# - training first on synthetic printed words (MJSynth), then fine-tuning on
-#   handwriting;
+# - depthwise separable convolutions {cite}`howard2017mobilenets` instead
+#   of full ones (the factorisation the thesis tests in its DSC chapter);
+# - a *spatial transformer* {cite}`jaderberg2015stn` in front, which learns
+#   an affine map per image to straighten slanted writing;
+# - training first on synthetic printed words (MJSynth
+#   {cite}`jaderberg2014mjsynth`), then fine-tuning on handwriting;
 # - on CPU, a word takes 100 to 150 ms, over 95 % of it in beam search.
 #
 # This chapter trains its model on the book's single handwritten words, with
@@ -40,23 +40,17 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import build, state_count
+from hwr.profile import Profile
 from hwr.plots.lines import line_gallery
 from hwr.runs import report
 from hwr.runs.analyses import analysis
-from hwr.runs.studies import WORD_TASKS
-from hwr.runs.studies import study as declared_study
-from hwr.seeds import SEED_CLAIMS
 
-page.start()
-study = declared_study("ch18_lite", profile)
-models = list(dict.fromkeys(s.experiment for s in study.runs))
-words_task, printed_task = WORD_TASKS.get(profile, WORD_TASKS["book"])
-with page.records(f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"):
-    records = study.ensure()
-    groups = report.by_label(records)
+study, models, records, groups, latencies = page.open_study("ch18_lite", profile)
+words_task, printed_task = Profile.load(profile).word_tasks
+with page.records("analyses of the trained runs (computed once, then read back)"):
     main = groups["crnn_lite"]
     warps = {r.spec.seed: analysis(r, "stn_warps", n=n_warps) for r in main}
     decoded = {r.spec.seed: analysis(r, "ctc_decoding", widths=beam_widths, keep=beam_widths[-1], batch_size=1)
@@ -140,13 +134,8 @@ glue("fig_lite_curves", plots.learning_curves(report.curves_frame([r for r in re
 # ## Verdicts
 
 # %% tags=["hide-input"]
-verdicts = {key: report.claim_verdict(records, c.better, c.other) for key, c in SEED_CLAIMS.items()
-            if c.chapter == study.name and c.better in groups and c.other in groups}
-for key, v in verdicts.items():
-    glue(f"verdict_{key}", Markdown(v.explanation), display=False)
-Table(report.seed_verdict_frame(verdicts), name="tbl-lite-verdicts",
-      caption="Seed 004's claims: the difference here (test CER of the first model minus the second's, points, "
-              "with its 95 % interval over seeds, writers and test lines) and the verdict.")
+verdicts, table = blocks.seed_verdicts(records, study.name, "tbl-lite-verdicts", "Seed 004's claims")
+table
 
 # %% tags=["hide-input"]
 double = groups.get("crnn_lite (2x budget)", [])

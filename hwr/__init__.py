@@ -13,10 +13,16 @@ The package behind the executable thesis in ``book/``. In a notebook::
 Packages and modules, one job each:
 
 - :mod:`hwr.api`         the front door above
+- :mod:`hwr.profile`     a profile (smoke, book, full) read once from ``configs/``
 - :mod:`hwr.paths`       where things live, anchored at the repository root
+- :mod:`hwr.errors`      the one exception family a person can act on
+- :mod:`hwr.files`       atomic writes, JSON and YAML that refuse to be misread
+- :mod:`hwr.provenance`  commit, versions and hardware for every record
 - :mod:`hwr.codec`       the 81-symbol alphabet, text <-> label sequences
 - :mod:`hwr.metrics`     CER, WER, the thesis's legacy CER, degenerate outputs
 - :mod:`hwr.stats`       intervals over seeds, writers and lines; verdicts
+- :mod:`hwr.thesis`      the thesis's claims; :mod:`hwr.seeds` the seed projects'
+- :mod:`hwr.segmentation`  attention against character boxes; :mod:`hwr.confusions` character confusions
 - :mod:`hwr.preprocess`  the thesis preprocessing, batching and width buckets
 - :mod:`hwr.datasets`    one loader interface for synthetic and real line datasets
 - :mod:`hwr.synth`       the offline synthetic handwriting-line generator
@@ -30,7 +36,11 @@ Packages and modules, one job each:
 - :mod:`hwr.plots`       the figures every chapter shares
 - :mod:`hwr.peers`       kraken and Tesseract on the book's task
 - :mod:`hwr.book`        the executable book: chapter runner, provenance, website
-- :mod:`hwr.cli`         the ``hwr`` command
+- :mod:`hwr.cli`         the ``hwr`` command (:mod:`hwr.cli_types`: its argument types);
+  :mod:`hwr.device`      CPU or GPU, and what a run records of it
+
+Imports point one way: no folder imports a folder that imports it back
+(``tests/test_imports.py``); ``hwr.api`` and the ``cli`` modules sit on top.
 """
 
 __version__ = "0.1.0"

@@ -3,7 +3,10 @@
 Each sub-command lives in the module that owns its job; that module defines
 ``configure(parser)`` (add arguments) and ``main(args) -> int | None``. They
 are imported only when their command runs, so ``hwr --help`` stays fast and a
-command's heavy imports (torch, papermill) cost nothing to the others.
+command's heavy imports (torch, papermill) cost nothing to the others. For the
+same reason the ``cli`` modules import what a command needs inside its
+``main``: everywhere else in the package imports sit at module top, except a
+few marked lazy on purpose.
 
 Errors take one path: a problem a person can act on (a bad dataset, a missing
 or unreadable file, a full disk: :class:`hwr.errors.HwrError` and the errors

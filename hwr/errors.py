@@ -40,6 +40,10 @@ class ConfigError(HwrError, ValueError):
     ValueError, so that code catching the ValueError raised here before still does."""
 
 
+class RunnerError(HwrError):
+    """A chapter, profile or parameter that cannot be run as asked (one line, exit 2)."""
+
+
 class UnknownNameError(HwrError, KeyError):
     """A name that names nothing known (a synthetic preset, a task, a chapter's
     study); the message lists the known names. Also a KeyError, so that code

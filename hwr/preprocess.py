@@ -33,20 +33,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+# THESIS_EVAL_WIDTH and prepared_width are re-exported: callers read them from here
+from hwr.datasets.geometry import PAD_LEFT_RIGHT, PAD_TOP_BOTTOM, THESIS_EVAL_WIDTH, prepared_width  # noqa: F401
 from hwr.datasets.sampler import BucketBatchSampler, ShardedBatchSampler
 
 log = logging.getLogger(__name__)
-
-PAD_TOP_BOTTOM = 16
-PAD_LEFT_RIGHT = 32
-# fixed evaluation widths per input height (32: not a thesis setting, the 64 width halved)
-THESIS_EVAL_WIDTH = {64: 1408, 128: 3225, 32: 704}
-
-
-def prepared_width(h: int, w: int, height: int = 64) -> int:
-    """Width of a raw ``h x w`` line after :func:`prepare`, without decoding it."""
-    hp, wp = h + 2 * PAD_TOP_BOTTOM, w + 2 * PAD_LEFT_RIGHT
-    return max(1, int(round(wp * height / hp)))
 
 
 def prepare(image: np.ndarray, height: int = 64) -> np.ndarray:

@@ -30,14 +30,14 @@ from typing import Sequence
 import numpy as np
 
 from hwr.confusions import alignment
+from hwr.models.backbone import min_input_width
+from hwr.preprocess import PAD_LEFT_RIGHT, prepared_width
 
 
 def boxes_at_input(boxes: np.ndarray, raw_height: int, raw_width: int, height: int) -> np.ndarray:
     """Character boxes of a raw line (N x 2, raw pixels) in the pixels of the
     prepared model input (:func:`hwr.preprocess.prepare`: white margins, then
     scaling to ``height``)."""
-    from hwr.preprocess import PAD_LEFT_RIGHT, prepared_width
-
     scale = prepared_width(raw_height, raw_width, height) / (raw_width + 2 * PAD_LEFT_RIGHT)
     return (np.asarray(boxes, dtype=np.float64) + PAD_LEFT_RIGHT) * scale
 
@@ -146,9 +146,6 @@ def reference_summary(lines, model) -> dict:
         ``{"chars": {n, best, uniform, uniform_offset_median}, "spaces": {...}}`` (shares in [0, 1]).
     """
     import torch
-
-    from hwr.models.backbone import min_input_width
-    from hwr.preprocess import prepared_width
 
     rows = []
     for item in lines:

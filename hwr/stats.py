@@ -149,6 +149,7 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 
 from hwr import metrics
+from hwr.evaluation import read_predictions
 
 Run = Union[Sequence[Mapping], str, Path]  # predictions rows, or a predictions file
 UNITS = ("char", "word")
@@ -248,7 +249,6 @@ class Verdict:
 # ---------------------------------------------------------------- line counts
 def _rows(run: Run) -> Sequence[Mapping]:
     if isinstance(run, (str, Path)):
-        from hwr.evaluation import read_predictions
 
         return read_predictions(run)
     return run

@@ -29,7 +29,9 @@ from pathlib import Path
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--remote-debugging-port=0"]
+         "--hide-scrollbars", "--remote-debugging-port=0",
+         # offline, as a reader on a train: every host but this machine fails to resolve
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"]
 
 
 def find_chromium() -> str | None:

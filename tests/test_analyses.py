@@ -70,14 +70,15 @@ def test_a_seq2seq_run_records_its_segmentation_when_it_ends(store):
 
 def test_the_run_end_decodes_the_test_lines_once_for_its_segmentation_and_examples(store, monkeypatch):
     from hwr.runs import analyses as module
+    from hwr.runs.analyses import attention
 
     rec, passes = store["gate_1"], []
-    score = module._score_lines
-    monkeypatch.setattr(module, "_score_lines", lambda *a: passes.append(1) or score(*a))
+    score = attention._score_lines
+    monkeypatch.setattr(attention, "_score_lines", lambda *a: passes.append(1) or score(*a))
     shutil.rmtree(rec.folder / "analyses")
     done = module.run_end_analyses(rec, "seq2seq")
     assert set(done) == set(module.RUN_END["seq2seq"]) and len(passes) == 1
-    assert module._SCORED == {}  # not kept past the run's end
+    assert attention._SCORED == {}  # not kept past the run's end
     assert done["segmentation"]["scored_lines"] > 0 and done["segmentation_examples"]["examples"]
 
 

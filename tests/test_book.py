@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from hwr.book.chapters import chapters
+from hwr.book.proofread import problems, visible_text
 from hwr.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,11 @@ def test_book_builds_strictly(smoke_book):
         mimes = {k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})}
         assert mimes & {"image/png", "image/svg+xml"}, f"{chapter.stem}: no figure Jupyter can show"
         assert str(ROOT) not in nbformat.writes(nb)
+    # the rendered text, glued numbers and prose together, has no doubled units, no sign against its verb
+    # and no notes on how the runs were produced (hwr.book.proofread)
+    slips = {chapter.stem: problems(visible_text((tmp / "_build" / "html" / "book" / f"{chapter.stem}.html")
+                                                   .read_text())) for chapter in chapters()}
+    assert not any(slips.values()), {k: v for k, v in slips.items() if v}
     appendix = (tmp / "_build" / "html" / "book" / "reproducibility.html").read_text()
     assert all(chapter.stem in appendix for chapter in chapters()) and "% RUN RECORDS" not in appendix
     assert not (tmp / "_build" / "html" / "genindex.html").exists()

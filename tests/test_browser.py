@@ -4,8 +4,10 @@ Opens the smoke book that ``test_book.py`` executed and built (the shared
 ``smoke_book`` fixture; built here through ``hwr run`` when run alone), each
 page at 1280 px (desktop) and 390 px (phone), and fails on:
 
-- a console error or uncaught exception (requests to other hosts excepted:
-  CI runs offline, and the MathJax script comes from a CDN);
+- a console error or uncaught exception (requests to other hosts excepted: the
+  browser runs offline, every other host unresolvable);
+- an equation that did not render (raw TeX left on the page: MathJax must come
+  from the build, not a CDN);
 - an image that did not load, or a figure that a click does not open full size;
 - output text that looks like a progress bar, a warning or a machine path;
 - at 1280 px, a table wider than the content column;
@@ -37,7 +39,12 @@ OFFLINE = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net:
            "net::ERR_ADDRESS_UNREACHABLE", "net::ERR_PROXY_CONNECTION_FAILED")
 NOISE = re.compile(r"\d+%\|[█▉▊▋▌▍▎▏ #]*\||\bit/s\]|Warning\b|(?<![\w.])/(?:root|home|tmp|work|usr|var|opt|Users)/")
 
-CHECKS = """(() => {
+CHECKS = """(async () => {
+  // wait for MathJax to typeset (it is served from the build); a page without it keeps its raw TeX
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const maths = [...document.querySelectorAll(".math")];
+  const raw = maths.filter(m => !m.querySelector("mjx-container") && !m.matches("mjx-container"))
+                   .map(m => m.innerText.slice(0, 60));
   const main = document.querySelector("main") || document.querySelector(".bd-article") || document.body;
   const column = (document.querySelector(".bd-article") || main).getBoundingClientRect().width;
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
@@ -53,7 +60,7 @@ CHECKS = """(() => {
   const literal = [...document.querySelectorAll(".pasted-text")].map(e => e.innerText).filter(t => t.includes("`"));
   // on a phone the page must not scroll sideways (text a reader would have to pan to read)
   const page = document.documentElement.scrollWidth;
-  return {column: Math.round(column), broken, unlinked, outputs, tables, literal, page};
+  return {column: Math.round(column), broken, unlinked, outputs, tables, literal, page, raw, maths: maths.length};
 })()"""
 
 
@@ -79,14 +86,16 @@ def book(smoke_book):
 def test_pages_in_a_real_browser(book):
     pages = sorted(p.relative_to(book).as_posix() for p in (book / "book").glob("*.html"))
     assert pages, f"no pages in {book}"
-    problems = []
+    problems, rendered = [], 0
     with serve(book) as base, Chromium() as browser:
         for page in pages:
             for label, width in WIDTHS.items():
                 tab = browser.open(f"{base}/{page}", width)
                 where = f"{page} at {width} px"
                 problems += [f"{where}: {e}" for e in tab.errors if not _external(e, base)]
-                found = tab.evaluate(CHECKS)
+                found = tab.evaluate(CHECKS, promise=True)
+                problems += [f"{where}: an equation did not render: {t!r}" for t in found["raw"]]
+                rendered += found["maths"] - len(found["raw"])
                 problems += [f"{where}: image did not load: {src}" for src in found["broken"]]
                 problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
                 problems += [f"{where}: Markdown shown literally in a glued value: {t!r}" for t in found["literal"]]
@@ -102,3 +111,4 @@ def test_pages_in_a_real_browser(book):
                                  for t in found["tables"] if t["width"] > found["column"] + 1 or t["hidden"]]
                 tab.screenshot(SCREENS / f"{Path(page).stem}-{label}.png")
     assert not problems, "\n".join(problems)
+    assert rendered > 0, "no page had an equation to render: the MathJax check checked nothing"

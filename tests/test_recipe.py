@@ -236,7 +236,7 @@ def test_flagged_runs_are_the_committed_plateau_runs():
 # -- lines marks and the criterion ----------------------------------------------------------------------------
 
 def test_lines_marks_read_the_history_by_cumulative_lines():
-    from hwr.bench.task import cumulative_lines, lines_to, value_at_lines
+    from hwr.runs.candidates import cumulative_lines, lines_to, value_at_lines
 
     hist = [{"lines": 5000, "val_cer": 0.9}, {"lines": 5000, "val_cer": 0.4}, {"lines": 5008, "val_cer": 0.12}]
     assert cumulative_lines(hist) == [5000, 10000, 15008]

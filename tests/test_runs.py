@@ -31,6 +31,17 @@ def spec(dataset, experiment="ctc_baseline", seed=0, **train) -> RunSpec:
     return RunSpec(experiment, dataset, seed, overrides=TINY[experiment], train={**TRAIN, **train})
 
 
+
+def with_seeds(monkeypatch, name: str, seeds: list[int]) -> None:
+    """Give profile ``name`` these seeds for one test (the profile read from its file otherwise)."""
+    from dataclasses import replace
+
+    from hwr.profile import Profile
+
+    real = Profile.load
+    monkeypatch.setattr(Profile, "load", staticmethod(
+        lambda n: replace(real(n), seeds=tuple(seeds)) if n == name else real(n)))
+
 def test_identity_holds_everything_that_decides_the_result(dataset):
     a = spec(dataset)
     ident = a.identity()
@@ -168,9 +179,7 @@ def test_sweep_of_several_chapters_queues_each_shared_run_once_seed_major(monkey
 
     queued = []
     monkeypatch.setattr(executors, "run_missing", lambda runs, *a, **k: queued.extend(runs) or [])
-    from hwr.runs import study as study_module
-
-    monkeypatch.setitem(study_module.SEEDS, "smoke", [0, 1])
+    with_seeds(monkeypatch, "smoke", [0, 1])
     # the real parser, so an option added to `hwr sweep` reaches this test with its default
     parser = argparse.ArgumentParser()
     cli.configure(parser)
@@ -187,7 +196,7 @@ def test_studies_join_and_a_scaled_budget_scales_minutes_and_schedule(monkeypatc
     from hwr.runs import studies
     from hwr.runs.study import first_seed, scaled_budget
 
-    monkeypatch.setitem(study_module.SEEDS, "smoke", [0, 1, 2])
+    with_seeds(monkeypatch, "smoke", [0, 1, 2])
     assert first_seed("smoke") == [0]
     dsc = studies.study("ch10", "smoke")
     seeds = {}
@@ -218,11 +227,11 @@ def test_segmentation_study_holds_each_attention_run_once():
 
 
 def test_a_profile_gives_its_data_where_the_task_leaves_it_open():
-    from hwr.runs.study import profile_data
+    from hwr.profile import Profile
 
-    assert profile_data("full") is not None and profile_data("no-such-profile") is None
+    assert Profile.load("full").data is not None and Profile.load("no-such-profile").data is None
     full = Study.declare("chXX", "full", ["gate_1"], seeds=[0])
-    assert full.runs[0].data == profile_data("full")
+    assert full.runs[0].data == Profile.load("full").data
     book = Study.declare("chXX", "book", ["gate_1"], seeds=[0])
     assert book.runs[0].data == "synth:phrases"  # the book task names its own data
 

@@ -20,7 +20,7 @@ from hwr.synth import fonts as F
 from hwr.synth import dataset as G
 from hwr.synth import text as T
 from hwr.datasets.stats import IAM_STATS, compare_with_iam, text_stats
-from hwr.synth.gallery import _texts, gallery
+from hwr.plots.gallery import _texts, gallery
 from hwr.synth.render import Renderer
 
 TINY = SynthConfig(seed=3, train=8, valid=3, test=3,

@@ -82,7 +82,7 @@ def test_profiles_still_load_in_the_runner():
 # -- hwr bench task -------------------------------------------------------------------
 
 def test_value_at_and_mean_sd():
-    from hwr.bench.task import mean_sd, value_at
+    from hwr.runs.candidates import mean_sd, value_at
 
     hist = [{"elapsed": 50.0, "val_cer": 0.9}, {"elapsed": 110.0, "val_cer": 0.5}, {"elapsed": 190.0, "val_cer": 0.3}]
     assert value_at(hist, 40) is None and value_at(hist, 60) == 0.9 and value_at(hist, 120) == 0.5
@@ -92,7 +92,7 @@ def test_value_at_and_mean_sd():
 
 
 def test_table_verdicts():
-    from hwr.bench.task import format_table, table
+    from hwr.runs.candidates import format_table, table
 
     rows = [{"task": "t", "model": m, "seed": s, "minutes": 10.0, "val_cer": c, "lines_per_s": 20.0}
             for m, cers in (("good", (0.12, 0.14, 0.13)), ("bad", (0.20, 0.30, 0.25)), ("part", (0.1, None, 0.1)))

@@ -56,6 +56,18 @@ from collections import defaultdict
 
 import numpy as np
 
+from hwr.bench.batches import bench_lines, collate_batches, sample_batches
+from hwr.bench.latency import TYPICAL_STEPS, _forward
+from hwr.models import build
+from hwr.models.decoder import AttentionDecoder
+from hwr.models.gate import GateBlock
+from hwr.models.norm import InstanceNorm
+from hwr.preprocess import THESIS_EVAL_WIDTH, Batch, PreparedLines
+from hwr.training.checkpoint import seed_everything
+from hwr.training.config import available_cores
+from hwr.training.engine import build_model
+from hwr.training.losses import batch_loss
+
 MATMUL_N = 2048
 MATMUL_REPEATS = 5
 SCOPE = "hwr-part:"
@@ -89,8 +101,6 @@ def flop_counter():
 
 def line_flops(model, batch) -> int:
     """FLOPs of forward, loss and backward of ``batch`` (the optimiser step is not counted)."""
-    from hwr.training.losses import batch_loss
-
     model.zero_grad(set_to_none=True)
     with flop_counter() as counter:
         loss, _, _ = batch_loss(model, batch, "cpu", 0.8)
@@ -113,10 +123,6 @@ def forward_flops(name: str, width: int | None = None, steps: int | None = None)
         (FLOPs; the parts add up to ``total``).
     """
     import torch
-
-    from hwr.bench.latency import TYPICAL_STEPS, _forward
-    from hwr.models import build
-    from hwr.preprocess import THESIS_EVAL_WIDTH
 
     steps = TYPICAL_STEPS if steps is None else steps
     model = build(name).eval()
@@ -156,10 +162,6 @@ def matmul_rate(threads: int, n: int | None = None, repeats: int = MATMUL_REPEAT
 def _module_part(module, in_backbone: bool) -> str | None:
     """The part a module's own forward belongs to (None: no scope of its own)."""
     from torch import nn
-
-    from hwr.models.decoder import AttentionDecoder
-    from hwr.models.gate import GateBlock
-    from hwr.models.norm import InstanceNorm
 
     if isinstance(module, GateBlock):
         return "gates"
@@ -252,8 +254,6 @@ def _step(model, optimizer, batch, scoped: bool):
 
     from torch.autograd.profiler import record_function
 
-    from hwr.training.losses import batch_loss
-
     scope = (lambda part: record_function(SCOPE + part)) if scoped else (lambda part: nullcontext())
     with scope("step"):
         with scope("optimiser"):
@@ -270,10 +270,6 @@ def measure_model(experiment: str, batches, warmup: int = 1, seed: int = 0) -> d
     """FLOPs per line, lines/s and seconds per part of training ``experiment`` on ``batches``."""
     import torch
     from torch.profiler import ProfilerActivity, profile
-
-    from hwr.preprocess import Batch
-    from hwr.training.checkpoint import seed_everything
-    from hwr.training.engine import build_model
 
     seed_everything(seed)
     model = build_model(experiment, {})
@@ -325,15 +321,11 @@ def bench_flops(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
     """
     import torch
 
-    from hwr.bench.train import _collate, bench_lines, sample_batches
-    from hwr.preprocess import PreparedLines
-    from hwr.training.config import available_cores
-
     threads = threads or available_cores()
     torch.set_num_threads(threads)
     dataset, described = bench_lines(source, lines, seed)
     index_batches = sample_batches(dataset, batch_size, batches, 64, seed)
-    data = _collate(PreparedLines(dataset, 64), index_batches, None)
+    data = collate_batches(PreparedLines(dataset, 64), index_batches, None)
     rate = matmul_rate(threads)
     report(f"hwr bench train --flops: {described}; {len(data)} batches of {batch_size} (+{warmup} warm-up), "
            f"{threads} thread(s)")

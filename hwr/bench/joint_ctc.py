@@ -23,19 +23,20 @@ from __future__ import annotations
 import argparse
 import time
 
+from hwr.cli_types import non_negative_int, positive_float, positive_int
+from hwr.datasets import open_dataset
+from hwr.evaluation import evaluate
+from hwr.models import build
+from hwr.training.data import train_loader, validation_subset
+from hwr.training.losses import batch_loss, ctc_loss, seq2seq_loss, seq2seq_targets
+from hwr.training.schedule import LRSchedule
+from hwr.training.task import get_task
+
 
 def _train(args: tuple) -> list[dict]:
     model_name, weight, minutes, task_name, seed, val_every = args
     import torch
     import torch.nn as nn
-
-    from hwr.datasets import open_dataset
-    from hwr.evaluation import evaluate
-    from hwr.models import build
-    from hwr.training.data import train_loader, validation_subset
-    from hwr.training.losses import batch_loss, ctc_loss, seq2seq_loss, seq2seq_targets
-    from hwr.training.schedule import LRSchedule
-    from hwr.training.task import get_task
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -86,7 +87,6 @@ def _train(args: tuple) -> list[dict]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hwr.cli_types import non_negative_int, positive_float, positive_int
 
     parser.add_argument("--model", default="gate_1", help="a seq2seq registry model with 1D attention")
     parser.add_argument("--weights", default="0,0.5", help="CTC loss weights, one process each (0 = plain)")

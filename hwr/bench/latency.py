@@ -40,7 +40,12 @@ from typing import Sequence
 
 import torch
 
+from hwr import device
+from hwr.bench.memory_format import weights_format
+from hwr.cli_types import non_negative_int, positive_int
+from hwr.models import MODELS, build
 from hwr.preprocess import THESIS_EVAL_WIDTH
+from hwr.provenance import hardware
 
 THESIS_STEPS = 98
 TYPICAL_STEPS = 45
@@ -49,8 +54,6 @@ TYPICAL_WIDTH = 750
 
 def environment(device: str = "cpu") -> dict:
     """What the figures depend on: torch version, threads, CPU, GPU."""
-    from hwr.provenance import hardware
-
     hw = hardware()
     return {
         "torch": torch.__version__,
@@ -143,9 +146,6 @@ def measure(
         weights of the two measurements were actually in), compile,
         thesis_reported_ms}``.
     """
-    from hwr.bench.memory_format import weights_format
-    from hwr.models import MODELS, build
-
     if repeats < 1:
         raise ValueError(f"hwr bench latency: repeats must be >= 1, got {repeats}")
     torch.manual_seed(seed)
@@ -246,9 +246,6 @@ def format_report(report: dict) -> str:
 # ---------------------------------------------------------------- command line
 def configure(parser) -> None:
     """Arguments of ``hwr bench latency``."""
-    from hwr import device
-    from hwr.cli_types import non_negative_int, positive_int
-
     parser.add_argument("--models", nargs="+", default=["gate_1"], help="registry names (default gate_1)")
     parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[1, 24], help="default: 1 24")
     parser.add_argument("--width", type=positive_int, default=None, help="input width (default: 1408 at height 64, 3225 at 128)")
@@ -269,7 +266,6 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
-    from hwr import device
 
     if args.threads:
         torch.set_num_threads(args.threads)

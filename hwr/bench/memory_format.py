@@ -34,6 +34,13 @@ from typing import Sequence
 
 import torch
 
+from hwr.cli_types import non_negative_int, positive_int
+from hwr.codec import SYMBOLS
+from hwr.models import build
+from hwr.preprocess import Batch
+from hwr.provenance import hardware
+from hwr.training.losses import batch_loss
+
 FORMATS = ("default", "channels_last")
 
 
@@ -45,9 +52,6 @@ def _train_batch(batch_size: int, height: int, width: int, seed: int):
     """A batch of random B x 1 x height x width images with random texts of
     one character per 18 px (at height 64)."""
     import numpy as np
-
-    from hwr.codec import SYMBOLS
-    from hwr.preprocess import Batch
 
     rng = np.random.default_rng(seed)
     alphabet = np.array([s for s in SYMBOLS if s.strip()])
@@ -74,9 +78,6 @@ def measure_model(name: str, batch_size: int = 8, width: int = 750, steps: int =
         "train_ratio", "infer_ratio" (channels-last / default medians),
         "train_ratio_range", "infer_ratio_range" (min, max of the paired ratios)}.
     """
-    from hwr.models import build
-    from hwr.training.losses import batch_loss
-
     torch.manual_seed(seed)
     base = build(name, **(overrides or {}))
     models = {f: _as_format(copy.deepcopy(base), f) for f in FORMATS}
@@ -139,8 +140,6 @@ def format_row(r: dict) -> str:
 
 def run(models: Sequence[str] = ("ctc_baseline", "gate_1"), threads: int = 1, report=print, **kw) -> dict:
     """:func:`measure_model` for each model at ``threads`` torch threads."""
-    from hwr.provenance import hardware
-
     torch.set_num_threads(threads)
     report(f"hwr bench memory-format: {threads} thread(s), torch {torch.__version__}; "
            "CPU ms per call: default, channels-last, ratio channels-last/default [pairs min-max]")
@@ -150,8 +149,6 @@ def run(models: Sequence[str] = ("ctc_baseline", "gate_1"), threads: int = 1, re
 
 def configure(parser) -> None:
     """Arguments of ``hwr bench memory-format``."""
-    from hwr.cli_types import non_negative_int, positive_int
-
     parser.add_argument("--models", default="ctc_baseline,gate_1", help="comma-separated registry names")
     parser.add_argument("--batch", type=positive_int, default=8, help="lines per training batch (default 8)")
     parser.add_argument("--width", type=positive_int, default=750, help="line width at height 64 (default 750)")

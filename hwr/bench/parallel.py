@@ -21,18 +21,22 @@ import json
 import os
 import statistics
 
+from hwr.bench.batches import bench_lines, collate_batches, sample_batches
+from hwr.bench.train import time_variant, variants
+from hwr.cli_types import positive_int
+from hwr.preprocess import PreparedLines
+from hwr.training.config import available_cores
+
 
 def _worker(job: dict) -> float:
     os.environ["OMP_NUM_THREADS"] = str(job["threads"])
     import torch
 
     torch.set_num_threads(job["threads"])
-    from hwr.bench.train import bench_lines, sample_batches, time_variant, variants, _collate
-    from hwr.preprocess import PreparedLines
 
     dataset, _ = bench_lines(job["data"], job["lines"], 0)
     index = sample_batches(dataset, job["batch_size"], job["batches"], 64, 0)
-    batches = _collate(PreparedLines(dataset, 64), index, None)
+    batches = collate_batches(PreparedLines(dataset, 64), index, None)
     optimised = [v for v in variants() if v.name == "optimised"][0]
     return time_variant(job["model"], batches, optimised, warmup=1)["lines_per_s"]
 
@@ -47,8 +51,6 @@ def bench_parallel(model: str = "ctc_baseline", cores: int | None = None, rounds
     """Total lines/s of each arrangement, per round and as the median of rounds."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-
-    from hwr.training.config import available_cores
 
     cores = cores or available_cores()
     options = arrangements(cores)
@@ -73,7 +75,6 @@ def bench_parallel(model: str = "ctc_baseline", cores: int | None = None, rounds
 
 
 def configure(parser) -> None:
-    from hwr.cli_types import positive_int
 
     parser.add_argument("--model", default="ctc_baseline", help="registry name (default ctc_baseline)")
     parser.add_argument("--cores", type=positive_int, default=None, help="cores to share out (default: all available)")

@@ -37,6 +37,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwr.bench.batches import bench_lines, collate_batches, sample_batches
+from hwr.bench.flops import bench_flops
+from hwr.bench.memory_format import weights_format
+from hwr.cli_types import non_negative_int, positive_int
+from hwr.preprocess import PreparedLines
+from hwr.training.checkpoint import seed_everything
+from hwr.training.config import available_cores
+from hwr.training.engine import build_model
+from hwr.training.losses import batch_loss
+
 NAIVE_WIDTH = 1408
 NAIVE_STEPS = 98
 
@@ -62,82 +72,11 @@ def variants(breakdown: bool = False) -> list[Variant]:
     return out
 
 
-def random_lines(n: int, seed: int = 0):
-    """``n`` random lines (noise images, random texts) with IAM-like widths.
-
-    Raw height 120; the raw width is chosen so the width after the thesis
-    preprocessing (pad 16/32, scale to height 64) is drawn from N(750, 250)
-    clipped to [250, 1400].
-    """
-    from hwr.codec import SYMBOLS
-    from hwr.datasets import LineItem, MemoryDataset
-
-    rng = np.random.default_rng(seed)
-    alphabet = np.array([s for s in SYMBOLS if s])
-    items = []
-    for i in range(n):
-        prepared = int(np.clip(rng.normal(750, 250), 250, 1400))
-        width = int(prepared * (120 + 32) / 64) - 64
-        image = rng.integers(0, 256, (120, width), dtype=np.uint8)
-        text = "".join(rng.choice(alphabet, max(1, prepared // 18))).strip() or "a"
-        items.append(LineItem(f"random-{i:05d}", image, text))
-    return MemoryDataset(items, name="random")
-
-
-def bench_lines(source: str = "auto", lines: int = 400, seed: int = 0):
-    """The lines to measure on, and a description of where they come from.
-
-    Args:
-        source: "auto" (the synthetic set on disk if present, else random
-            lines), "random", or any source for :func:`hwr.datasets.open_dataset`.
-        lines: how many lines to draw from (the sampler buckets among them).
-    """
-    from hwr.datasets import open_dataset
-    from hwr.paths import SYNTH
-
-    if source == "auto":
-        found = [p for p in (SYNTH / "default", SYNTH / "smoke") if (p / "manifest.json").is_file()]
-        source = str(found[0]) if found else "random"
-    if source == "random":
-        return random_lines(lines, seed), f"{lines} random lines with IAM-like widths (no synthetic set on disk)"
-    ds = open_dataset(source, "train")
-    rng = np.random.default_rng(seed)
-    picked = sorted(rng.choice(len(ds), min(lines, len(ds)), replace=False).tolist())
-    sub = ds.subset(picked)
-    return sub, f"{len(picked)} lines of {source} (train split)"
-
-
-def sample_batches(dataset, batch_size: int, batches: int, height: int = 64, seed: int = 0) -> list[list[int]]:
-    """``batches`` index batches of one bucketed epoch at evenly spaced width quantiles."""
-    from hwr.datasets.sampler import BucketBatchSampler
-    from hwr.preprocess import PreparedLines
-
-    widths = PreparedLines(dataset, height).widths()
-    epoch = BucketBatchSampler(widths, batch_size, seed=seed, drop_last=True).batches(0)
-    if not epoch:
-        raise ValueError(f"hwr bench train: {len(dataset)} lines make no full batch of {batch_size}")
-    epoch.sort(key=lambda b: max(widths[i] for i in b))
-    n = min(batches, len(epoch))
-    picks = ((np.arange(n) + 0.5) * len(epoch) / n).astype(int)  # quantile midpoints
-    return [epoch[k] for k in picks]
-
-
-def _collate(prepared, index_batches, fixed_width):
-    from hwr.preprocess import collate
-
-    return [collate([prepared[i] for i in b], fixed_width) for b in index_batches]
-
-
 def time_variant(experiment: str, batches, variant: Variant, warmup: int = 1, seed: int = 0,
                  overrides: dict | None = None) -> dict:
     """Train ``experiment`` (with model ``overrides``) on ``batches`` as
     ``variant`` does; lines/s of the timed steps."""
     import torch
-
-    from hwr.bench.memory_format import weights_format
-    from hwr.training.checkpoint import seed_everything
-    from hwr.training.engine import build_model
-    from hwr.training.losses import batch_loss
 
     seed_everything(seed)
     model = build_model(experiment, dict(overrides or {}))  # channels-last weights
@@ -184,16 +123,13 @@ def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
     """
     import torch
 
-    from hwr.preprocess import PreparedLines
-    from hwr.training.config import available_cores
-
     threads = threads or available_cores()
     torch.set_num_threads(threads)
     dataset, described = bench_lines(source, lines, seed)
     index_batches = sample_batches(dataset, batch_size, batches, 64, seed)
     prepared = PreparedLines(dataset, 64)
-    narrow = _collate(prepared, index_batches, None)
-    wide = _collate(prepared, index_batches, NAIVE_WIDTH)
+    narrow = collate_batches(prepared, index_batches, None)
+    wide = collate_batches(prepared, index_batches, NAIVE_WIDTH)
     report(f"hwr bench train: {described}; {len(index_batches)} batches of {batch_size} "
            f"(+{warmup} warm-up), {threads} thread(s)")
     rows, ratios = [], {}
@@ -212,7 +148,6 @@ def bench_train(models=("ctc_baseline", "gate_1"), batch_size: int = 16, batches
 
 
 def configure(parser) -> None:
-    from hwr.cli_types import non_negative_int, positive_int
 
     parser.add_argument("--models", default="ctc_baseline,gate_1", help="comma-separated registry names")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="lines per batch (default 16)")
@@ -232,7 +167,6 @@ def configure(parser) -> None:
 def main(args) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if getattr(args, "flops", False):
-        from hwr.bench.flops import bench_flops
 
         result = bench_flops(models, args.batch_size, args.batches, args.warmup, args.data, args.lines, args.seed,
                              args.threads)

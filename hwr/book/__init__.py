@@ -10,8 +10,6 @@
 A chapter is a jupytext percent-format ``book/chNN_slug.py``.
 """
 
-from hwr.errors import HwrError
+from hwr.errors import RunnerError
 
-
-class RunnerError(HwrError):
-    """A chapter, profile or parameter that cannot be run as asked (one line, exit 2)."""
+__all__ = ["RunnerError"]

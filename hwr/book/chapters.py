@@ -16,7 +16,7 @@ import yaml
 
 from hwr import paths
 from hwr.book import RunnerError
-from hwr.files import read_yaml
+from hwr.profile import read_config
 
 
 def chapters() -> list[Path]:
@@ -126,40 +126,14 @@ def _literal(text: Any) -> Any:
         return text
 
 
-def check_profile_shape(cfg: Any, where: str) -> None:
-    """Refuse a profile whose parts are not mappings (``defaults: 5``): the
-    lookups that follow would fail with a Python error that names no file.
+def load_profile(profile: str) -> dict[str, Any]:
+    """The parsed ``configs/<profile>.yaml`` (:func:`hwr.profile.read_config`), refusing a chapter
+    section that names no chapter of ``book/``.
 
     Raises:
-        RunnerError: naming the file and the part.
+        RunnerError: the file is missing or malformed, or a section names no chapter.
     """
-    if not isinstance(cfg, dict):
-        raise RunnerError(f"{where}: a profile is a mapping (defaults, chapters), not {type(cfg).__name__}")
-    for part in ("defaults", "chapters"):
-        value = cfg.get(part)
-        if value is not None and not isinstance(value, dict):
-            raise RunnerError(f"{where}: {part!r} must be a mapping of name: value, not "
-                              f"{type(value).__name__} {value!r}")
-    for chapter, section in (cfg.get("chapters") or {}).items():
-        if section is not None and not isinstance(section, dict):
-            raise RunnerError(f"{where}: chapters.{chapter} must be a mapping of parameter: value, not "
-                              f"{type(section).__name__} {section!r}")
-
-
-def load_profile(profile: str) -> dict[str, Any]:
-    """The parsed ``configs/<profile>.yaml``."""
-    path = paths.CONFIGS / f"{profile}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in paths.CONFIGS.glob("*.yaml")))
-        raise RunnerError(f"no profile {profile!r} (configs/{profile}.yaml is missing); profiles: {known}")
-    try:
-        cfg = read_yaml(path) or {}
-    except ValueError as e:  # not YAML, or a chapter's parameters merged into another's
-        raise RunnerError(str(e)) from None
-    check_profile_shape(cfg, f"configs/{profile}.yaml")
-    unknown = set(cfg) - {"defaults", "chapters", "description"}
-    if unknown:
-        raise RunnerError(f"configs/{profile}.yaml: unknown top-level keys {sorted(unknown)}")
+    cfg = read_config(profile)
     # a misspelt chapter section ("ch01_dat") would leave that chapter on its defaults without a word
     stems = {p.stem for p in paths.BOOK.glob("*.py")} if paths.BOOK.is_dir() else set()
     strays = sorted(set(cfg.get("chapters") or {}) - stems) if stems else []

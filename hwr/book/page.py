@@ -17,8 +17,17 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple, Sequence
 
 from hwr import paths
+from hwr.plots import style
+from hwr.profile import Profile
+from hwr.runs import report
+from hwr.runs.latency import latency_frame
+from hwr.runs.report import by_label
+from hwr.runs.store import RunRecord
+from hwr.runs.studies import study as declared_study
+from hwr.runs.study import Study
 
 
 def log_path() -> Path:
@@ -31,8 +40,6 @@ def log_path() -> Path:
 def start(svg: bool = True) -> None:
     """Set up a chapter's page: the book's figure style, SVG figures, and
     warnings to the run's log (never to the page)."""
-    from hwr.plots import style
-
     style.apply()
     if svg:
         with contextlib.suppress(ImportError):  # outside a kernel there is no inline backend
@@ -63,9 +70,48 @@ def records(what: str):
         f.write(f"== {what}: done in {time.perf_counter() - started:.1f} s\n")
 
 
+class OpenStudy(NamedTuple):
+    """What a chapter's opening cell gets from :func:`open_study`.
+
+    Attributes:
+        study: the chapter's declared study.
+        models: its models, each once, in the order declared.
+        records: every run's records, in the study's order.
+        groups: records by model/variant label, each group in seed order.
+        latencies: :func:`hwr.runs.latency.latency_frame` of the latency models (None when not asked).
+    """
+
+    study: Study
+    models: list[str]
+    records: list[RunRecord]
+    groups: dict[str, list[RunRecord]]
+    latencies: object
+
+
+def open_study(chapter: str, profile: str, latency_batches: Sequence[int] | None = None,
+               latency_models: Sequence[str] | None = None, what: str = "") -> OpenStudy:
+    """A chapter's opening: the page set up (:func:`start`), its declared study
+    (:mod:`hwr.runs.studies`) trained where runs are missing and read back, and,
+    when ``latency_batches`` is given, the recorded latencies of
+    ``latency_models`` (default: the study's models). The training and
+    measuring output goes to the run's log, headed by ``what``.
+
+    >>> study, models, records, groups, latencies = page.open_study("ch08_cell", profile, [1, 24])
+    """
+    start()
+    study = declared_study(chapter, profile)
+    what = what or f"{study.name}: {len(study.runs)} runs under {profile} (trained only when missing)"
+    latencies = None
+    with records(what):
+        got = study.ensure()
+        if latency_batches:
+            latencies = latency_frame(list(latency_models or study.models), latency_batches, profile=profile)
+    return OpenStudy(study, study.models, got, by_label(got), latencies)
+
+
 def smoke_note(profile: str) -> None:
     """Under the ``smoke`` profile, say on the page that its numbers only prove the code runs."""
-    if profile == "smoke":
+    if Profile.load(profile).smoke:
         from IPython.display import Markdown, display
 
         display(Markdown(
@@ -88,8 +134,6 @@ def rerun_note(chapter: str, profile: str, records, models, candidates: dict | N
         Markdown for the page.
     """
     from IPython.display import Markdown
-
-    from hwr.runs import report
 
     minutes = report.seconds_total(records) / 60
     text = (report.rerun_commands(chapter, profile, candidates or {}, models)

@@ -23,11 +23,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hwr import paths
 from hwr.book import RunnerError
 from hwr.book.chapters import chapters, named, results_dir
 from hwr.book.execute import show
 from hwr.book.notebook import website_notebook
+from hwr.profile import Profile
 
 MARKER = "% RUN RECORDS"
 
@@ -89,6 +92,23 @@ def executed_box(record: dict) -> str:
     ])
 
 
+def repository_url() -> str:
+    """The book's repository, ``repository.url`` in ``_config.yml`` (empty when not set)."""
+    path = paths.ROOT / "_config.yml"
+    config = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    return str((config.get("repository") or {}).get("url") or "").strip()
+
+
+def clone_text() -> str:
+    """Where a reader clones the book from: a link where ``_config.yml`` names the repository, else
+    how to name it (never a dead link)."""
+    url = repository_url()
+    if url:
+        return f"From a clone of [the repository]({url}) (`git clone {url}`):"
+    return ("From a clone of the repository (its address is not published with this build: whoever "
+            "publishes the book sets `repository.url` in `_config.yml`):")
+
+
 def rerun_box(chapter: str, record: dict) -> str:
     """The MyST admonition at a chapter's end: commands and downloads."""
     profile = record.get("profile", "smoke")
@@ -102,14 +122,13 @@ def rerun_box(chapter: str, record: dict) -> str:
     if overrides:
         lines += ["# the same with every parameter spelled out (change one to explore)",
                   f".venv/bin/hwr run {short} --profile {profile} {overrides}"]
-    if profile != "smoke":
+    if not Profile.load(profile).smoke:
         lines += ["# a quick check that it runs (tiny data, seconds)", f".venv/bin/hwr run {short} --profile smoke"]
     lines += ["# render the website from the recorded runs", f".venv/bin/hwr run --build-only --profile {profile}"]
     return "\n".join([
         ":::{admonition} Re-run this page",
         ":class: hwr-rerun tip",
-        f"This page took {_duration(record.get('duration_s'))} on {machine(record)}. "
-        "From a clone of the repository:",
+        f"This page took {_duration(record.get('duration_s'))} on {machine(record)}. " + clone_text(),
         "",
         "```bash",
         *lines,
@@ -181,6 +200,31 @@ def run_records(profile: str) -> str:
     return "\n".join(out)
 
 
+#: the pinned MathJax (data/package.json) and the parts of it a page loads: the combined TeX + CHTML
+#: component, the fonts it draws with, and the TeX extensions it loads on demand
+MATHJAX = paths.NODE_MODULES / "mathjax" / "es5"
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def stage_mathjax(target: Path) -> None:
+    """Copy the pinned MathJax into the book's static files, so that every equation renders offline
+    (``_config.yml`` points ``mathjax_path`` at it instead of a CDN).
+
+    Raises:
+        RunnerError: the npm packages are not installed (``make assets`` installs them).
+    """
+    if not (MATHJAX / MATHJAX_PARTS[0]).is_file():
+        raise RunnerError(f"{MATHJAX}: MathJax is missing; install the pinned npm packages with `make assets` "
+                          "(npm ci --prefix data)")
+    for part in MATHJAX_PARTS:
+        source, dest = MATHJAX / part, target / part
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, dest)
+
+
 def stage_book(profile: str) -> Path:
     """A copy of the book sources where each chapter is its executed notebook."""
     stage = stage_dir()
@@ -194,6 +238,8 @@ def stage_book(profile: str) -> Path:
             shutil.copy2(p, stage / "book" / p.name)
     if (paths.BOOK / "_static").exists():  # jupyter-book takes CSS, JS and the favicon from <root>/_static
         shutil.copytree(paths.BOOK / "_static", stage / "_static")
+    # not under _static: jupyter-book loads every .js file there on every page (MathJax's extensions too)
+    stage_mathjax(stage / "_vendor" / "mathjax")
     appendix = stage / "book" / "reproducibility.md"
     if appendix.exists():
         appendix.write_text(appendix.read_text().replace(MARKER, run_records(profile)))

@@ -16,6 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem, Skipped, SubsetDataset
+from hwr.datasets.gttxt import GtTxtDataset
+from hwr.datasets.iam import IamDataset
+from hwr.datasets.parquet import ParquetDataset
 from hwr.datasets.views import MemoryDataset
 
 __all__ = ["DatasetError", "DatasetReport", "LineDataset", "LineItem", "MemoryDataset", "Skipped", "SubsetDataset",
@@ -72,24 +75,19 @@ def open_dataset(source: str | Path | LineDataset, split: str | None = "train", 
     if isinstance(source, LineDataset):
         return source
     if isinstance(source, str) and (source == "synth" or source.startswith("synth:")):
-        preset = source.partition(":")[2] or "default"
         from hwr.synth import dataset_path  # lazy: generation pulls in fonts and node tools
 
-        from hwr.datasets.gttxt import GtTxtDataset
-
+        preset = source.partition(":")[2] or "default"
         kw.setdefault("name", f"synth:{preset}")
         return GtTxtDataset(dataset_path(preset), split, **kw)
     layout = layout or detect_layout(source)
     if layout in ("synth", "gt-txt"):
-        from hwr.datasets.gttxt import GtTxtDataset
 
         return GtTxtDataset(source, split, **kw)
     if layout == "iam":
-        from hwr.datasets.iam import IamDataset
 
         return IamDataset(source, split, **kw)
     if layout == "parquet":
-        from hwr.datasets.parquet import ParquetDataset
 
         return ParquetDataset(source, split, **kw)
     raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")

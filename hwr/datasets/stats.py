@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from hwr.preprocess import THESIS_EVAL_WIDTH, prepared_width
+from hwr.datasets.geometry import THESIS_EVAL_WIDTH, prepared_width
 
 
 #: IAM line statistics, measured on the transcriptions of IAM's line list

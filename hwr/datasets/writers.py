@@ -36,7 +36,10 @@ from pathlib import Path
 from typing import Iterable
 
 from hwr import paths
+from hwr.datasets import detect_layout, open_dataset
 from hwr.datasets.base import DatasetError, LineDataset, split_aliases
+from hwr.datasets.iam import IamDataset
+from hwr.synth.config import PRESETS, plan
 
 BOXES_SUFFIX = ".boxes.json"
 
@@ -90,7 +93,6 @@ def _locate(source) -> tuple[Path | None, str, list[str] | None]:
         root = Path(root)
         if root.is_dir() and (root / "manifest.json").is_file():
             return root, "synth", ids
-        from hwr.datasets.iam import IamDataset
 
         return root, ("iam" if isinstance(source, IamDataset) else "other"), ids
     if isinstance(source, str) and (source == "synth" or source.startswith("synth:")):
@@ -102,15 +104,12 @@ def _locate(source) -> tuple[Path | None, str, list[str] | None]:
             # on which data a machine happens to hold
             return Path(preset), "synth-plan", None
         return root, "synth", None
-    from hwr.datasets import detect_layout
 
     return Path(source), detect_layout(source), None
 
 
 def _open_ids(root: Path, split: str, layout: str) -> list[str]:
     """The line ids of a split, from the dataset's listing (no image decoded)."""
-    from hwr.datasets import open_dataset
-
     return [str(i) for i in open_dataset(root, split, layout=layout, bad="skip", unknown="skip").ids]
 
 
@@ -161,8 +160,6 @@ def _planned_writers(preset: str, split: str, ids: list[str] | None) -> dict[str
     Raises:
         FileNotFoundError: no such preset.
     """
-    from hwr.synth.config import PRESETS, plan
-
     if preset not in PRESETS:
         raise FileNotFoundError(f"no synthetic preset {preset!r}; presets: {', '.join(PRESETS)}")
     manifest, jobs = plan(PRESETS[preset])

@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 from hwr.codec import Codec
+from hwr.decode.attention_beam import seq2seq_beam
 from hwr.decode.ctc import clip_lengths, ctc_beam, ctc_confidences, ctc_greedy
 from hwr.decode.seq2seq import seq2seq_confidences, seq2seq_greedy, seq2seq_raw
 
@@ -89,7 +90,6 @@ def _run_ctc(model, images, widths, beam, max_steps, stop_at_eos, confidences, a
 def _run_seq2seq(model, images, widths, beam, max_steps, stop_at_eos, confidences, attention) -> Transcription:
     codec = FAMILIES["seq2seq"].codec
     if beam and beam > 1:  # no raw step sequence (legacy CER) and no attention maps
-        from hwr.decode.attention_beam import seq2seq_beam
 
         labels, conf = seq2seq_beam(model, images, beam=beam, max_steps=max_steps)
         return Transcription(labels, codec.decode_batch(labels), None, conf if confidences else None)

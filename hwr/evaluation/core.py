@@ -33,6 +33,9 @@ import torch
 from hwr import metrics
 from hwr.decode import transcribe
 from hwr.errors import EmptyScoreError
+from hwr.files import write_text
+from hwr.models.backbone import min_input_width
+from hwr.preprocess import make_loader
 
 PREDICTION_FIELDS = ("id", "reference", "hypothesis", "distance")
 
@@ -93,11 +96,9 @@ def _loader(model, data, batch_size: int, fixed_width: int | None, max_lines: in
     """A DataLoader as given, or one built over a dataset (first ``max_lines``)."""
     if isinstance(data, torch.utils.data.DataLoader):
         return data
-    from hwr.preprocess import make_loader
 
     if max_lines is not None and max_lines < len(data):
         data = data.subset(range(max_lines)) if hasattr(data, "subset") else [data[i] for i in range(max_lines)]
-    from hwr.models.backbone import min_input_width
 
     return make_loader(data, batch_size, train=False, height=model.input_height, fixed_width=fixed_width,
                        workers=workers, min_width=min_input_width(model))
@@ -259,8 +260,6 @@ def write_predictions(predictions: Sequence[dict], path: str | Path) -> Path:
     if path.suffix not in (".csv", ".jsonl"):
         raise ValueError(f"hwr.evaluation: prediction file {path} must end in .csv or .jsonl")
     import io
-
-    from hwr.files import write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO(newline="")

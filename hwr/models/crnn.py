@@ -31,6 +31,8 @@ from torchmore import flex
 
 from hwr.codec import NUM_CLASSES
 
+from .line_ctc import LineCTC
+
 
 @dataclass(frozen=True)
 class CRNNConfig:
@@ -135,7 +137,7 @@ def resnet_encoder(cfg: CRNNConfig) -> nn.Sequential:
     return nn.Sequential(*stages)
 
 
-class ResNetCRNN(nn.Module):
+class ResNetCRNN(LineCTC):
     """ResNet encoder -> column reduction -> stacked BiLSTMs -> CTC.
 
     Args:
@@ -148,24 +150,15 @@ class ResNetCRNN(nn.Module):
         shortcut head's B x L x 81 log-probs.
     """
 
-    family = "ctc"
-
     def __init__(self, cfg: CRNNConfig, experiment: str = ""):
-        super().__init__()
-        self.cfg, self.experiment, self.input_height = cfg, experiment, cfg.input_height
+        super().__init__(cfg, experiment)
         self.shortcut_weight = cfg.shortcut
         self.encoder = resnet_encoder(cfg)
         self.reduce = ColumnMax() if cfg.pool == "max" else StretchColumns(cfg.steps)
         rnn = [flex.BDL_LSTM(cfg.hidden, bidirectional=True) for _ in range(cfg.lstm_layers)]
         self.sequence = nn.Sequential(*rnn, nn.Dropout(cfg.dropout), flex.Conv1d(NUM_CLASSES, 1))
         self.shortcut_head = flex.Conv1d(NUM_CLASSES, 3, padding=1) if cfg.shortcut > 0 else None
-        # Fix every flex layer's input size with one dummy pass (the shortcut head's too; eval mode leaves the
-        # batch-norm statistics alone), then drop the Flex wrappers: plain modules remain, in training mode.
-        self.eval()
-        with torch.no_grad():
-            self(torch.zeros(2, 1, cfg.input_height, 64), shortcut=self.shortcut_head is not None)
-        flex.flex_freeze(self)
-        self.train()
+        self.infer_sizes(fill=0.0, shortcut=self.shortcut_head is not None)  # the shortcut head's sizes too
 
     def output_width(self, widths: torch.Tensor) -> torch.Tensor:
         """Frames L per line for input widths (LongTensor B -> LongTensor B).
@@ -180,9 +173,7 @@ class ResNetCRNN(nn.Module):
 
     def forward(self, images: torch.Tensor, shortcut: bool = False):
         """B x 1 x H x W -> B x L x 81 log-probs; with ``shortcut``, also the shortcut head's."""
-        if images.ndim != 4 or images.size(1) != 1 or images.size(2) != self.input_height:
-            raise ValueError(f"hwr.models.crnn ({self.experiment}): expected images B x 1 x {self.input_height} x W, "
-                             f"got {tuple(images.shape)}")
+        self.check_input(images)
         columns = self.reduce(self.encoder(images))  # B x C x L
         out = torch.log_softmax(self.sequence(columns).transpose(1, 2), dim=-1)
         if not shortcut:

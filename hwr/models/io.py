@@ -35,8 +35,10 @@ from pathlib import Path
 
 import torch
 
+from hwr.codec import SYMBOLS
 from hwr.errors import CheckpointError
 from hwr.files import atomic_write_bytes
+from hwr.models.registry import ARCHITECTURES, architecture_of, from_config, model_config
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,12 @@ log = logging.getLogger(__name__)
 def codec_description(family: str) -> dict:
     """The alphabet a model of ``family`` reads and writes: index -> symbol
     ("" for the special tokens), as stored in checkpoints and run identities."""
-    from hwr.codec import SYMBOLS
-
     return {"family": family, "symbols": list(SYMBOLS)}
 
 
 def describe(model) -> dict:
     """What a checkpoint of ``model`` says about it: experiment, overrides,
     full configuration, its architecture and codec (plain types only)."""
-    from hwr.models.registry import architecture_of
-
     return {
         "experiment": getattr(model, "experiment", ""),
         "overrides": dict(getattr(model, "overrides", {})),
@@ -139,13 +137,11 @@ def stored_config(ckpt: dict, path: str | os.PathLike = "checkpoint"):
         CheckpointError: when the stored configuration is not a valid one
             (written by another version) or the experiment is unknown.
     """
-    from hwr.models.registry import ARCHITECTURES, model_config
-
     if "model_config" in ckpt:
         architecture = ckpt.get("architecture", "thesis")
         if architecture not in ARCHITECTURES:
             raise CheckpointError(f"{path}: written by another hwr version: unknown architecture {architecture!r}")
-        cls = ARCHITECTURES[architecture]
+        cls = ARCHITECTURES[architecture].config
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(ckpt["model_config"]) - fields)
         if unknown:
@@ -169,8 +165,6 @@ def check_config(ckpt: dict, experiment: str, overrides: dict, path: str | os.Pa
     Raises:
         CheckpointError: one line listing every field that differs.
     """
-    from hwr.models.registry import model_config
-
     stored = dataclasses.asdict(stored_config(ckpt, path))
     asked = dataclasses.asdict(model_config(experiment, **overrides))
     diff = config_differences(stored, asked)
@@ -194,8 +188,6 @@ def model_from_checkpoint(ckpt: dict, device: str = "cpu", path: str | os.PathLi
         CheckpointError: another configuration than asked, another alphabet,
             or weights that do not fit the stored configuration.
     """
-    from hwr.models.registry import from_config
-
     if experiment is not None:
         check_config(ckpt, experiment, overrides, path)
     cfg = stored_config(ckpt, path)

@@ -25,6 +25,8 @@ from torchmore import flex
 
 from hwr.codec import NUM_CLASSES
 
+from .line_ctc import LineCTC
+
 
 @dataclass(frozen=True)
 class LiteConfig:
@@ -106,18 +108,15 @@ class SpatialTransformer(nn.Module):
 POOLS = ((2, 2), (2, 2), (2, 1), (2, 1), None)
 
 
-class LiteCRNN(nn.Module):
+class LiteCRNN(LineCTC):
     """(spatial transformer) -> depthwise separable CNN -> time dense -> BiLSTMs -> CTC.
 
     Shapes:
         B x 1 x H x W -> B x L x 81 log-probs, L = (W // 2) // 2.
     """
 
-    family = "ctc"
-
     def __init__(self, cfg: LiteConfig, experiment: str = ""):
-        super().__init__()
-        self.cfg, self.experiment, self.input_height = cfg, experiment, cfg.input_height
+        super().__init__(cfg, experiment)
         self.stn = SpatialTransformer() if cfg.stn else None
         layers = [flex.Conv2d(cfg.widths[0], 3, padding=1, bias=False), flex.BatchNorm2d(), nn.ReLU(inplace=True)]
         for k, (width, pool) in enumerate(zip(cfg.widths, POOLS)):
@@ -129,16 +128,7 @@ class LiteCRNN(nn.Module):
         self.time_dense = nn.Sequential(flex.Conv1d(cfg.time_dense, 1), nn.ReLU(inplace=True))
         rnn = [flex.BDL_LSTM(cfg.hidden, bidirectional=True) for _ in range(cfg.lstm_layers)]
         self.sequence = nn.Sequential(*rnn, nn.Dropout(cfg.dropout), flex.Conv1d(NUM_CLASSES, 1))
-        self.eval()  # infer the flex sizes without touching the batch-norm statistics
-        with torch.no_grad():
-            self(torch.ones(2, 1, cfg.input_height, 64))
-        flex.flex_freeze(self)
-        self.train()
-
-    def output_width(self, widths: torch.Tensor) -> torch.Tensor:
-        """Frames L per line for input widths (LongTensor B -> LongTensor B)."""
-        widths = torch.as_tensor(widths, dtype=torch.long)
-        return torch.div(torch.div(widths, 2, rounding_mode="floor"), 2, rounding_mode="floor")
+        self.infer_sizes()
 
     def straighten(self, images: torch.Tensor) -> torch.Tensor:
         """What the recogniser sees: the images through the spatial transformer (unchanged without one)."""
@@ -146,9 +136,7 @@ class LiteCRNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """B x 1 x H x W -> B x L x 81 log-probs."""
-        if images.ndim != 4 or images.size(1) != 1 or images.size(2) != self.input_height:
-            raise ValueError(f"hwr.models.lite ({self.experiment}): expected images B x 1 x {self.input_height} x W, "
-                             f"got {tuple(images.shape)}")
+        self.check_input(images)
         maps = self.convs(self.straighten(images))  # B x C x H / 16 x W / 4
         b, c, h, w = maps.shape
         columns = self.time_dense(maps.reshape(b, c * h, w))  # the rows concatenated, then a dense layer per column

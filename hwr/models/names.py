@@ -34,6 +34,8 @@ from torchmore import flex
 
 from hwr.codec import BLANK, NUM_CLASSES, Codec
 
+from .line_ctc import LineCTC
+
 #: the Kaggle notebook's alphabet (its order), the blank before it
 NAMES_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-' "
 #: the log-probability a class outside the model's alphabet gets in the codec's 81
@@ -113,18 +115,15 @@ def fixed_width(images: torch.Tensor, width: int) -> torch.Tensor:
     return F.pad(images, (0, width - images.size(-1), 0, 0), mode="replicate")
 
 
-class NamesCRNN(nn.Module):
+class NamesCRNN(LineCTC):
     """Fixed canvas -> three conv blocks -> per-column linear -> BiLSTM -> CTC over a small alphabet.
 
     Shapes:
         B x 1 x H x W -> B x L x 81 log-probs, L = input_width / 4 whatever W.
     """
 
-    family = "ctc"
-
     def __init__(self, cfg: NamesConfig, experiment: str = ""):
-        super().__init__()
-        self.cfg, self.experiment, self.input_height = cfg, experiment, cfg.input_height
+        super().__init__(cfg, experiment)
         act = ACTIVATIONS[cfg.activation]
         layers = []
         for width, pool in zip(cfg.widths, ((2, 2), (2, 2), (2, 1))):
@@ -135,11 +134,7 @@ class NamesCRNN(nn.Module):
             flex.BDL_LSTM(cfg.hidden, bidirectional=True),
             flex.Conv1d(1 + len(cfg.alphabet), 1))  # the seed's Linear(1024, 30)
         self.classes = ClassSubset(cfg.alphabet)
-        self.eval()  # infer the flex sizes without touching the batch-norm statistics
-        with torch.no_grad():
-            self(torch.ones(2, 1, cfg.input_height, cfg.input_width))
-        flex.flex_freeze(self)
-        self.train()
+        self.infer_sizes(cfg.input_width)
 
     def output_width(self, widths: torch.Tensor) -> torch.Tensor:
         """Frames per line (LongTensor B -> LongTensor B): every line has the canvas's frames."""
@@ -148,9 +143,7 @@ class NamesCRNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """B x 1 x H x W -> B x L x 81 log-probs."""
-        if images.ndim != 4 or images.size(1) != 1 or images.size(2) != self.input_height:
-            raise ValueError(f"hwr.models.names ({self.experiment}): expected images B x 1 x {self.input_height} x W, "
-                             f"got {tuple(images.shape)}")
+        self.check_input(images)
         maps = self.convs(fixed_width(images, self.cfg.input_width))  # B x 128 x H / 8 x 64
         b, c, h, w = maps.shape
         logits = self.sequence(maps.reshape(b, c * h, w)).transpose(1, 2)  # B x 64 x 30

@@ -31,6 +31,7 @@ from torchmore import flex
 
 from hwr.codec import NUM_CLASSES
 
+from .line_ctc import LineCTC
 from .sizenorm import MODES, SizeNormalize
 
 PROJECTIONS = ("sum", "max", "reshape", "lstm")
@@ -120,18 +121,15 @@ class Project(nn.Module):
         return x.reshape(b, c * h, w)
 
 
-class ProjectionCTC(nn.Module):
+class ProjectionCTC(LineCTC):
     """(size normalisation) -> convolutions -> projection -> sequence model -> CTC.
 
     Shapes:
         B x 1 x H x W -> B x L x 81 log-probs, L = (W // 2) // 2.
     """
 
-    family = "ctc"
-
     def __init__(self, cfg: ProjectionConfig, experiment: str = ""):
-        super().__init__()
-        self.cfg, self.experiment, self.input_height = cfg, experiment, cfg.input_height
+        super().__init__(cfg, experiment)
         self.normalize = (SizeNormalize(cfg.normalize, cfg.norm_sigma, cfg.norm_window, cfg.norm_floor)
                           if cfg.normalize != "none" else nn.Identity())
         convs = []
@@ -148,21 +146,10 @@ class ProjectionCTC(nn.Module):
             for _ in range(3):
                 seq += [flex.Conv1d(2 * cfg.hidden, 3, padding=1), flex.BatchNorm1d(), nn.ReLU(inplace=True)]
         self.sequence = nn.Sequential(*seq, nn.Dropout(cfg.dropout), flex.Conv1d(NUM_CLASSES, 1))
-        self.eval()  # infer the flex sizes without touching the batch-norm statistics
-        with torch.no_grad():
-            self(torch.ones(2, 1, cfg.input_height, 64))
-        flex.flex_freeze(self)
-        self.train()
-
-    def output_width(self, widths: torch.Tensor) -> torch.Tensor:
-        """Frames L per line for input widths (LongTensor B -> LongTensor B)."""
-        widths = torch.as_tensor(widths, dtype=torch.long)
-        return torch.div(torch.div(widths, 2, rounding_mode="floor"), 2, rounding_mode="floor")
+        self.infer_sizes()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """B x 1 x H x W -> B x L x 81 log-probs."""
-        if images.ndim != 4 or images.size(1) != 1 or images.size(2) != self.input_height:
-            raise ValueError(f"hwr.models.projection ({self.experiment}): expected images B x 1 x "
-                             f"{self.input_height} x W, got {tuple(images.shape)}")
+        self.check_input(images)
         columns = self.project(self.convs(self.normalize(images)))  # B x D x L
         return torch.log_softmax(self.sequence(columns).transpose(1, 2), dim=-1)

@@ -19,26 +19,33 @@ norm (the thesis's "LN") and an LSTM decoder; only ``seq2seq_bn`` and
 ``light_bn`` use BatchNorm, and the CTC baseline uses IN (its count leaves no
 room for BatchNorm statistics).
 
-The models of the other seed projects (issue 12) are rows of
-:data:`SEED_MODELS`, with their own configuration classes (an
-``architecture`` names which) and no thesis numbers; :data:`MODELS` holds
-both, and :func:`build` and :func:`model_config` accept any of its names.
+The models of the other seed projects (issue 12) have their own
+configuration classes and networks (an ``architecture``, a key of
+:data:`ARCHITECTURES`, names which) and no thesis numbers. :data:`MODELS` is
+the one registry of both; :data:`EXPERIMENTS` (the thesis's) and
+:data:`SEED_MODELS` are views of it, and :func:`build` and
+:func:`model_config` accept any of its names.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
 from torchmore import flex
 
-from .crnn import CRNNConfig
-from .lite import LiteConfig
-from .names import NamesConfig
-from .projection import ProjectionConfig
+from hwr.errors import ConfigError, UnknownNameError
+
+from .crnn import CRNNConfig, ResNetCRNN
+from .ctc import CTCModel
+from .lite import LiteConfig, LiteCRNN
+from .names import NamesConfig, NamesCRNN
 from .posenc import PositionalEncoding1d, PositionalEncoding2d
+from .projection import ProjectionConfig, ProjectionCTC
+from .seq2seq import Seq2Seq
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,7 @@ def gate_margin(cfg) -> int:
     memory columns as the line has backbone columns: half the columns its
     unpadded gate blocks trim, times the backbone's horizontal stride (0
     without gates)."""
-    from .backbone import gate_shrink, _width_scale
+    from .backbone import _width_scale, gate_shrink
 
     shrink = gate_shrink(cfg)
     if shrink % 2:
@@ -205,7 +212,7 @@ class Experiment:
 
     def model_config(self, **overrides):
         """The config (a :data:`ARCHITECTURES` class) with ``overrides`` applied (unknown names are refused)."""
-        cls = ARCHITECTURES[self.architecture]
+        cls = ARCHITECTURES[self.architecture].config
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - known)
         if unknown:
@@ -265,34 +272,56 @@ _ROWS = {
                      {}, "ConvNet6 (IN) + BiLSTM 256 + CTC"),
 }
 
-#: registry name -> Experiment, in the thesis's order
-EXPERIMENTS: dict[str, Experiment] = {
-    name: Experiment(name, tid, changes.get("family", "seq2seq"), dataclasses.asdict(ModelConfig(**changes)),
-                     count, cer, ms, desc)
-    for name, (tid, changes, count, cer, ms, desc) in _ROWS.items()
-}
+_THESIS_MODELS = [Experiment(name, tid, changes.get("family", "seq2seq"), dataclasses.asdict(ModelConfig(**changes)),
+                             count, cer, ms, desc)
+                  for name, (tid, changes, count, cer, ms, desc) in _ROWS.items()]
 
 
-#: architecture name -> its configuration class; a checkpoint records the name (``hwr.models.io``)
-ARCHITECTURES: dict[str, type] = {"thesis": ModelConfig, "crnn": CRNNConfig, "projection": ProjectionConfig,
-                                 "lite": LiteConfig, "names": NamesConfig}
+@dataclass(frozen=True)
+class Architecture:
+    """One kind of network: its configuration class and what builds it from a configuration.
+
+    Attributes:
+        name: the name a checkpoint records (:mod:`hwr.models.io`).
+        config: the configuration dataclass.
+        network: ``(config, registry name) -> nn.Module``.
+    """
+
+    name: str
+    config: type
+    network: Callable[..., nn.Module]
+
+
+def _thesis_network(cfg: ModelConfig, name: str = "") -> nn.Module:
+    """The thesis's two families share one configuration: attention or CTC head."""
+    return (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
+
+
+#: architecture name -> configuration class and network, the one place that pairs them
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in [
+    Architecture("thesis", ModelConfig, _thesis_network),
+    Architecture("crnn", CRNNConfig, ResNetCRNN),
+    Architecture("projection", ProjectionConfig, ProjectionCTC),
+    Architecture("lite", LiteConfig, LiteCRNN),
+    Architecture("names", NamesConfig, NamesCRNN),
+]}
 
 
 def architecture_of(cfg) -> str:
     """The :data:`ARCHITECTURES` name of a configuration object."""
-    for name, cls in ARCHITECTURES.items():
-        if type(cfg) is cls:
+    for name, arch in ARCHITECTURES.items():
+        if type(cfg) is arch.config:
             return name
     raise TypeError(f"hwr.models.registry: {type(cfg).__name__} is not a model configuration")
 
 
 def _seed_model(name, source, architecture, config, description) -> Experiment:
-    cfg = ARCHITECTURES[architecture](**config)
+    cfg = ARCHITECTURES[architecture].config(**config)
     return Experiment(name, "", cfg.family, dataclasses.asdict(cfg), None, None, {}, description, architecture, source)
 
 
-#: registry name -> Experiment, for the other seed projects' models (no thesis numbers)
-SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
+# the other seed projects' models (no thesis numbers)
+_SEED_MODELS = [
     # input height 64 as the thesis models (their latency input); the book task trains every model at 32
     _seed_model("crnn", "seed 001", "crnn", dict(input_height=64),
                 "ResNet CRNN (4 stages of one block, 32-256 channels) + 2 BiLSTM 128 + CTC, CTC shortcut 0.1"),
@@ -310,10 +339,15 @@ SEED_MODELS: dict[str, Experiment] = {e.name: e for e in [
                 "A-Z - ' space"),
     _seed_model("crnn_lite", "seed 004", "lite", {},
                 "spatial transformer + depthwise separable CNN + time dense 128 + 2 BiLSTM 128 + CTC"),
-]}
+]
 
-#: every model :func:`build` knows: the thesis's, then the seed projects'
-MODELS: dict[str, Experiment] = {**EXPERIMENTS, **SEED_MODELS}
+#: the registry: every model :func:`build` knows, by name: the thesis's in the thesis's order, then the seed
+#: projects'. Each entry names its :data:`ARCHITECTURES` key, which pairs its configuration with its network.
+MODELS: dict[str, Experiment] = {e.name: e for e in _THESIS_MODELS + _SEED_MODELS}
+#: the thesis's models (a view of :data:`MODELS`)
+EXPERIMENTS: dict[str, Experiment] = {n: e for n, e in MODELS.items() if e.source == "thesis"}
+#: the other seed projects' models (a view of :data:`MODELS`)
+SEED_MODELS: dict[str, Experiment] = {n: e for n, e in MODELS.items() if e.source != "thesis"}
 
 
 def _dummy_width(model) -> int:
@@ -383,11 +417,9 @@ def check_overrides(name: str, overrides: dict) -> None:
         ConfigError: a value of the wrong type or out of range (a ValueError);
             the message names the key and the problem on one line.
     """
-    from hwr.errors import ConfigError, UnknownNameError
-
     if name not in MODELS:
         raise UnknownNameError(f"unknown experiment {name!r}{did_you_mean(name, MODELS)}; known: {', '.join(MODELS)}")
-    cls = ARCHITECTURES[MODELS[name].architecture]
+    cls = ARCHITECTURES[MODELS[name].architecture].config
     defaults = {f.name: MODELS[name].config.get(f.name, f.default) for f in dataclasses.fields(cls)}
     for key, value in overrides.items():
         if key not in defaults:
@@ -453,19 +485,11 @@ def from_config(cfg, name: str = "", overrides: dict | None = None) -> nn.Module
     Returns:
         the model, as :func:`build` describes it.
     """
-    from .crnn import ResNetCRNN
-    from .ctc import CTCModel
-    from .lite import LiteCRNN
-    from .names import NamesCRNN
-    from .projection import ProjectionCTC
-    from .seq2seq import Seq2Seq
-
-    own = {CRNNConfig: ResNetCRNN, ProjectionConfig: ProjectionCTC, LiteConfig: LiteCRNN,
-           NamesConfig: NamesCRNN}.get(type(cfg))
-    model = own(cfg, name) if own else (Seq2Seq if cfg.family == "seq2seq" else CTCModel)(cfg, name)
+    architecture = architecture_of(cfg)
+    model = ARCHITECTURES[architecture].network(cfg, name)
     model.config = cfg
     model.overrides = dict(overrides or {})
-    if own is None:  # the seed models infer their flex layers' sizes themselves
+    if architecture == "thesis":  # the seed models infer their flex layers' sizes themselves (LineCTC)
         # Fix every flex layer's input size with one dummy pass, then drop the
         # Flex wrappers: what remains is plain nn.Conv2d / nn.LSTM / ... modules.
         flex.shape_inference(model.features, (2, 1, cfg.input_height, _dummy_width(model)))

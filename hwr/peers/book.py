@@ -14,20 +14,22 @@ import shutil
 import sys
 from pathlib import Path
 
+from hwr.files import read_json
 from hwr.peers.choose import Choice
+from hwr.peers.outputs import hwr_outputs
 from hwr.peers.process import check, run_logged
 from hwr.peers.setup import Setup
+from hwr.profile import Profile
+from hwr.runs.study import profile_task, task_spec
 
 
 def spec_for(setup: Setup, choice: Choice):
     """The run: the chosen model on the profile's task, the comparison's budget, trained until the budget ends."""
-    from hwr.runs.study import profile_data, profile_task, task_spec
-
     task = profile_task(setup.profile)
     # epochs: a task may stop by epochs (smoke); here only the minutes may stop a run, as for the other systems
     return task_spec(task, choice.experiment, setup.seed, model=dict(choice.overrides),
                      train={"minutes": setup.minutes, "epochs": 1000}, variant=choice.variant,
-                     data=profile_data(setup.profile))
+                     data=Profile.load(setup.profile).data)
 
 
 def train_command(spec, out: Path, threads: int) -> list[str]:
@@ -49,8 +51,6 @@ def train(setup: Setup, name: str, choice: Choice) -> dict:
     """Train the chosen model for the budget; its run folder, metrics and validation curve."""
     import pandas as pd
 
-    from hwr.files import read_json
-
     spec = spec_for(setup, choice)
     out = setup.work / name / "run"
     if out.exists():
@@ -68,8 +68,6 @@ def train(setup: Setup, name: str, choice: Choice) -> dict:
 
 def recognize(setup: Setup, name: str, model: Path, images: list[Path], tag: str) -> tuple[list[str], float]:
     """``hwr recognize --json`` over ``images`` in one process; the texts and its wall-clock seconds."""
-    from hwr.peers.outputs import hwr_outputs
-
     cmd = [sys.executable, "-m", "hwr.cli", "recognize", "--model", model, "--device", "cpu", "--json",
            *[p.resolve() for p in images]]
     shown = cmd[:9] + ["TEST-IMAGES..."] if len(images) > 3 else cmd

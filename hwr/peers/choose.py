@@ -13,7 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwr import paths
 from hwr.files import read_json
+from hwr.runs.spec import RunSpec
+from hwr.runs.study import profile_task, task_spec
+from hwr.training.task import get_task
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,6 @@ class Choice:
 
 def on_task(spec, task) -> bool:
     """Whether a stored run was trained on ``task`` as the task defines it (data, recipe, budget)."""
-    from hwr.runs.study import task_spec
-
     if spec.data != task.source():
         return False
     expected = task_spec(task, spec.experiment, spec.seed, model=spec.overrides)
@@ -65,12 +67,7 @@ def best_models(store_root: str | Path | None = None, task_name: str | None = No
     Returns:
         ``{"ctc": Choice, "seq2seq": Choice}`` (a family without any run on the task is absent).
     """
-    from hwr.paths import RESULTS
-    from hwr.runs.spec import RunSpec
-    from hwr.runs.study import profile_task
-    from hwr.training.task import get_task
-
-    root = Path(store_root) if store_root is not None else RESULTS / "book" / "runs"
+    root = Path(store_root) if store_root is not None else paths.RESULTS / "book" / "runs"
     task = profile_task("book") if task_name is None else get_task(task_name)
     groups: dict[tuple, list] = defaultdict(list)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:

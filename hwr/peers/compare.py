@@ -29,6 +29,9 @@ from hwr.peers.choose import best_models
 from hwr.peers.outputs import read_references, score
 from hwr.peers.process import ToolError, check, run_logged, shown
 from hwr.peers.setup import WORK, Setup
+from hwr.profile import Profile
+from hwr.provenance import git_state, hardware, versions
+from hwr.runs.study import profile_task
 
 #: a VGSL spec of about the thesis models' size (1.77 M parameters with the output layer for this
 #: alphabet; ctc_baseline has 1.73 M) at the book task's input height: three conv blocks, two BiLSTMs of 200
@@ -36,8 +39,6 @@ THESIS_SIZE_SPEC = "[1,32,0,1 Cr3,3,32 Mp2,2 Cr3,3,64 Mp2,2 Cr3,3,64 Mp2,1 S1(1x
 #: ketos' default recognition spec (kraken 7.1.1), spelled out for the record; ketos is run without -s for it
 KRAKEN_DEFAULT_SPEC = ("[1,120,0,1 Cr3,13,32 Do0.1,2 Mp2,2 Cr3,13,32 Do0.1,2 Mp2,2 Cr3,9,64 Do0.1,2 Mp2,2 "
                        "Cr3,9,64 Do0.1,2 S1(1x0)1,3 Lbx200 Do0.1,2 Lbx200 Do0.1,2 Lbx200 Do]")
-#: the smoke profile's budget per trained system: seconds, enough to run every step
-SMOKE_MINUTES = 0.5
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,6 @@ def run_system(setup: Setup, system: System, choices: dict, git: dict) -> tuple[
 
 def environment(setup: Setup) -> tuple[dict, dict]:
     """Tool versions (every tool, so each record says what was installed) and the hardware."""
-    from hwr.provenance import hardware, versions
-
     v = versions()
     out = {"python": v.get("python"), "hwr": v.get("hwr"), "torch": v.get("torch"), "torchmore": v.get("torchmore")}
     try:
@@ -182,7 +181,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m hwr.peers", description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", default="book", help="whose task decides the data: book (default) or smoke")
     p.add_argument("--minutes", type=float, default=None,
-                   help="training budget per system (default: the task's minutes; smoke: %g)" % SMOKE_MINUTES)
+                   help="training budget per system (default: the profile's peers_minutes, else the task's minutes)")
     p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset (default: all)")
     p.add_argument("--force", action="store_true", help="redo systems whose record exists")
@@ -192,8 +191,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hwr.provenance import git_state
-    from hwr.runs.study import profile_data, profile_task
 
     args = parse(argv)
     unknown = [s for s in args.systems.split(",") if s not in SYSTEMS]
@@ -201,11 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown system(s) {unknown}; systems: {', '.join(SYSTEMS)}", file=sys.stderr)
         return 2
     task = profile_task(args.profile)
-    minutes = args.minutes or (SMOKE_MINUTES if args.profile == "smoke" else task.train.get("minutes"))
+    profile = Profile.load(args.profile)
+    minutes = args.minutes or profile.peers_minutes or task.train.get("minutes")
     if not minutes:
         print(f"task {task.name} has no minutes: give --minutes", file=sys.stderr)
         return 2
-    source = task.source(profile_data(args.profile))
+    source = task.source(profile.data)
     setup = Setup(args.profile, source, float(minutes), args.threads,
                   data=WORK / "data" / source.replace(":", "-"), work=WORK / "runs" / args.profile,
                   seed=args.seed, test_limit=args.test_limit)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hwr.plots.runs import palette
+from hwr.plots.style import WIDTH
+
 PANELS = (("lines_seen", "training lines"), ("minutes", "minutes of training"))
 
 
@@ -19,10 +22,6 @@ def curves_figure(curves: pd.DataFrame, height: float = 2.6):
         curves: :func:`hwr.peers.records.curves` (columns system, label, kind, lines_seen, minutes, val_cer).
     """
     import matplotlib.pyplot as plt
-
-    from hwr.plots.runs import palette
-    from hwr.plots.style import WIDTH
-
     from matplotlib.ticker import FuncFormatter
 
     colours = palette(curves["system"])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hwr.paths import ROOT
 from hwr.peers import logs
+from hwr.peers.outputs import kraken_outputs
 from hwr.peers.process import ToolError, check, output_of, run_logged
 from hwr.peers.setup import Setup
 
@@ -79,8 +80,6 @@ def recognize(setup: Setup, name: str, model: Path, images: list[Path], tag: str
 
     The images are linked into a folder of their own, where kraken writes ``NAME.kraken.txt``.
     """
-    from hwr.peers.outputs import kraken_outputs
-
     t = tools(setup)
     folder = setup.work / name / f"ocr-{tag}"
     if folder.exists():

@@ -12,6 +12,8 @@ import json
 import unicodedata
 from pathlib import Path
 
+from hwr.metrics import cer, edit_distance, wer
+
 
 def clean(text: str) -> str:
     """One recognised line as text: NFC, form feeds and surrounding white space
@@ -66,8 +68,6 @@ def score(ids: list[str], references: list[str], hypotheses: list[str]) -> tuple
     Raises:
         ValueError: different numbers of ids, references and hypotheses.
     """
-    from hwr.metrics import cer, edit_distance, wer
-
     if not len(ids) == len(references) == len(hypotheses):
         raise ValueError(f"{len(ids)} ids, {len(references)} references, {len(hypotheses)} hypotheses")
     rows = [{"id": i, "reference": r, "hypothesis": h, "distance": edit_distance(r, h)}

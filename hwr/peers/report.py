@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hwr import stats
 from hwr.peers import records as store
+from hwr.plots.style import WIDTH
 
 TRAINED = ("kraken", "tesseract")  # kinds of the peers trained here (the stock model is not)
 
@@ -21,8 +23,6 @@ def percent(x: float) -> str:
 
 def interval(profile: str, record: dict, n_resamples: int = 2000):
     """The test CER with its 95 % bootstrap interval over test lines (:func:`hwr.stats.ratio_interval`)."""
-    from hwr import stats
-
     _, d, m = stats.line_counts(store.predictions_path(profile, record["system"]))
     return stats.ratio_interval(d, m, n_resamples=n_resamples)
 
@@ -90,8 +90,6 @@ def placeholder_figure(text: str):
     """A small figure that says why there is no chart (the page keeps its figure and its reference)."""
     import matplotlib.pyplot as plt
 
-    from hwr.plots.style import WIDTH
-
     fig, ax = plt.subplots(figsize=(WIDTH, 1.2))
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center")
@@ -146,8 +144,6 @@ def _best(records: list[dict], kinds: tuple[str, ...]) -> dict | None:
 
 def _difference(profile: str, a: dict, b: dict) -> str:
     """B's test CER minus A's in points, with the paired bootstrap interval over the test lines."""
-    from hwr import stats
-
     c = stats.compare([store.predictions_path(profile, a["system"])], [store.predictions_path(profile, b["system"])],
                       names=(a["label"], b["label"]))
     i = c.pooled

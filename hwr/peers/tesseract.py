@@ -26,6 +26,7 @@ from pathlib import Path
 
 from hwr.peers import logs
 from hwr.peers.boxes import write_boxes
+from hwr.peers.outputs import tesseract_pages
 from hwr.peers.process import ToolError, check, output_of, run_logged
 from hwr.peers.setup import Setup
 
@@ -136,8 +137,6 @@ def recognize(setup: Setup, name: str, images: list[Path], tag: str, model: Path
     ``model``: a trained ``.traineddata`` (read as a raw line, ``--psm 13``, as in training);
     None: the stock English model (a single text line, ``--psm 7``, its usual mode for a line).
     """
-    from hwr.peers.outputs import tesseract_pages
-
     require()
     work = setup.work / name
     work.mkdir(parents=True, exist_ok=True)

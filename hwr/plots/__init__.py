@@ -6,6 +6,7 @@ without a screen.
 
 - :mod:`hwr.plots.style`  the seaborn theme, font sizes and figure widths
 - :mod:`hwr.plots.lines`  line galleries and the preprocessing steps
+- :mod:`hwr.plots.gallery`  a synthetic set's lines, grouped by writer (chapter 1)
 - :mod:`hwr.plots.stats`  distributions and rates against a reference
 - :mod:`hwr.plots.runs`   learning curves, error against cost, character confusions
 """

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from hwr.plots.style import WIDTH
+from hwr.runs.report import curves_frame
 
 #: x axes of :func:`learning_curves`: frame column and axis label
 CURVE_AXES = {"lines": ("lines_seen", "training lines seen"), "minutes": ("minutes", "minutes of training")}
@@ -104,7 +105,6 @@ def as_curves(curves) -> pd.DataFrame:
     plot functions take a chapter's frame or a list of runs alike."""
     if isinstance(curves, pd.DataFrame):
         return curves
-    from hwr.runs.report import curves_frame
 
     return curves_frame(list(curves))
 

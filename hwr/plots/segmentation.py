@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from hwr.confusions import alignment
 from hwr.plots.style import WIDE, WIDTH
 
 HIT, MISS = "#2a9d4b", "#d1495b"
@@ -30,8 +31,6 @@ def boxes_and_peaks(image: np.ndarray, attention: np.ndarray, boxes: np.ndarray,
     maps, one row per step, with that character's box outlined.
     """
     from matplotlib.patches import Rectangle
-
-    from hwr.confusions import alignment
 
     att = np.asarray(attention, dtype=np.float32)
     att = att.sum(axis=1) if att.ndim == 3 else att

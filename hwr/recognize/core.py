@@ -24,8 +24,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from hwr.datasets.base import DatasetError, read_grey
 from hwr.decode import transcribe
 from hwr.errors import HwrError
+from hwr.models.backbone import gate_shrink, max_input_width, min_input_width
+from hwr.preprocess import prepare, prepared_width
 
 
 class ImageError(HwrError, ValueError):
@@ -58,8 +61,6 @@ def read_line_image(path: str | Path) -> np.ndarray:
     Raises:
         ImageError: naming the file when it is missing, unreadable or empty.
     """
-    from hwr.datasets.base import DatasetError, read_grey
-
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
@@ -77,9 +78,6 @@ def check_width(model, shape: tuple[int, int], name: str = "image") -> int:
     Raises:
         ImageError: naming ``name``, its size and the model's limit.
     """
-    from hwr.models.backbone import max_input_width, min_input_width
-    from hwr.preprocess import prepared_width
-
     h, w = int(shape[0]), int(shape[1])
     height = model.input_height
     width = prepared_width(h, w, height)
@@ -118,8 +116,6 @@ def recognize_image(
         ImageError: the image is empty, or too narrow or too wide for the
             model (:func:`check_width`).
     """
-    from hwr.preprocess import prepare
-
     image = np.asarray(image)
     if image.ndim < 2 or image.size == 0:
         raise ImageError(f"{name}: empty image (shape {image.shape})")
@@ -145,8 +141,6 @@ def frame_centres(model, width: int, frames: int) -> np.ndarray:
     unpadded gate block trims ``(width - 1) / 2`` frames on each side; a
     model's ``margin`` (input pixels on each side) shifts the columns left.
     """
-    from hwr.models.backbone import gate_shrink
-
     shrink = gate_shrink(model)
     margin = getattr(getattr(model, "config", None), "margin", 0) or 0
     stride = (width + 2 * margin) / max(frames + shrink, 1)

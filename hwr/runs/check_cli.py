@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hwr import paths
+from hwr.errors import HwrError
+from hwr.runs.seal import is_sealed, seal, verify
+from hwr.runs.store import RunStore
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -25,12 +30,8 @@ def _store_root(path: Path) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hwr.errors import HwrError
-    from hwr.paths import RESULTS
-    from hwr.runs.seal import is_sealed, seal, verify
-    from hwr.runs.store import RunStore
 
-    roots = [_store_root(p) for p in args.stores] or [RESULTS / "book" / "runs"]
+    roots = [_store_root(p) for p in args.stores] or [paths.RESULTS / "book" / "runs"]
     bad = 0
     for root in roots:
         if not root.is_dir():

@@ -37,8 +37,8 @@ def check_request(chapters: list[str], profile: str) -> None:
         HwrError: naming the chapter, the profile or the file.
     """
     from hwr import paths
-    from hwr.book.chapters import load_profile
     from hwr.errors import HwrError, UnknownNameError
+    from hwr.profile import read_config
     from hwr.runs.studies import STUDIES
     from hwr.training.task import profile_task
 
@@ -48,7 +48,7 @@ def check_request(chapters: list[str], profile: str) -> None:
     if profile_task(profile) is None:
         raise HwrError(f"profile {profile!r} has no task yet (configs/tasks.yaml: profiles.{profile} is null)")
     if (paths.CONFIGS / f"{profile}.yaml").is_file():
-        load_profile(profile)
+        read_config(profile)
 
 
 def main(args: argparse.Namespace) -> int:

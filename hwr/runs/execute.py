@@ -14,8 +14,19 @@ import sys
 import time
 from pathlib import Path
 
+from hwr.datasets import open_dataset
+from hwr.decode import transcribe
+from hwr.evaluation import evaluate
+from hwr.files import write_json
+from hwr.models.backbone import min_input_width
+from hwr.models.io import load_model
+from hwr.preprocess import make_loader
+from hwr.runs.analyses import run_end_analyses
+from hwr.runs.seal import seal
 from hwr.runs.spec import RunSpec
 from hwr.runs.store import RunStore
+from hwr.training import train
+from hwr.training.data import validation_subset
 
 #: test lines whose attention maps (seq2seq) or posteriors (CTC) are kept for figures
 FIGURE_LINES = 4
@@ -40,13 +51,9 @@ def figure_arrays(model, dataset, n: int = FIGURE_LINES) -> dict:
     import numpy as np
     import torch
 
-    from hwr.decode import transcribe
-    from hwr.preprocess import make_loader
-
     n = min(n, len(dataset))
     if n == 0:
         return {}
-    from hwr.models.backbone import min_input_width
 
     loader = make_loader(dataset.subset(range(n)), n, train=False, height=model.input_height,
                          min_width=min_input_width(model))
@@ -97,17 +104,11 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
     started = time.time()
     ctx = _log_to(folder / "train.log") if log else contextlib.nullcontext()
     with ctx:
-        from hwr.datasets import open_dataset
-        from hwr.evaluation import evaluate
-        from hwr.models.io import load_model
-        from hwr.training import train
-        from hwr.files import write_json
 
         config = spec.config(threads=threads, device=device, progress=False)
         train(spec.experiment, spec.data, folder, config, **spec.overrides)
         torch.set_num_threads(threads)
         model = load_model(folder, device="cpu")
-        from hwr.training.data import validation_subset
 
         test = open_dataset(spec.data, "test")
         # Batches of lines of similar width, as in validation: the attention models have no padding
@@ -121,11 +122,9 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         write_json(folder / "test.json", {**metrics, "checkpoint": "best", "split": "test",
                                           "seconds_total": time.time() - started,
                                           **({"allow_dirty": True} if allow_dirty else {})})
-        from hwr.runs.seal import seal
 
         seal(folder)  # last: the manifest's digests and counts make the records check themselves
         print(f"{spec.run_id}: test CER {metrics['cer']:.2%}", file=sys.stderr)
-        from hwr.runs.analyses import run_end_analyses
 
         run_end_analyses(store.load(spec), model.family)
     return spec.run_id

@@ -26,9 +26,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Sequence
 
+from hwr import paths, provenance
 from hwr.errors import HwrError
 from hwr.runs.execute import execute
 from hwr.runs.spec import RunSpec
+from hwr.runs.store import RunStore
 
 
 class DirtyCheckoutError(HwrError):
@@ -163,12 +165,9 @@ def refuse_dirty_book_store(root: str | Path, allow_dirty: bool = False) -> None
         DirtyCheckoutError: naming the store and the flag that allows it
             (which the run's ``test.json`` then records).
     """
-    from hwr.paths import RESULTS
-    from hwr.provenance import git_state
-
-    if allow_dirty or Path(root).resolve() != (RESULTS / "book" / "runs").resolve():
+    if allow_dirty or Path(root).resolve() != (paths.RESULTS / "book" / "runs").resolve():
         return
-    if git_state()["dirty"]:
+    if provenance.git_state()["dirty"]:
         raise DirtyCheckoutError(f"{root}: the book's runs are trained from a clean checkout, and this one has "
                                  "uncommitted changes (git status); commit them, train from a clean worktree "
                                  "(git worktree add), or pass --allow-dirty, which each run's test.json records")
@@ -197,8 +196,6 @@ def run_missing(specs: Sequence[RunSpec], root: str | Path, executor: str = "loc
         one line per failed run (empty when all succeeded). Damaged runs
         (:mod:`hwr.runs.seal`) are left as they are and count as neither.
     """
-    from hwr.runs.store import RunStore
-
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
     store = RunStore(root)

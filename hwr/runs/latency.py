@@ -22,17 +22,15 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from hwr.paths import RESULTS
-
-#: measurement settings of each profile: smoke only proves that the code runs (tiny inputs, one call)
-SETTINGS = {
-    "smoke": {"width": 256, "line_width": 128, "steps": 4, "repeats": 1, "warmup": 0},
-    "book": {"width": None, "line_width": 750, "steps": 45, "repeats": 3, "warmup": 1},
-}
+from hwr.bench.latency import environment, measure
+from hwr.files import read_json, write_json
+from hwr.profile import Profile
 
 
 def settings(profile: str) -> dict:
-    return dict(SETTINGS.get(profile, SETTINGS["book"]))
+    """The profile's measurement settings (:attr:`hwr.profile.Profile.latency`; smoke only proves that the code
+    runs: tiny inputs, one call)."""
+    return dict(Profile.load(profile).latency)
 
 
 def _path(root: Path, model: str, batch: int, params: dict, threads: int) -> Path:
@@ -49,10 +47,7 @@ def latency(model: str, batch: int, profile: str = "book", threads: int = 1, roo
     """
     import torch
 
-    from hwr.bench.latency import environment, measure
-    from hwr.files import read_json, write_json
-
-    root = Path(root) if root is not None else RESULTS / profile / "latency"
+    root = Path(root) if root is not None else Profile.load(profile).results / "latency"
     params = settings(profile)
     path = _path(root, model, batch, params, threads)
     saved = read_json(path)

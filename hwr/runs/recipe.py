@@ -17,13 +17,17 @@ from typing import Sequence
 
 import pandas as pd
 
-from hwr.bench.task import (CRITERION_MEAN, THRESHOLDS, mean_sd, run_summary, value_at_lines)
+from hwr.datasets import open_dataset
+from hwr.models import build
+from hwr.models.registry import gate_margin, model_config
+from hwr.preprocess import prepared_width
+from hwr.runs.candidates import CRITERION_MEAN, MARK_SLACK, THRESHOLDS, mean_sd, run_summary, value_at_lines
 from hwr.runs.spec import RunSpec
 from hwr.runs.store import RunStore
 
 
 def summaries(specs: list[tuple[str, RunSpec]], store: RunStore) -> list[dict]:
-    """:func:`hwr.bench.task.run_summary` of every finished run of ``specs`` (the others left out)."""
+    """:func:`hwr.runs.candidates.run_summary` of every finished run of ``specs`` (the others left out)."""
     return [run_summary(task, spec, store.load(spec)) for task, spec in specs if store.is_done(spec)]
 
 
@@ -40,7 +44,7 @@ def lines_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequen
     """One row per finished (task, model, seed): the candidate table of chapter 3.
 
     Columns: task, model, seed, training phrases, auxiliary CTC weight, gate
-    margin (px), val CER (%) after each mark, lines to 50 % and to 15 % val
+    margin (px), val CER (%) after each mark (blank past the run's budget), lines to 50 % and to 15 % val
     CER, degenerate test share (%), test CER (%), lines/s and the criterion
     (best val CER <= 15 %; ``degenerate`` or ``capped`` runs never meet it).
     """
@@ -49,8 +53,9 @@ def lines_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequen
         row = {"task": r["task"], "model": r["model"], "seed": r["seed"],
                "phrases": f"{r['train_lines'] / 1000:g}k" if r["train_lines"] else "-",
                "aux CTC": r["aux_ctc"] or "-", "margin": r["margin"] or "-"}
-        for mark in marks:
-            v = value_at_lines(r["history"], mark)
+        for mark in marks:  # a mark past the run's own budget stays blank (runs of several budgets share a table)
+            past = r["budget"] and mark > r["budget"] * (1 + MARK_SLACK)
+            v = None if past else value_at_lines(r["history"], mark)
             row[mark_label(mark)] = float("nan") if v is None else 100 * v
         for t in THRESHOLDS:
             row[f"to {round(100 * t)} %"] = _thousands(r[f"lines_to_{round(100 * t)}"])
@@ -121,11 +126,6 @@ def memory_columns(models: Sequence[str], source: str = "synth:phrases-xl-smoke"
         characters (``short %``).
     """
     import torch
-
-    from hwr.datasets import open_dataset
-    from hwr.models import build
-    from hwr.models.registry import gate_margin, model_config
-    from hwr.preprocess import prepared_width
 
     ds = open_dataset(source, split)
     widths = torch.tensor([prepared_width(h, w, height) for h, w in ds.sizes()])

@@ -30,6 +30,9 @@ import json
 import os
 from pathlib import Path
 
+from hwr.errors import DamagedRunError
+from hwr.files import write_json
+
 MANIFEST = "manifest.json"
 
 #: the record files a seal covers, when present (``arrays.npz`` is optional)
@@ -177,9 +180,6 @@ def seal(folder: str | os.PathLike) -> dict:
     Raises:
         DamagedRunError: the records are not consistent (nothing is sealed).
     """
-    from hwr.errors import DamagedRunError
-    from hwr.files import write_json
-
     folder = Path(folder)
     problems, counts = _inspect(folder)
     if problems:

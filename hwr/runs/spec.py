@@ -27,7 +27,11 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from hwr.datasets import open_dataset
+from hwr.models.registry import MODELS, config_dict
+from hwr.synth.config import GENERATOR_VERSION, PRESETS
 from hwr.training.config import EXECUTION_FIELDS, TrainConfig
+from hwr.training.data import describe_source, fingerprint
 from hwr.training.version import ENGINE_VERSION
 
 
@@ -38,7 +42,6 @@ def _canonical(value) -> str:
 @lru_cache(maxsize=64)
 def _data_identity(source: str) -> str:
     if source == "synth" or source.startswith("synth:"):
-        from hwr.synth.config import GENERATOR_VERSION, PRESETS
 
         preset = source.partition(":")[2] or "default"
         if preset not in PRESETS:
@@ -46,8 +49,6 @@ def _data_identity(source: str) -> str:
         ident = {"source": f"synth:{preset}", "generator": GENERATOR_VERSION,
                  "config": PRESETS[preset].to_dict()}
     else:
-        from hwr.datasets import open_dataset
-        from hwr.training.data import describe_source, fingerprint
 
         splits = [open_dataset(source, s) for s in ("train", "valid", "test")]
         ident = {"source": describe_source(source), "fingerprint": fingerprint(*splits),
@@ -112,8 +113,6 @@ class RunSpec:
 
     def model_config(self) -> dict:
         """Every model configuration field after overrides."""
-        from hwr.models.registry import MODELS, config_dict
-
         if self.experiment not in MODELS:
             raise KeyError(f"unknown experiment {self.experiment!r}; known: {', '.join(MODELS)}")
         return config_dict(MODELS[self.experiment].model_config(**self.overrides))

@@ -27,14 +27,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from hwr.files import read_json
-from hwr.paths import RESULTS
+from hwr.datasets import open_dataset
+from hwr.errors import CheckpointError, DamagedRunError
+from hwr.evaluation import evaluate
+from hwr.files import read_json, write_json
+from hwr.metrics import DEGENERATE_LIMIT, degenerate_share
+from hwr.models.io import load_model
+from hwr.profile import Profile
+from hwr.recognize.core import read_line_image, recognize_image
 from hwr.runs.seal import verify
 from hwr.runs.spec import RunSpec
 
 
 def _damaged(problems: list[str]):
-    from hwr.errors import DamagedRunError
 
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     return DamagedRunError(f"damaged run: {problems[0]}{more}; `hwr runs check` lists them, and retraining the run "
@@ -80,8 +85,6 @@ class RunRecord:
         """Share of the test lines whose output looks independent of the image
         (:func:`hwr.metrics.degenerate_share`, from ``predictions.csv``, so runs
         recorded before the metric existed are judged alike)."""
-        from hwr.metrics import degenerate_share
-
         p = self.predictions
         return degenerate_share(list(p["reference"]), list(p["hypothesis"]))
 
@@ -89,8 +92,6 @@ class RunRecord:
     def flagged(self) -> bool:
         """Whether no verdict may rest on this run: its degenerate share is above
         :data:`hwr.metrics.DEGENERATE_LIMIT`, or a minutes cap cut its lines budget short."""
-        from hwr.metrics import DEGENERATE_LIMIT
-
         return self.degenerate > DEGENERATE_LIMIT or bool(self.metrics.get("capped"))
 
     @property
@@ -105,9 +106,6 @@ class RunRecord:
             CheckpointError: the run has no checkpoints here (committed ``book``
                 runs keep their records only; ``hwr sweep`` retrains one).
         """
-        from hwr.errors import CheckpointError
-        from hwr.models.io import load_model
-
         if not (self.folder / "checkpoints").is_dir():
             raise CheckpointError(f"{self.folder}: no checkpoints here (a committed run keeps its records, not its "
                                   f"weights); retrain it locally with `hwr sweep` or `hwr.train` to get its model")
@@ -116,9 +114,6 @@ class RunRecord:
     def evaluate(self, split: str = "test", data: str | None = None, **kwargs) -> dict:
         """Score the model on ``split`` of its own data (or of ``data``): the
         metrics of :func:`hwr.evaluation.evaluate` (``cer``, ``wer``, ``lines``...)."""
-        from hwr.datasets import open_dataset
-        from hwr.evaluation import evaluate
-
         metrics, _ = evaluate(self.model, open_dataset(data or self.spec.data, split),
                               **{"progress": False, **kwargs})
         return metrics
@@ -126,8 +121,6 @@ class RunRecord:
     def recognize(self, image) -> str:
         """The transcription of one line image: a file path, or H x W uint8 grey (ink dark on white)."""
         import numpy as np
-
-        from hwr.recognize.core import read_line_image, recognize_image
 
         if not isinstance(image, np.ndarray):
             image = read_line_image(image)
@@ -146,10 +139,15 @@ class RunRecord:
 
 
 class RunStore:
-    """The run folders of one profile (``results/<profile>/runs``)."""
+    """A folder of run folders, such as a profile's (``results/<profile>/runs``: :meth:`of`)."""
 
-    def __init__(self, root: str | Path | None = None, profile: str = "smoke"):
-        self.root = Path(root) if root is not None else RESULTS / profile / "runs"
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @classmethod
+    def of(cls, profile: str) -> "RunStore":
+        """The store of ``profile`` (:attr:`hwr.profile.Profile.store_root`)."""
+        return cls(Profile.load(profile).store_root)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -223,7 +221,6 @@ class RunStore:
         return out
 
     def write_spec(self, spec: RunSpec) -> None:
-        from hwr.files import write_json
 
         self.folder(spec).mkdir(parents=True, exist_ok=True)
         write_json(self.folder(spec) / "spec.json", {"spec": spec.to_dict(), "run_id": spec.run_id,

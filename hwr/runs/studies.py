@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from typing import Callable
 
-from hwr.runs.study import Study, first_seed, scaled_budget
+from hwr.models import EXPERIMENTS
+from hwr.profile import Profile
+from hwr.runs.study import Study, first_seed, profile_task, scaled_budget, task_spec
+from hwr.training.config import SCHEDULE_DEFAULTS
+from hwr.training.task import get_task
 
 STUDIES: dict[str, Callable[[str], Study]] = {}
 
 
 def declares(name: str):
     """Register a function ``profile -> Study`` under a chapter name."""
-
     def register(fn):
         STUDIES[name] = fn
         return fn
@@ -107,8 +110,6 @@ def _attn2d(profile: str) -> Study:
     height (128); a task that fixes the height (the book's 32) would train the
     same network twice, so it joins only where each model keeps its own height.
     """
-    from hwr.runs.study import profile_task
-
     models = ["gate_1", "attn2d_h4", "attn2d_h8"]
     if profile_task(profile).input_height is None:
         models.append("attn2d_h8_in128")
@@ -136,14 +137,8 @@ def _gathered(name: str, profile: str, chapters, keep=lambda spec: True) -> Stud
 @declares("ch13_segmentation")
 def _segmentation(profile: str) -> Study:
     """Every attention model's runs of the thesis chapters, once each (no runs of its own)."""
-    from hwr.models import EXPERIMENTS
-
     return _gathered("ch13_segmentation", profile, ATTENTION_CHAPTERS,
                      lambda spec: EXPERIMENTS[spec.experiment].family == "seq2seq")
-
-
-#: seed 004's two tasks per profile: handwritten words, and printed words to pretrain on
-WORD_TASKS = {"smoke": ("words-smoke", "printed-words-smoke"), "book": ("words-32-cosine", "printed-words-32-cosine")}
 
 
 @declares("ch18_lite")
@@ -152,10 +147,7 @@ def _lite(profile: str) -> Study:
     a run pretrained on printed words (each seed from its own pretraining run); and from scratch on the
     pretraining plus fine-tuning budget, on the first seed. The ``full`` profile reads the book's word tasks
     (the thesis's data are lines, not words)."""
-    from hwr.runs.study import task_spec
-    from hwr.training.task import get_task
-
-    words, printed = WORD_TASKS.get(profile, WORD_TASKS["book"])
+    words, printed = Profile.load(profile).word_tasks  # handwritten words, and printed words to pretrain on
     pretrain = Study.declare("ch18_lite", profile, models=["crnn_lite"], variants={"printed words": {}},
                              task=printed)
     task = get_task(words)
@@ -218,20 +210,13 @@ def _projection(profile: str) -> Study:
                             seeds=first_seed(profile)))
 
 
-#: seed 003's task per profile: handwritten upper-case names on the model's fixed canvas
-NAMES_TASKS = {"smoke": "names-smoke", "book": "names-64-cosine"}
-
-
 @declares("ch17_names")
 def _names(profile: str) -> Study:
     """Seed 003's names recogniser as the seed reports it (Mish, cosine rate, batch 32), and one change at a
     time: ReLU, a constant rate (the cosine's peak), batch 64 (the schedule as long in lines)."""
     import math
 
-    from hwr.training.config import SCHEDULE_DEFAULTS
-    from hwr.training.task import get_task
-
-    task = NAMES_TASKS.get(profile, NAMES_TASKS["book"])
+    task = Profile.load(profile).names_task  # handwritten upper-case names on the model's fixed canvas
     cfg = get_task(task).config("names_crnn")
     batch64 = {"batch_size": 2 * cfg.batch_size,
                "schedule_steps": math.ceil(cfg.schedule_steps / 2) if cfg.schedule_steps else None}

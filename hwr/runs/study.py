@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from hwr.profile import Profile
+from hwr.runs.executors import run_missing
 from hwr.runs.spec import RunSpec
-from hwr.training.config import EXECUTION_FIELDS
 from hwr.runs.store import RunRecord, RunStore
-
-#: seeds per profile when a study names none: three for every verdict of the book
-SEEDS = {"smoke": [0], "book": [0, 1, 2], "full": [0, 1, 2]}
+from hwr.training import task as tasks
+from hwr.training.config import EXECUTION_FIELDS
+from hwr.training.task import get_task
 
 
 def first_seed(profile: str) -> list[int]:
     """The profile's first seed alone: for runs that only describe (no verdict rests on them)."""
-    return SEEDS.get(profile, [0])[:1]
+    return list(Profile.load(profile).first_seed)
 
 
 def scaled_budget(profile: str, model: str, factor: float) -> dict:
@@ -45,27 +46,12 @@ def scaled_budget(profile: str, model: str, factor: float) -> dict:
     return change
 
 
-def profile_data(profile: str) -> str | None:
-    """The data source of ``configs/<profile>.yaml`` (``defaults.data``), used where the
-    profile's task leaves the data open (the ``full`` profile: point it at a local IAM copy);
-    None for a profile without a config file."""
-    from hwr.book import RunnerError
-    from hwr.book.chapters import load_profile
-
-    try:
-        return (load_profile(profile).get("defaults") or {}).get("data")
-    except RunnerError:
-        return None
-
-
 def profile_task(profile: str):
     """The :class:`~hwr.training.task.Task` of ``profile`` (``configs/tasks.yaml``).
 
     Raises:
         ValueError: the profile's task is not chosen yet.
     """
-    from hwr.training import task as tasks
-
     task = tasks.profile_task(profile)
     if task is None:
         raise ValueError(f"{tasks.tasks_path()}: profile {profile!r} has no task yet (profiles.{profile} is null)")
@@ -106,7 +92,7 @@ class Study:
 
     def __post_init__(self):
         if self.store is None:
-            self.store = RunStore(profile=self.profile)
+            self.store = RunStore.of(self.profile)
 
     @classmethod
     def declare(cls, name: str, profile: str, models: Sequence[str], variants: dict[str, dict] | None = None,
@@ -121,12 +107,10 @@ class Study:
             task: a task of ``configs/tasks.yaml`` by name, for a chapter whose
                 data differ from the profile's (None: the profile's task).
         """
-        from hwr.training.task import get_task
-
         task = profile_task(profile) if task is None else get_task(task)
         variants = variants or {"": {}}
-        seeds = list(SEEDS.get(profile, [0]) if seeds is None else seeds)
-        data = profile_data(profile)
+        seeds = list(Profile.load(profile).seeds if seeds is None else seeds)
+        data = Profile.load(profile).data
         runs = []
         for experiment in models:
             for label, change in variants.items():
@@ -136,6 +120,11 @@ class Study:
                 runs += [task_spec(task, experiment, seed, change.get("model"), change.get("train"), label, data)
                          for seed in seeds]
         return cls(name, profile, runs, store)
+
+    @property
+    def models(self) -> list[str]:
+        """The study's models, each once, in the order they were declared."""
+        return list(dict.fromkeys(s.experiment for s in self.runs))
 
     def __add__(self, other: "Study") -> "Study":
         """Both studies' runs in one (a chapter whose models need different seeds or variants).
@@ -161,8 +150,6 @@ class Study:
         Raises:
             RuntimeError: some runs failed (one line each, with their logs' paths).
         """
-        from hwr.runs.executors import run_missing
-
         failures = run_missing(self.runs, self.store.root, executor, workers, threads, report=report)
         if failures:
             raise RuntimeError(f"{self.name}: {len(failures)} run(s) failed (logs in each run's train.log):\n"

@@ -18,14 +18,11 @@ Modules, one job each:
 - :mod:`~hwr.synth.page`     margins, neighbour fragments, pen, paper, noise
 - :mod:`~hwr.synth.config`   ``SynthConfig``, ``PRESETS``, the manifest
 - :mod:`~hwr.synth.dataset`  ``generate`` and ``dataset_path`` (datasets on disk)
-- :mod:`~hwr.synth.gallery`  gallery figure and IAM-comparison statistics
 """
 
 from hwr.synth.assets import AssetsError, ensure_assets
 from hwr.synth.dataset import (GENERATOR_VERSION, PRESETS, SynthConfig, dataset_path, generate,
                                 read_manifest)
 
-from hwr.synth.gallery import gallery  # matplotlib is imported lazily
-
 __all__ = ["AssetsError", "ensure_assets", "GENERATOR_VERSION", "PRESETS", "SynthConfig",
-           "dataset_path", "generate", "read_manifest", "gallery"]
+           "dataset_path", "generate", "read_manifest"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hwr.synth import fonts as F
+from hwr.synth import names as N
 from hwr.synth import text as T
 from hwr.synth.assets import ensure_assets
 
@@ -196,7 +197,6 @@ def plan(config: SynthConfig, node_modules: Path | None = None,
     writers = F.discover_writers(node_modules, config.families or F.FAMILIES, config.extra_weights)
     font_split = F.split_writers(writers, config.font_seed, config.font_fractions)
     if config.text == "names":
-        from hwr.synth import names as N
 
         names, corpus = N.load_names(node_modules)
         name_split = N.split_names(names, config.seed, config.text_fractions)

@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwr.errors import UnknownNameError
+from hwr.synth.render import Renderer
+
 try:
     import fcntl  # POSIX: lets parallel callers of dataset_path wait for one build
 except ImportError:  # Windows
@@ -134,7 +137,6 @@ def _chunks(jobs: list[tuple], size: int = 256) -> list[list[tuple]]:
 
 
 def _render_job(job: tuple) -> int:
-    from hwr.synth.render import Renderer
 
     split, index, line_id, text, writer = job
     st = _STATE
@@ -287,7 +289,6 @@ def dataset_path(preset: str = "default", build: bool = True, workers: int | Non
         FileNotFoundError: missing or stale and ``build`` is False.
     """
     if preset not in PRESETS:
-        from hwr.errors import UnknownNameError
 
         raise UnknownNameError(f"unknown synthetic preset {preset!r}; choose one of {sorted(PRESETS)}")
     out = paths.SYNTH / preset

@@ -26,9 +26,9 @@ from hwr.synth.corpus import CORPORA, FALLBACK, Document, load_documents, split_
 # Line-length model: greedy wrapping to a target drawn from N(mean, sd) ends
 # lines about one word short of the target; these values give IAM's line
 # length statistics (mean 42.2, sd 10.3, 5-95 % 25-58) once paragraph ends
-# are included (calibrated with hwr.synth.gallery.stats).
+# are included (calibrated with hwr.datasets.stats).
 TARGET_MEAN, TARGET_SD, TARGET_MIN, TARGET_MAX = 46.0, 9.0, 12, 87
-# Text shaping, calibrated with hwr.synth.gallery.compare against IAM's rates
+# Text shaping, calibrated with hwr.datasets.stats against IAM's rates
 P_SEMICOLON = {",": 0.4, ".": 0.5}       # "; x" -> ", x" or ". X"; else ";" is kept
 P_CONJ_SPLIT = 0.6                       # ", and X" -> ". And X"
 P_COMMA_SPLIT = 0.2                      # ", word" -> ". Word"

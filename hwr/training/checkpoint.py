@@ -32,6 +32,7 @@ import torch
 from hwr.errors import CheckpointError, RunFolderError
 from hwr.files import plain
 from hwr.models.io import config_differences, load_checkpoint, save_checkpoint
+from hwr.models.registry import LATER_DEFAULTS as MODEL_LATER
 from hwr.training.config import LATER_DEFAULTS, RESUMABLE_FIELDS
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,6 @@ def check_resumable(ckpt: dict, experiment, overrides, model_config: dict, data_
     if "model_config" not in ckpt:
         raise CheckpointError(f"cannot resume from {path}: it does not record its model configuration "
                               f"(written by an older hwr); delete {path.parent.parent} to train again")
-    from hwr.models.registry import LATER_DEFAULTS as MODEL_LATER
 
     # fields added later are absent from the identity at their default, present in the checkpoint
     stored = {k: v for k, v in ckpt["model_config"].items() if not (k in MODEL_LATER and v == MODEL_LATER[k])}

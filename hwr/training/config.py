@@ -15,6 +15,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
+from hwr.device import resolve
 from hwr.training.schedule import SCHEDULES
 
 #: fields that change how fast a run goes but not what it computes; a finished
@@ -235,8 +236,6 @@ def resolve_threads(config: TrainConfig) -> int:
 
 def resolve_device(name: str) -> str:
     """The torch device for ``TrainConfig.device``: :func:`hwr.device.resolve`."""
-    from hwr.device import resolve
-
     return resolve(name)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwr.datasets import open_dataset
 from hwr.paths import ROOT
+from hwr.preprocess import make_loader
 
 _VALID_KEYS = ("valid", "validation", "val")
 
@@ -36,7 +38,6 @@ def resolve_data(data) -> tuple[object, object, dict]:
         train_ds, valid_ds = data["train"], data[key]
         source = {k: getattr(v, "name", type(v).__name__) for k, v in (("train", train_ds), ("valid", valid_ds))}
     else:
-        from hwr.datasets import open_dataset
 
         train_ds, valid_ds = open_dataset(data, "train"), open_dataset(data, "valid")
         source = describe_source(data)
@@ -122,15 +123,11 @@ def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: 
     ``(rank, world_size)`` of a distributed run, which loads only this rank's
     share of each global batch of ``config.batch_size`` lines. ``min_width``:
     the model's narrowest input (narrower batches are padded to it)."""
-    from hwr.preprocess import make_loader
-
     return make_loader(dataset, config.batch_size, train=True, height=height, workers=config.workers,
                        seed=config.seed, pin_memory=pin_memory, shard=shard, min_width=min_width)
 
 
 def valid_loader(subset, config, height: int, pin_memory: bool = False, min_width: int | None = None):
     """Loader over the validation subset, in the subset's (width-sorted) order."""
-    from hwr.preprocess import make_loader
-
     return make_loader(subset, config.batch_size, train=False, height=height, fixed_width=config.val_width,
                        workers=config.workers, pin_memory=pin_memory, min_width=min_width)

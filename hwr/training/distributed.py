@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 
 from hwr.errors import HwrError
+from hwr.training.losses import encode_texts
 
 #: how long a rank waits in a collective for the others (rank 0 validates and
 #: writes checkpoints meanwhile; a full validation on the CPU may take long)
@@ -241,7 +242,6 @@ def align_batch(ctx: Context, batch, family: str) -> tuple[object, int | None, f
         return batch, None, 1.0, False
     steps = 0
     if family == "seq2seq":
-        from hwr.training.losses import encode_texts
 
         steps = max(len(x) for x in encode_texts(batch.texts, "seq2seq", batch.ids))
     shares = all_gather_ints(ctx, [len(batch), batch.images.shape[-1], steps])

@@ -63,24 +63,24 @@ import torch
 from tqdm import tqdm
 
 from hwr.errors import CheckpointError, RunFolderError
-from hwr.evaluation import check_skipped, dataset_skipped
+from hwr.evaluation import check_skipped, dataset_skipped, evaluate
 from hwr.evaluation.core import list_sources
 from hwr.files import RunLock, prepare_folder
+from hwr.models import build
 from hwr.models.backbone import min_input_width
-from hwr.models.io import describe
-from hwr.models.registry import MODELS
+from hwr.models.io import check_config, describe, load_checkpoint
+from hwr.models.registry import MODELS, config_dict, model_config
 from hwr.training import distributed
 from hwr.training import epoch as _epoch
 from hwr.training.checkpoint import (check_resumable, resume_point, rng_state, save_checkpoint, save_last,
                                      seed_everything, set_rng_state)
 from hwr.training.config import TrainConfig, resolve_device, resolve_threads, setup_threads
+from hwr.training.data import resolve_data, train_loader, valid_loader, validation_subset, without_undecodable
 from hwr.training.losses import AuxCTC
-from hwr.training.version import ENGINE_VERSION
-from hwr.training.data import (resolve_data, train_loader, valid_loader, validation_subset,
-                               without_undecodable)
-from hwr.training.schedule import LRSchedule
 from hwr.training.records import (identity_of, model_description, read_json, run_identity, summarise, write_history,
                                   write_json, write_provenance)
+from hwr.training.schedule import LRSchedule
+from hwr.training.version import ENGINE_VERSION
 
 #: where the summary of a finished run goes when training continues it
 PREVIOUS_METRICS = "metrics.previous.json"
@@ -88,8 +88,6 @@ PREVIOUS_METRICS = "metrics.previous.json"
 
 def build_model(experiment: str, overrides: dict) -> torch.nn.Module:
     """``hwr.models.build`` (a separate function so tests can substitute tiny models)."""
-    from hwr.models import build
-
     return build(experiment, **overrides)
 
 
@@ -100,8 +98,6 @@ def init_weights(model: torch.nn.Module, parent: Path, experiment: str, override
         CheckpointError: the parent has no best checkpoint (train it first), or
             holds another model configuration than ``experiment`` with ``overrides``.
     """
-    from hwr.models.io import check_config, load_checkpoint
-
     path = parent / "checkpoints" / "best.pt"
     if not path.is_file():
         raise CheckpointError(f"{path}: init_from needs the finished run {parent.name} (and its checkpoint) in the "
@@ -122,8 +118,6 @@ def validate(model, loader, max_skipped: float = 0.01, name: str = "validation s
         EmptyScoreError: no validation line could be read, or more than
             ``max_skipped`` of them failed (naming the files).
     """
-    from hwr.evaluation import evaluate
-
     metrics, _ = evaluate(model, loader, progress=False, legacy=False, max_skipped=max_skipped, name=name)
     return metrics
 
@@ -201,8 +195,6 @@ def train(experiment: str, data, out_dir, config: TrainConfig | None = None, **o
             or more than ``config.max_skipped`` of a split's lines were
             skipped (the message lists the files).
     """
-    from hwr.models.registry import config_dict, model_config
-
     config = TrainConfig() if config is None else config
     started = time.time()
     out = Path(out_dir)

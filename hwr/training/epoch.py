@@ -21,7 +21,8 @@ from hwr.decode import family_of
 from hwr.metrics import edit_distance
 from hwr.training import distributed
 from hwr.training.config import TrainConfig
-from hwr.training.losses import batch_loss
+from hwr.training.ctc_checks import min_frames
+from hwr.training.losses import batch_loss, encode_texts
 
 
 def train_step(model, batch, optimizer, device, config: TrainConfig, ctx=distributed.SINGLE, aux=None,
@@ -70,9 +71,6 @@ def infeasible_lines(batch, frames) -> list[tuple[str, str]]:
     """(id, reason) of each line of a CTC batch whose label needs more output
     frames than its image gives: ``zero_infinity`` turns its infinite loss into
     a silent 0, so the line is counted as skipped instead of passing as trained."""
-    from hwr.training.ctc_checks import min_frames
-    from hwr.training.losses import encode_texts
-
     labels = encode_texts(list(batch.texts), "ctc", list(batch.ids))
     out = []
     for line_id, label, n in zip(batch.ids, labels, frames.tolist()):

@@ -21,6 +21,8 @@ import math
 from pathlib import Path
 
 from hwr.files import plain, read_json, write_json, write_text  # noqa: F401 - read_json re-exported
+from hwr.models.io import codec_description
+from hwr.provenance import collect
 from hwr.training.config import EXECUTION_FIELDS
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_cer", "val_cer", "val_wer", "lines", "skipped", "val_lines",
@@ -60,15 +62,11 @@ def read_history(path: Path) -> list[dict]:
 
 def write_provenance(path: Path, params: dict, started: float, **extra) -> None:
     """``run.json`` from :func:`hwr.provenance.collect`."""
-    from hwr.provenance import collect
-
     write_json(path, collect(params, started, **extra))
 
 
 def model_description(model_config: dict, family: str) -> dict:
     """The model part of a run's identity: every configuration field and the codec."""
-    from hwr.models.io import codec_description
-
     return {"config": dict(model_config), "codec": codec_description(family)}
 
 

@@ -43,7 +43,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwr import paths
 from hwr.errors import ConfigError, UnknownNameError
+from hwr.files import read_yaml
+from hwr.models.registry import MODELS, gate_margin, model_config
 from hwr.training.config import EXECUTION_FIELDS, TrainConfig
 
 #: TrainConfig fields that only an attention decoder uses: a CTC model's runs leave them out, so that
@@ -55,15 +58,12 @@ _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - EXECUTION_FIEL
 
 def _family(model: str) -> str | None:
     """The family of a registry model (None for a name the registry does not know)."""
-    from hwr.models.registry import MODELS
-
     return MODELS[model].family if model in MODELS else None
 
 
 def tasks_path() -> Path:
-    from hwr.paths import CONFIGS
 
-    return CONFIGS / "tasks.yaml"
+    return paths.CONFIGS / "tasks.yaml"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,6 @@ class Task:
         ``margin`` for a gated model when the task sets ``gate_margin``)."""
         out = {} if self.input_height is None else {"input_height": self.input_height}
         if self.gate_margin and model:
-            from hwr.models.registry import gate_margin, model_config
 
             cfg = model_config(model, **out)
             if cfg.family == "seq2seq" and getattr(cfg, "gates", 0):
@@ -159,8 +158,6 @@ def load_tasks(path: str | Path | None = None) -> tuple[dict[str, Task], dict[st
         FileNotFoundError: naming the file when it is missing.
         ConfigError: (a ValueError) naming the file, and the task for a bad entry.
     """
-    from hwr.files import read_yaml
-
     path = Path(path) if path else tasks_path()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no task file")

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwr.plots.lines import line_gallery
+
+
 def _texts(dataset_dir: Path, split: str | None) -> list[tuple[Path, str]]:
     folders = [dataset_dir / split] if split else [dataset_dir / s for s in ("train", "valid", "test")]
     out = []
@@ -36,8 +39,6 @@ def gallery(dataset_dir: str | Path, n: int = 12, split: str = "train", boxes: b
         A matplotlib Figure (all lines at the same pixel scale).
     """
     from PIL import Image
-
-    from hwr.plots import line_gallery
 
     by_writer: dict[str, list[tuple[Path, str, list, str]]] = {}
     for gt, text in _texts(Path(dataset_dir), split):

@@ -1,4 +1,7 @@
-"""``hwr bench task``: measure book-task candidates (task x model x minutes -> val CER).
+"""Book-task candidates measured from the run store, and ``hwr bench task``, the command that trains them.
+
+(It lives with the runs because everything it measures is a run of the store;
+``hwr bench`` only dispatches to it.)
 
 ::
 
@@ -30,6 +33,24 @@ import argparse
 import csv
 import math
 from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from hwr import paths
+from hwr.cli_types import positive_float, positive_int
+from hwr.datasets import open_dataset
+from hwr.errors import HwrError
+from hwr.models.registry import check_overrides
+from hwr.runs.curves import curves_frame
+from hwr.runs.executors import print_report, run_missing
+from hwr.runs.spec import RunSpec
+from hwr.runs.store import RunStore
+from hwr.runs.study import task_spec
+from hwr.runs.text import mean_sd_text
+from hwr.training.cli import parse_override
+from hwr.training.records import read_history
+from hwr.training.task import get_task, load_tasks
 
 #: the book-task criterion (issue 8 §4), in CER fractions
 CRITERION_MEAN, CRITERION_SD = 0.15, 0.02
@@ -58,9 +79,6 @@ def mean_sd(values: list[float]) -> tuple[float, float, int]:
 def specs_for(tasks: list[str], models: list[str], seeds: list[int], minutes: float | None, config: dict,
               overrides: dict, tasks_file: str | None, data: str | None = None) -> list[tuple[str, object]]:
     """One run spec per (task, model, seed); ``minutes`` (if given) replaces the task's budget."""
-    from hwr.runs.study import task_spec
-    from hwr.training.task import get_task
-
     extra = dict(config)
     if minutes is not None:
         extra["minutes"] = minutes
@@ -70,8 +88,6 @@ def specs_for(tasks: list[str], models: list[str], seeds: list[int], minutes: fl
 
 def measure_rows(specs: list[tuple[str, object]], store, marks: list[float]) -> list[dict]:
     """Long rows (task, model, seed, minutes, val_cer, lines_per_s) from the finished runs' histories."""
-    from hwr.training.records import read_history
-
     rows = []
     for task, spec in specs:
         if not store.is_done(spec):
@@ -165,8 +181,6 @@ def lines_to(history: list[dict], threshold: float) -> int | None:
 
 def run_summary(task: str, spec, rec) -> dict:
     """One finished run of a lines-budget task: what chapter 3's candidate table shows."""
-    from hwr.training.records import read_history
-
     history = read_history(rec.folder / "history.csv")
     m = rec.metrics
     row = {"task": task, "model": spec.experiment, "seed": spec.seed, "budget": spec.config().lines,
@@ -218,8 +232,6 @@ def _list(text: str, kind=str) -> list:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from hwr.cli_types import positive_float, positive_int
-    from hwr.training.cli import parse_override
 
     parser.add_argument("--task", required=True, help="task name(s) of configs/tasks.yaml, comma-separated")
     parser.add_argument("--models", default="ctc_baseline,gate_1,seq2seq_bn", help="registry names, comma-separated")
@@ -241,10 +253,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hwr.errors import HwrError
-    from hwr.models.registry import check_overrides
-    from hwr.paths import RESULTS
-    from hwr.training.task import get_task
 
     tasks = _list(args.task)
     tasks_objs = [get_task(t, args.tasks_file) for t in tasks]  # unknown names fail before any training
@@ -259,7 +267,7 @@ def main(args: argparse.Namespace) -> int:
         marks = [round(minutes * k / 5, 2) for k in range(1, 6)]
     else:
         raise HwrError("the task has no minutes budget; give --minutes or --marks")
-    out = args.out or RESULTS / "book"
+    out = args.out or paths.RESULTS / "book"
     specs, store, failures = _train_specs(args, tasks, out)
     rows = measure_rows(specs, store, marks)
     write_rows(out / "measure.csv", rows)
@@ -275,10 +283,6 @@ def _train_specs(args: argparse.Namespace, tasks: list[str], out: Path):
     Returns:
         ((task, spec) pairs, the store, one line per failed run).
     """
-    from hwr.datasets import open_dataset
-    from hwr.runs.executors import print_report, run_missing
-    from hwr.runs.store import RunStore
-
     store = RunStore(out / "runs")
     specs = specs_for(tasks, _list(args.models), _list(args.seeds, int), args.minutes, dict(args.set),
                       dict(args.override), args.tasks_file, args.data)
@@ -294,13 +298,195 @@ def _train_specs(args: argparse.Namespace, tasks: list[str], out: Path):
 
 def _main_lines(args: argparse.Namespace, tasks: list[str], budget: int) -> int:
     """``main`` for tasks budgeted in training lines: train what is missing, print the lines table."""
-    from hwr.paths import RESULTS
-
     marks = _list(args.marks, int) if args.marks else [budget * k // 5 for k in range(1, 6)]
-    specs, store, failures = _train_specs(args, tasks, args.out or RESULTS / "book")
+    specs, store, failures = _train_specs(args, tasks, args.out or paths.RESULTS / "book")
     done = [run_summary(t, s, store.load(s)) for t, s in specs if store.is_done(s)]
     header, lines = lines_table(done, marks)
     print("\nval CER (mean ± seed sd) after each number of training lines; lines to 50 % and 15 % val CER per "
           "seed; degenerate: the largest share of test lines whose output ignores the image\n")
     print(format_table(header, lines))
     return 1 if failures else 0
+
+
+# ---------------------------------------------------------------- tasks and candidates, as chapter 3 shows them
+#: the thesis's training conditions that a book task may depart from (TrainConfig defaults)
+THESIS_CONDITIONS = {"data": "synth:default", "input_height": 64, "batch_size": 32, "lr": 5e-4,
+                     "schedule": "constant"}
+
+
+def departures(task) -> list[str]:
+    """What a :class:`~hwr.training.task.Task` changes against the thesis's conditions, in words."""
+    s = task.settings()
+    out = []
+    if s.get("data") and s["data"] != THESIS_CONDITIONS["data"]:
+        out.append(f"data {s['data']}")
+    if s.get("input_height") and s["input_height"] != THESIS_CONDITIONS["input_height"]:
+        out.append(f"height {s['input_height']}")
+    if s.get("batch_size", 32) != THESIS_CONDITIONS["batch_size"]:
+        out.append(f"batch {s['batch_size']}")
+    if s.get("lr", 5e-4) != THESIS_CONDITIONS["lr"]:
+        out.append(f"peak lr {s['lr']:g}")
+    if s.get("schedule", "constant") != THESIS_CONDITIONS["schedule"]:
+        out.append(f"{s['schedule'].replace('_', ' + ')} schedule")
+    if s.get("minutes"):
+        out.append(f"{s['minutes']:g} min budget")
+    return out
+
+
+def tasks_frame(names: Sequence[str] | None = None, path=None) -> pd.DataFrame:
+    """Book tasks of ``configs/tasks.yaml`` with their departures from the thesis.
+
+    Args:
+        names: tasks to list (default: every one but ``thesis``).
+
+    Returns:
+        indexed by task: description and departures (comma-separated).
+    """
+    tasks, _ = load_tasks(path)
+    names = list(names) if names is not None else [n for n in tasks if n != "thesis"]
+    unknown = [n for n in names if n not in tasks]
+    if unknown:
+        raise KeyError(f"configs/tasks.yaml: no task(s) {unknown}; tasks: {', '.join(tasks)}")
+    return pd.DataFrame([{"task": n, "description": tasks[n].description,
+                          "departures from the thesis": ", ".join(departures(tasks[n])) or "none"}
+                         for n in names]).set_index("task")
+
+
+def candidate_specs(candidates: dict, models: Sequence[str]) -> list[tuple[str, RunSpec]]:
+    """The runs ``hwr bench task`` trains for task -> seeds, each at its task's own budget.
+
+    Args:
+        candidates: task name -> seeds, or -> ``{"seeds": [...], "models": [...]}``
+            for a task measured on fewer models than ``models``.
+        models: registry names.
+
+    Returns:
+        (task name, spec) pairs in task, model, seed order; the same specs
+        (and so the same run folders) as ``hwr bench task --task T --seeds S``.
+    """
+    pairs = []
+    for task, what in candidates.items():
+        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
+        pairs += specs_for([task], list(mine), [int(s) for s in seeds], None, {}, {}, None)
+    return pairs
+
+
+def criterion_text(mean: float, sd: float, n: int, seeds: int) -> str:
+    """The book-task criterion at the last mark, briefly: ``met``, ``+3.2 pt``
+    (mean above the limit by), ``sd 2.4`` (seed sd above its limit), or ``incomplete``."""
+    if n == 0 or n < seeds:
+        return "incomplete"
+    missed = []
+    if mean > CRITERION_MEAN:
+        missed.append(f"+{100 * (mean - CRITERION_MEAN):.1f} pt")
+    if sd > CRITERION_SD:
+        missed.append(f"sd {100 * sd:.1f}")
+    return ", ".join(missed) or "met"
+
+
+def candidate_frame(specs: list[tuple[str, RunSpec]], store: RunStore, marks: Sequence[float]) -> pd.DataFrame:
+    """The book-task table: val CER (%, mean ± seed sd) per minute mark, lines/s and the criterion.
+
+    The numbers are those ``hwr bench task`` prints (:func:`hwr.runs.candidates.measure_rows`:
+    the last validation at or before each mark). Runs not yet in ``store``
+    are left out, and a (task, model) with fewer finished seeds than asked
+    says so (``1 of 3``); a single seed has no ``±``.
+
+    Returns:
+        one row per (task, model): task, model, seeds, one column per mark
+        (``2 min``), lines/s (mean over seeds) and criterion (:func:`criterion_text`).
+    """
+    marks = list(marks)
+    rows = measure_rows(specs, store, marks)
+    asked: dict[tuple[str, str], set] = {}
+    for task, spec in specs:
+        asked.setdefault((task, spec.experiment), set()).add(spec.seed)
+    out = []
+    for (task, model), seeds in asked.items():
+        mine = [r for r in rows if (r["task"], r["model"]) == (task, model)]
+        done = len({r["seed"] for r in mine})
+        row = {"task": task, "model": model, "seeds": str(done) if done == len(seeds) else f"{done} of {len(seeds)}"}
+        last = (float("nan"), float("nan"), 0)
+        for mark in marks:
+            last = mean_sd([r["val_cer"] for r in mine if r["minutes"] == mark])
+            m, sd, n = last
+            row[f"{mark:g} min"] = "-" if n == 0 else mean_sd_text(m, sd if n > 1 else None)
+        speed, _, k = mean_sd(list({r["seed"]: r["lines_per_s"] for r in mine}.values()))
+        row["lines/s"] = speed if k else float("nan")
+        row["criterion"] = criterion_text(last[0], last[1], last[2], len(seeds))
+        out.append(row)
+    columns = ["task", "model", "seeds", *[f"{m:g} min" for m in marks], "lines/s", "criterion"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def criterion_summary(specs: list[tuple[str, RunSpec]], store: RunStore, mark: float, task: str) -> str:
+    """One sentence on how far ``task``'s models are from the book-task criterion at ``mark`` minutes:
+    each model's mean val CER over its finished seeds, and by how many points it misses (or meets) it."""
+    rows = [r for r in measure_rows([(t, s) for t, s in specs if t == task], store, [mark]) if r["task"] == task]
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        m, sd, n = mean_sd([r["val_cer"] for r in rows if r["model"] == model])
+        if n == 0:
+            continue
+        gap = m - CRITERION_MEAN
+        where = "meets the criterion" if gap <= 0 else f"misses it by {100 * gap:.1f} points"
+        spread = f" (seed sd {100 * sd:.1f})" if n > 1 else ""
+        parts.append(f"`{model}` reaches {100 * m:.1f} %{spread} and {where}")
+    if not parts:
+        return f"No run of {task} has finished yet."
+    return f"On {task}, after {mark:g} minutes: " + "; ".join(parts) + "."
+
+
+def task_name(profile: str) -> str:
+    """The name of ``profile``'s book task (``configs/tasks.yaml``), ``"not chosen"`` while null."""
+    _, profiles = load_tasks()
+    return profiles.get(profile) or "not chosen"
+
+
+def candidate_curves(specs: list[tuple[str, RunSpec]], store: RunStore) -> pd.DataFrame:
+    """:func:`curves_frame` of the finished candidate runs, labelled by model, with a ``task`` column."""
+    frames = []
+    for task, spec in specs:
+        if store.is_done(spec):
+            frame = curves_frame([store.load(spec)], label=lambda r: r.spec.experiment)
+            frames.append(frame.assign(task=task))
+    if not frames:
+        return pd.DataFrame(columns=["label", "seed", "epoch", "lines_seen", "minutes", "val_cer", "task"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_run(specs: list[tuple[str, RunSpec]], store: RunStore, task: str, model: str) -> dict:
+    """The last validation of one candidate run (the lowest seed of ``task`` x ``model``).
+
+    Returns:
+        {"val_cer": fraction, "minutes": run time at that validation}; NaN
+        for both while the run is not in the store.
+    """
+    nan = {"val_cer": float("nan"), "minutes": float("nan")}
+    runs = sorted((s for t, s in specs if t == task and s.experiment == model and store.is_done(s)),
+                  key=lambda s: s.seed)
+    if not runs:
+        return nan
+    h = store.load(runs[0]).history.dropna(subset=["val_cer"])
+    if h.empty:
+        return nan
+    return {"val_cer": float(h["val_cer"].iloc[-1]), "minutes": float(h["elapsed"].iloc[-1]) / 60}
+
+
+def rerun_commands(chapter: str, profile: str, candidates: dict, models: Sequence[str]) -> str:
+    """The shell commands that recompute a chapter's study, its candidate table and its page
+    (Markdown, one comment line above each command, short enough for a phone).
+
+    Candidates that share their seeds and models are measured by one ``hwr bench task`` call.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for task, what in candidates.items():
+        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
+        groups.setdefault((",".join(str(int(s)) for s in seeds), ",".join(mine)), []).append(task)
+    out = "" if profile == "book" else f" \\\n    --out results/{profile}"
+    lines = ["# the study's runs, two at a time, one thread each", f"hwr sweep {chapter} --profile {profile}"]
+    for (seeds, mine), tasks in groups.items():
+        lines += [f"# the candidate table's runs with seeds {seeds}",
+                  f"hwr bench task --task {','.join(tasks)} \\\n    --models {mine} --seeds {seeds}{out}"]
+    lines += ["# this page, from the records", f"hwr run {chapter} --profile {profile}"]
+    return "```bash\n" + "\n".join(lines) + "\n```"

@@ -1,0 +1,202 @@
+"""A study's verdicts: per-run summaries, the thesis table, and each claim judged with the
+hierarchical interval of :mod:`hwr.stats` (seeds, writers, lines) and the degenerate-output guard."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from typing import Sequence
+
+import pandas as pd
+
+from hwr import stats
+from hwr.datasets.base import DatasetError
+from hwr.datasets.writers import line_writers
+from hwr.metrics import DEGENERATE_LIMIT
+from hwr.models.registry import EXPERIMENTS, MODELS
+from hwr.runs.candidates import CRITERION_MEAN
+from hwr.runs.curves import by_label
+from hwr.runs.store import RunRecord
+from hwr.runs.text import code_names, mean_sd_text, percent, points
+from hwr.seeds import SEED_CLAIMS, SOURCES
+from hwr.thesis import CLAIMS
+
+
+def prediction_rows(rec: RunRecord) -> list[dict]:
+    """A run's per-line test predictions as dict rows (what :mod:`hwr.stats` takes),
+    each with the ``writer`` of its line, so every interval counts writers."""
+    rows = rec.predictions.to_dict("records")
+    writers = test_writers(rec.spec.data)
+    for row in rows:
+        row["writer"] = writers.get(str(row["id"]), str(row["id"]))
+    return rows
+
+
+@lru_cache(maxsize=16)
+def test_writers(source: str) -> dict[str, str]:
+    """Line id -> writer of a data source's test split (:func:`hwr.datasets.writers.line_writers`;
+    a synthetic preset that is not on disk is labelled from the generator's plan). A dataset
+    path that is not on this machine gives {}: each line its own cluster, as for data
+    without writer records."""
+    try:
+        return line_writers(source, "test")
+    except (DatasetError, OSError):
+        return {}
+
+
+def summary_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.DataFrame:
+    """Test CER and WER per model/variant: mean ± seed sd and the 95 % bootstrap interval over lines.
+
+    Returns:
+        indexed by label; columns seeds, test lines, CER (%) and its interval,
+        WER (%) and its interval, as text ready for a table; and the raw
+        ``cer``/``cer_sd``/``wer``/``wer_sd`` fractions for glue and figures.
+    """
+    rows = []
+    for label, recs in by_label(records).items():
+        runs = [prediction_rows(r) for r in recs]
+        row = {"model": label, "seeds": len(recs)}
+        for unit, name in (("char", "CER"), ("word", "WER")):
+            s = stats.summarize(runs, unit, n_resamples=n_resamples)
+            row["test lines"] = s.n_lines
+            row[f"{name} (%)"] = mean_sd_text(s.mean, s.sd if s.n_seeds > 1 else None)
+            row[f"{name} 95 % interval"] = f"{percent(s.interval.low)} to {percent(s.interval.high)}"
+            row[name.lower()], row[f"{name.lower()}_sd"] = s.mean, s.sd
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+#: the book's own answers when a verdict's claim is a question of the book, not a thesis claim
+def answer(verdict, better: str, other: str) -> str:
+    """A verdict's outcome in the words of a question ("which one is lower?").
+
+    ``better`` is the name the verdict's claim favours; the answer is
+    "<better> is lower", "<other> is lower" or the inconclusive outcome.
+    """
+    return {stats.REPRODUCED: f"{better} is lower", stats.NOT_REPRODUCED: f"{other} is lower"}.get(
+        verdict.outcome, verdict.outcome)
+
+
+def verdict_values(verdict, better: str, other: str) -> dict[str, str | int]:
+    """The numbers of a :class:`hwr.stats.Verdict` as the chapter glues them.
+
+    Keys: answer (:func:`answer`), diff, diff_low, diff_high (pooled B - A
+    and its interval, in signed points), diff_seeds (per seed, comma-separated),
+    n_seeds, n_lines (with a thousands separator).
+    """
+    return {"answer": answer(verdict, better, other), "diff": points(verdict.mean_diff),
+            "diff_low": points(verdict.low), "diff_high": points(verdict.high),
+            "diff_seeds": ", ".join(points(d) for d in verdict.per_seed), "n_seeds": verdict.n_seeds,
+            "n_lines": f"{verdict.n_lines:,}"}
+
+
+def mean_val_cer(recs: Sequence[RunRecord]) -> float:
+    """Mean over runs of the best validation CER (fraction; NaN without records)."""
+    vals = [(r.metrics.get("best") or {}).get("val_cer") for r in recs]
+    vals = [v for v in vals if v is not None]
+    return float(sum(vals) / len(vals)) if vals else float("nan")
+
+
+def thesis_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.DataFrame:
+    """Test results beside the thesis's, one row per model/variant.
+
+    Columns: seeds, CER (%) mean ± seed sd, its 95 % bootstrap interval over
+    lines, WER (%), legacy CER (%) (the thesis's metric, mean over seeds),
+    the thesis's legacy CER (%) on IAM-B, and the best validation CER (%).
+    """
+    summary = summary_frame(records, n_resamples)
+    rows = []
+    for label, recs in by_label(records).items():
+        s = summary.loc[label]
+        legacy = [r.test.get("legacy_cer") for r in recs if r.test.get("legacy_cer") is not None]
+        thesis = MODELS[recs[0].spec.experiment].thesis_cer
+        rows.append({"model": label, "seeds": len(recs), "CER (%)": s["CER (%)"],
+                     "95 % interval": s["CER 95 % interval"], "WER (%)": s["WER (%)"],
+                     # hwr.metrics.legacy_cer is in percent already, as the thesis reported it
+                     "legacy CER (%)": f"{sum(legacy) / len(legacy):.1f}" if legacy else "-",
+                     "thesis CER (%)": "-" if thesis is None else f"{thesis:.1f}",
+                     "val CER (%)": percent(mean_val_cer(recs))})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_cer: float | None = None):
+    """The verdict on "``better`` has a lower test CER than ``other``", with the book's budget rule.
+
+    The statistical rule (:func:`hwr.stats.verdict`) calls a difference or
+    not. On top of it, a claim about trained models is *inconclusive at this
+    budget* when either model's mean best validation CER is above
+    ``budget_cer`` (the book-task criterion, :data:`hwr.runs.candidates.CRITERION_MEAN`):
+    a difference between two models still learning to align measures how
+    fast each leaves the early plateau, not how well it reads once trained.
+    And no verdict rests on a flagged run (:attr:`RunRecord.flagged`: its
+    output ignores the image on more than
+    :data:`hwr.metrics.DEGENERATE_LIMIT` of the lines, or a cap cut it
+    short): such a claim is inconclusive, and the explanation says why.
+    The called difference is kept in the explanation.
+
+    Returns:
+        a :class:`hwr.stats.Verdict`; ``explanation`` says which rule decided.
+    """
+    budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
+    groups = by_label(records)
+    for name in (better, other):
+        if name not in groups:
+            raise KeyError(f"no runs of {name!r} among the records ({', '.join(groups)})")
+    comparison = stats.compare([prediction_rows(r) for r in groups[other]],
+                               [prediction_rows(r) for r in groups[better]], names=(other, better))
+    v = stats.verdict(comparison, better=better)
+    untrained = {m: mean_val_cer(groups[m]) for m in (better, other) if mean_val_cer(groups[m]) > budget_cer}
+    # runs whose output ignores the image (hwr.metrics.degenerate_lines) are no result at all
+
+    blind = {m: max(r.degenerate for r in groups[m]) for m in (better, other)
+             if any(r.degenerate > DEGENERATE_LIMIT for r in groups[m])}
+    capped = [m for m in (better, other) if any(r.metrics.get("capped") for r in groups[m])]
+    if capped:
+        text = (f"No verdict: {v.numbers}; but a minutes cap cut the lines budget of "
+                f"{' and '.join(capped)} short, and an unfinished run is not scored as complete.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    elif blind:
+        who = " and ".join(f"{m} (up to {percent(d)} % of the test lines)" for m, d in blind.items())
+        text = (f"No verdict: {v.numbers}; but the output of {who} ignores the image on more than the "
+                f"{100 * DEGENERATE_LIMIT:g} % the book allows, so these runs do not read and no verdict "
+                f"rests on them.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    elif untrained and v.outcome != stats.INCONCLUSIVE:
+        lower = better if v.outcome == stats.REPRODUCED else other
+        far = " and ".join(f"{m} at {percent(c)} %" for m, c in untrained.items())
+        text = (f"Inconclusive at this budget: {v.numbers}, so on these runs {lower} is lower; but {far} "
+                f"validation CER {'are' if len(untrained) > 1 else 'is'} above the {percent(budget_cer)} % the "
+                f"book asks of a trained model, so the difference says which model learns faster early on, "
+                f"not which reads better once trained.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    return dataclasses.replace(v, explanation=code_names(v.explanation, [better, other]))
+
+
+def verdict_frame(verdicts: dict) -> pd.DataFrame:
+    """One row per claim: the claim, the thesis's two CERs, the difference here
+    (signed points with its interval) and the outcome.
+
+    Args:
+        verdicts: claim key (:data:`hwr.thesis.CLAIMS`) -> :class:`hwr.stats.Verdict`.
+    """
+    rows = []
+    for key, v in verdicts.items():
+        c = CLAIMS[key]
+        tb, to = EXPERIMENTS[c.better].thesis_cer, EXPERIMENTS[c.other].thesis_cer
+        rows.append({"claim": c.text, "thesis (pt)": points((tb - to) / 100) if tb and to else "-",
+                     "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]",
+                     "verdict": v.outcome})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def seed_verdict_frame(verdicts: dict) -> pd.DataFrame:
+    """One row per claim of a seed project: the claim, who makes it, the
+    difference here (signed points with its interval) and the outcome.
+
+    Args:
+        verdicts: claim key (:data:`hwr.seeds.SEED_CLAIMS`) -> :class:`hwr.stats.Verdict`.
+    """
+    rows = [{"claim": SEED_CLAIMS[key].text, "made by": SOURCES[key],
+             "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]", "verdict": v.outcome}
+            for key, v in verdicts.items()]
+    return pd.DataFrame(rows).set_index("claim")
