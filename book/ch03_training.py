@@ -203,6 +203,12 @@ for _, row in (lines_tab[lines_tab["criterion"] != "met"] if len(lines_tab) else
     summary += (f" `{row['model']}` ({row['task']}) misses it: {curve[-1]:.1f} % validation CER at "
                 f"{get_task(row['task']).train['lines']:,} lines{', still falling' if still else ''}, and "
                 f"{row['degenerate']:.1f} % of its test lines ignore the image.")
+# an aid measured against the plain recipe on the same model: the recipe's variants named xl-100k-<aid>
+for _, row in (lines_tab[lines_tab["task"].str.startswith("xl-100k-")] if len(lines_tab) else lines_tab).iterrows():
+    plain = lines_tab[(lines_tab["task"] == "xl-100k") & (lines_tab["model"] == row["model"])]
+    if len(plain):
+        summary += (f" On `{row['task']}` ({get_task(row['task']).description}), `{row['model']}` ends at "
+                    f"{row['test CER']:.1f} % test CER, against {plain['test CER'].iloc[0]:.1f} % on `xl-100k`.")
 glue("lines_summary", Markdown(summary), display=False)
 columns = recipe.memory_columns(["light_in", "gate_1", "gate_2", "gate_3"])
 glue("gate3_short", f"{columns.set_index('model').loc['gate_3', 'bare short %']:.0f}", display=False)

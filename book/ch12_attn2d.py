@@ -154,6 +154,7 @@ glue("fig_attn2d_frames", attention.attention_frames(out["image_0"], att, line["
                                                      title=f"{deepest} (seed {rec.spec.seed})"), display=False)
 glue("attn2d_reference", line["reference"], display=False)
 glue("attn2d_decoded", line["decoded"], display=False)
+glue("gif_steps", gif_steps, display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_attn2d_frames
@@ -169,8 +170,17 @@ glue("attn2d_decoded", line["decoded"], display=False)
 # "{glue:text}`attn2d_decoded`".
 
 # %% tags=["hide-input"]
-Image(data=attention.attention_animation(out["image_0"], att, line["decoded"], centres, max_frames=gif_steps),
-      format="gif")
+glue("fig_attn2d_animation", Image(data=attention.attention_animation(out["image_0"], att, line["decoded"], centres,
+                                                                      max_frames=gif_steps), format="gif"),
+     display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_attn2d_animation
+# :name: fig-attn2d-animation
+#
+# The same line as an animation of the first {glue:text}`gif_steps` decoder
+# steps, one frame per step, each titled with the character it emitted.
+# ```
 
 # %% [markdown]
 # ## Verdict

@@ -153,9 +153,12 @@ if ex is not None:
                                         title=f"{e['kind']}: {100 * e['hit']:.0f} % of peaks in their box; "
                                               f"decoded “{e['decoded']}”")
         glue(f"fig_seg_example_{i}", fig, display=False)
-        example_figs.append(f"fig_seg_example_{i}")
+        example_figs.append((f"fig_seg_example_{i}",
+                             f"One of the {e['kind']}-aligned test lines of `{best_model}` (seed {rec.spec.seed}): "
+                             f"{100 * e['hit']:.0f} % of its attention peaks fall in their character's box."))
 glue("example_model", Markdown(f"`{best_model}` (seed {rec.spec.seed})" if rec else "-"), display=False)
-Markdown("\n\n".join(f"```{{glue:figure}} {name}\n:name: {name.replace('_', '-')}\n```" for name in example_figs)
+Markdown("\n\n".join(f"```{{glue:figure}} {name}\n:name: {name.replace('_', '-')}\n\n{caption}\n```"
+                     for name, caption in example_figs)
          if example_figs else "*No run of the best-aligned model kept its example lines.*")
 
 # %% [markdown]

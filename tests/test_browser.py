@@ -8,10 +8,13 @@ page at 1280 px (desktop) and 390 px (phone), and fails on:
   browser runs offline, every other host unresolvable);
 - an equation that did not render (raw TeX left on the page: MathJax must come
   from the build, not a CDN);
-- an image that did not load, or a figure that a click does not open full size;
+- an image that did not load, a figure that a click does not open full size, or
+  a figure whose alt text is its file name instead of its caption's first sentence;
 - output text that looks like a progress bar, a warning or a machine path;
 - at 1280 px, a table wider than the content column;
-- a page wider than the window (at 390 px: text a reader must pan to read).
+- a page wider than the window (at 390 px: text a reader must pan to read);
+- at 390 px, a table whose first four columns (model, the book's CER, the
+  thesis's, ...) do not fit on the screen without scrolling.
 
 Screenshots of every page at both widths are kept in ``_build/screens/`` (the
 CI artefacts). Chromium is Debian's ``chromium`` package: ``.ci/run`` and
@@ -49,18 +52,28 @@ CHECKS = """(async () => {
   const column = (document.querySelector(".bd-article") || main).getBoundingClientRect().width;
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
   const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
+  // a figure's alt text describes it (its caption's first sentence), never its file name
+  const nameless = [...document.querySelectorAll("figure img")].filter(i => /\.(svg|png|gif|jpe?g)$/i.test(i.alt))
+                                                               .map(i => i.alt);
   const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
   // a table overflows when it is wider than the column, or than any box it sits in (which then scrolls)
   const hidden = t => { for (let e = t; e && e !== main; e = e.parentElement)
       if (e.scrollWidth > e.clientWidth + 1) return e.scrollWidth - e.clientWidth; return 0; };
+  // how far a table's first four columns (model, the book's CER, the thesis's, ...) reach past what is
+  // on screen without scrolling
+  const firstFour = t => { const row = t.querySelector("thead tr") || t.querySelector("tr");
+      if (!row || !row.children.length) return 0;
+      let box = t; while (box.parentElement && box !== main && box.scrollWidth <= box.clientWidth + 1) box = box.parentElement;
+      const cell = row.children[Math.min(4, row.children.length) - 1];
+      return Math.round(cell.getBoundingClientRect().right - Math.min(box.getBoundingClientRect().right, innerWidth)); };
   const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
-      width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t),
+      width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t), firstFour: firstFour(t),
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
   // a value glued as text shows Markdown literally: code names must be glued as Markdown ({glue:md})
   const literal = [...document.querySelectorAll(".pasted-text")].map(e => e.innerText).filter(t => t.includes("`"));
   // on a phone the page must not scroll sideways (text a reader would have to pan to read)
   const page = document.documentElement.scrollWidth;
-  return {column: Math.round(column), broken, unlinked, outputs, tables, literal, page, raw, maths: maths.length};
+  return {column: Math.round(column), broken, unlinked, nameless, outputs, tables, literal, page, raw, maths: maths.length};
 })()"""
 
 
@@ -98,6 +111,7 @@ def test_pages_in_a_real_browser(book):
                 rendered += found["maths"] - len(found["raw"])
                 problems += [f"{where}: image did not load: {src}" for src in found["broken"]]
                 problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
+                problems += [f"{where}: a figure's alt text is its file name: {alt}" for alt in found["nameless"]]
                 problems += [f"{where}: Markdown shown literally in a glued value: {t!r}" for t in found["literal"]]
                 for text in found["outputs"]:
                     m = NOISE.search(text)
@@ -105,6 +119,9 @@ def test_pages_in_a_real_browser(book):
                         problems.append(f"{where}: noise in an output ({m.group(0)!r}): {text[:120]!r}")
                 if found["page"] > width + 1:
                     problems.append(f"{where}: the page is {found['page']} px wide and scrolls sideways")
+                if label == "phone":
+                    problems += [f"{where}: the first four columns of table {t['caption']!r} need "
+                                 f"{t['firstFour']} px of scrolling" for t in found["tables"] if t["firstFour"] > 1]
                 if label == "desktop":
                     problems += [f"{where}: table {t['caption']!r} is {t['width']} px wide, the column "
                                  f"{found['column']} px, and {t['hidden']} px of it need scrolling"

@@ -21,3 +21,15 @@ def test_the_visible_text_of_a_page_drops_markup_and_scripts():
     page = "<html><script>var x = '5 % %';</script><p>12.0&nbsp;%</p><p>%</p></html>"
     assert visible_text(page).split() == ["12.0", "%", "%"]
     assert problems(visible_text(page)) == ['doubled unit: "12.0 % %"']
+
+
+def test_figures_get_their_captions_first_sentence_as_alt_text():
+    from hwr.book.site import describe_figures
+
+    page = ('<figure id="f"><img alt="../_images/abc.svg" src="../_images/abc.svg" /><figcaption><p>'
+            '<span class="caption-number">Fig. 1 </span><span class="caption-text">The thesis&#8217;s '
+            '<code>gate_1</code> curves.\nThin lines per seed.</span></p></figcaption></figure>'
+            '<img alt="logo.png" src="logo.png" />')
+    out = describe_figures(page)
+    assert 'alt="The thesis’s gate_1 curves."' in out
+    assert 'alt="logo.png"' in out  # an image outside a captioned figure is left alone

@@ -51,9 +51,9 @@ def setup_table(study, name: str, extra: str = "") -> Table:
 def thesis_table(records: Sequence[RunRecord], name: str, extra: str = "") -> Table:
     """Test results beside the thesis's (:func:`hwr.runs.report.thesis_frame`)."""
     return Table(report.thesis_frame(records), name=name, caption=_join(
-        f"Test CER and WER (%, greedy decoding): mean ± seed sd{_one_seed_note(records)}, the 95 % bootstrap "
-        "interval over test lines, the thesis's legacy CER here, the thesis's figure on IAM-B (where it "
-        "reports one) and the best validation CER.", extra))
+        f"Test results (%, greedy decoding): the CER (mean ± seed sd{_one_seed_note(records)}), the thesis's "
+        "legacy CER here and the thesis's own figure on IAM-B (where it reports one), the seeds, the 95 % "
+        "bootstrap interval of the CER over test lines, the WER and the best validation CER.", extra))
 
 
 def speed_table(records: Sequence[RunRecord], baseline: str, name: str, extra: str = "") -> Table:

@@ -20,6 +20,8 @@ import re
 import shutil
 import subprocess
 import sys
+from html import escape as html_escape
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -259,17 +261,42 @@ def _once(pattern: re.Pattern, text: str) -> str:
     return pattern.sub(lambda m: "" if seen or seen.append(1) else m.group(0), text)
 
 
+_FIGURE = re.compile(r"<figure\b[^>]*>.*?</figure>", re.S)
+_CAPTION_TEXT = re.compile(r'<span class="caption-text">(.*?)</span>', re.S)
+_IMG_ALT = re.compile(r'(<img\b[^>]*?\balt=")([^"]*)(")')
+
+
+def first_sentence(caption_html: str) -> str:
+    """A caption's first sentence as plain text, for an image's alt text."""
+    text = re.sub(r"\s+", " ", html_unescape(re.sub(r"<[^>]+>", "", caption_html))).strip()
+    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+
+
+def describe_figures(page: str) -> str:
+    """Every captioned figure's image with its caption's first sentence as alt text (Sphinx writes the
+    image's file name there, which a screen reader reads out)."""
+    def one(m: re.Match) -> str:
+        caption = _CAPTION_TEXT.search(m.group(0))
+        if not caption:
+            return m.group(0)
+        alt = html_escape(first_sentence(caption.group(1)), quote=True)
+        return _IMG_ALT.sub(lambda a: a.group(1) + alt + a.group(3), m.group(0))
+
+    return _FIGURE.sub(one, page)
+
+
 def finish_html(html: Path, stage: Path) -> None:
     """After the build: the reader's notebooks behind the theme's download
-    button, and each page's thebe settings declared once (sphinx-thebe adds
-    the same ``const`` script twice under Sphinx 7, a console error)."""
+    button, each page's thebe settings declared once (sphinx-thebe adds
+    the same ``const`` script twice under Sphinx 7, a console error), and
+    each figure's alt text taken from its caption (:func:`describe_figures`)."""
     for nb in (stage / "src").glob("*.ipynb"):
         target = html / "_sources" / "book" / nb.name
         if target.parent.exists():
             shutil.copy2(nb, target)
     for page in html.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        fixed = _once(_THEBE, text)
+        fixed = describe_figures(_once(_THEBE, text))
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
