@@ -95,9 +95,14 @@ Table(report.latency_table(latencies, baseline, latency_batches), name="tbl-conc
 # %% tags=["hide-input"]
 plain = [r for r in records if not r.spec.variant]
 frame = report.cost_frame(plain, latencies, batch=latency_batches[0])
-glue("fig_conclusions_params", plots.cost_scatter(frame, "params", xlabel="parameters", height=4.8), display=False)
+# about thirty models: coloured by kind (a legend of three), only the Pareto front named
+frame["kind"] = [("thesis, attention" if MODELS[m].family == "seq2seq" else "thesis, CTC")
+                 if MODELS[m].source == "thesis" else "seed projects, CTC" for m in frame["model"]]
+glue("fig_conclusions_params", plots.cost_scatter(frame, "params", xlabel="parameters", height=4.8, group="kind"),
+     display=False)
 glue("fig_conclusions_latency", plots.cost_scatter(frame, "latency_ms", xlabel=f"ms per call at batch "
-                                                   f"{latency_batches[0]} (one thread)", height=4.8), display=False)
+                                                   f"{latency_batches[0]} (one thread)", height=4.8, group="kind"),
+     display=False)
 params_front = frame[plots.runs.pareto_front(frame["params"], frame["cer"])]["label"].tolist()
 glue("params_front", Markdown(", ".join(f"`{m}`" for m in params_front)), display=False)
 front = frame[plots.runs.pareto_front(frame["latency_ms"], frame["cer"])]["label"].tolist()
@@ -108,16 +113,16 @@ glue("latency_front", Markdown(", ".join(f"`{m}`" for m in front)), display=Fals
 # :name: fig-conclusions-params
 #
 # Test CER (mean over seeds, bars one seed sd) against parameters, every
-# model at the book's budget; filled and named points are on the Pareto
-# front: {glue:md}`params_front` (every model's numbers are in
-# {numref}`tbl-conclusions-all`).
+# model at the book's budget, coloured by kind of model; filled and named
+# points are on the Pareto front: {glue:md}`params_front` (every model's
+# numbers are in {numref}`tbl-conclusions-all`).
 # ```
 #
 # ```{glue:figure} fig_conclusions_latency
 # :name: fig-conclusions-latency
 #
-# Test CER against the measured CPU latency per call; filled and named
-# points are on the Pareto front: {glue:md}`latency_front`.
+# Test CER against the measured CPU latency per call, coloured as above;
+# filled and named points are on the Pareto front: {glue:md}`latency_front`.
 # ```
 #
 # ## The seed models on their own tasks

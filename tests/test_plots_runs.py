@@ -280,3 +280,17 @@ def test_speeds_name_the_machines_the_runs_trained_on(tmp_path):
     assert speed.loc["gate_2", "× gate_1"] == "0.60"
     both = report.machine_speeds(recs)  # only gate_1 trained on two machines
     assert both["model"].tolist() == ["gate_1"] and both.loc[0, "ratio"] == pytest.approx(60 / 45)
+
+
+def test_no_two_labels_share_a_colour_and_a_crowded_scatter_colours_by_kind():
+    from hwr.plots.runs import cost_scatter, palette
+
+    labels = [f"m{i}" for i in range(25)]
+    assert len(set(palette(labels).values())) == 25  # beyond the theme's 10 colours, evenly spaced hues
+    frame = pd.DataFrame({"label": labels, "cer": np.linspace(0.2, 0.8, 25), "cer_sd": 0.01,
+                          "params": np.linspace(1e6, 2e6, 25), "kind": ["a", "b"] * 12 + ["c"]})
+    fig = cost_scatter(frame, "params", group="kind")
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"a", "b", "c"} <= set(texts)
+    named = [t.get_text() for t in fig.axes[0].texts]
+    assert named == ["m0"]  # crowded: only the front (the cheapest and best point) is named

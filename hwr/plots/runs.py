@@ -27,11 +27,13 @@ KIND_COLOURS = {"substitution": "#4c72b0", "deletion": "#dd8452", "insertion": "
 
 
 def palette(labels: Sequence[str]) -> dict[str, tuple]:
-    """One colour per label, in order (seaborn's "deep" palette, as the theme)."""
+    """One colour per label, in order: seaborn's "deep" palette (the theme's) for up to its 10 colours,
+    evenly spaced hues beyond, so that no two labels of a figure share a colour."""
     import seaborn as sns
 
     labels = list(dict.fromkeys(labels))
-    return dict(zip(labels, sns.color_palette("deep", max(len(labels), 1))))
+    n = max(len(labels), 1)
+    return dict(zip(labels, sns.color_palette("deep", n) if n <= 10 else sns.color_palette("husl", n)))
 
 
 def mean_curve(curves: Sequence[tuple[np.ndarray, np.ndarray]], points: int = 60) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +222,7 @@ def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
 
 def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "cer_sd", label: str = "label",
                  xlabel: str = "parameters", ylabel: str = "test CER (%)", logx: bool = True,
-                 max_labels: int = 10, height: float = 3.6):
+                 max_labels: int = 10, height: float = 3.6, group: str | None = None):
     """Error rate against a cost (parameters, latency), the Pareto front marked.
 
     Args:
@@ -232,18 +234,22 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
         max_labels: with more points than this, only the front's are named
             (the names of a crowded cloud overlap into noise).
         height: figure height in inches.
+        group: a column that colours the points by kind (a legend of a few
+            entries: families, say) instead of one colour per point; for a
+            crowded figure, where only the front is named.
 
     The front (no other model is both cheaper and better) is joined by a
     dashed step line and its points filled; the others are hollow.
     """
     df = frame.dropna(subset=[x, y]).reset_index(drop=True)
-    colours = palette(df[label])
+    key = group if group else label
+    colours = palette(df[key])
     front = pareto_front(df[x], df[y])
     named = front if len(df) > max_labels else pd.Series(True, index=df.index)
     fig, ax = plt.subplots(figsize=(WIDTH, height))
     for i, row in df.iterrows():
         err = row[sd] * 100 if sd and sd in df and pd.notna(row[sd]) else None
-        c = colours[row[label]]
+        c = colours[row[key]]
         ax.errorbar(row[x], row[y] * 100, yerr=err, fmt="o", ms=8, color=c, capsize=3, lw=1.2,
                     mfc=c if front[i] else "white", mec=c, mew=1.6)
         if named[i]:
@@ -252,7 +258,11 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
     f = df[front].sort_values(x)
     if len(f) > 1:
         ax.step(f[x], f[y] * 100, where="post", color="#333333", lw=1, ls="--", label="Pareto front")
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    if group:  # one legend entry per kind, beside the front's
+        for kind, c in colours.items():
+            ax.plot([], [], "o", ms=8, mfc="white", mec=c, mew=1.6, label=str(kind))
+    if len(f) > 1 or group:
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2 if group else 1)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
