@@ -294,3 +294,15 @@ def test_no_two_labels_share_a_colour_and_a_crowded_scatter_colours_by_kind():
     assert {"a", "b", "c"} <= set(texts)
     named = [t.get_text() for t in fig.axes[0].texts]
     assert named == ["m0"]  # crowded: only the front (the cheapest and best point) is named
+
+
+def test_a_cer_axis_never_magnifies_seed_noise_and_a_narrow_cost_axis_is_linear():
+    from hwr.plots.runs import MIN_CER_SPAN, cer_against, cost_scatter
+
+    runs = pd.DataFrame({"k": [1, 2, 3, 4], "cer": [0.703, 0.702, 0.701, 0.698], "label": ["a", "b", "c", "d"]})
+    low, high = cer_against(runs, "k", "k").axes[0].get_ylim()
+    assert high - low >= MIN_CER_SPAN - 1e-9  # 0.5 points of spread are not drawn over the whole panel
+    frame = pd.DataFrame({"label": list("abc"), "cer": [0.7, 0.69, 0.68], "params": [1.0e6, 1.2e6, 1.5e6]})
+    assert cost_scatter(frame, "params").axes[0].get_xscale() == "linear"  # less than a decade apart
+    frame["params"] = [1e5, 1e6, 1e7]
+    assert cost_scatter(frame, "params").axes[0].get_xscale() == "log"

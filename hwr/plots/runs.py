@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import EngFormatter, MaxNLocator
 import numpy as np
 import pandas as pd
 
@@ -172,6 +173,10 @@ def learning_curves_by(curves: pd.DataFrame, panel: str, axis: str = "minutes", 
     return fig
 
 
+#: the smallest range (CER points) a CER axis of :func:`cer_against` shows
+MIN_CER_SPAN = 5.0
+
+
 def cer_against(frame: pd.DataFrame, x: str, xlabel: str, thesis: dict | None = None):
     """Test CER against a model property (gate blocks, DSC multiplier, width): here and in the thesis.
 
@@ -181,7 +186,9 @@ def cer_against(frame: pd.DataFrame, x: str, xlabel: str, thesis: dict | None = 
             second panel (its scale is another data set's).
 
     One dot per seed and the mean joined across ``x``; the two panels share
-    the x axis but not the y axis.
+    the x axis but not the y axis. Each y axis spans at least
+    :data:`MIN_CER_SPAN` points, so that differences of a few tenths (seed
+    noise) do not fill a panel as if they were large.
     """
     panels = 2 if thesis else 1
     fig, axes = plt.subplots(1, panels, figsize=(WIDTH, 3.2), squeeze=False)
@@ -201,6 +208,10 @@ def cer_against(frame: pd.DataFrame, x: str, xlabel: str, thesis: dict | None = 
         axes[0, 1].set_xlabel(xlabel)
     for ax in axes[0]:
         ax.set_xticks(sorted(set(frame[x]) | set(thesis or {})))
+        low, high = ax.get_ylim()
+        if high - low < MIN_CER_SPAN:
+            mid = (low + high) / 2
+            ax.set_ylim(mid - MIN_CER_SPAN / 2, mid + MIN_CER_SPAN / 2)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -230,7 +241,8 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
             the error ``y`` (fraction, mean over seeds) and its seed sd ``sd``
             (fraction; None or missing for no error bars).
         x: the cost column (e.g. ``"params"``, ``"latency_ms"``).
-        logx: a log cost axis (costs of the thesis's models span decades).
+        logx: a log cost axis where the costs span a decade or more (within one,
+            a linear axis with five labelled ticks, ``1.2 M``).
         max_labels: with more points than this, only the front's are named
             (the names of a crowded cloud overlap into noise).
         height: figure height in inches.
@@ -263,8 +275,11 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
             ax.plot([], [], "o", ms=8, mfc="white", mec=c, mew=1.6, label=str(kind))
     if len(f) > 1 or group:
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2 if group else 1)
-    if logx:
+    if logx and df[x].max() >= 10 * df[x].min():  # within a decade a log axis only crowds its minor labels
         ax.set_xscale("log")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.margins(x=0.15, y=0.15)
