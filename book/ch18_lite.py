@@ -164,9 +164,10 @@ for k, text in enumerate(w["texts"]):
     t = w["theta"][k]
     for name, img in (("input", w["inputs"][k]), ("after the transformer", w["warped"][k])):
         images.append((np.clip(img, 0, 1) * 255).round().astype(np.uint8))
-        titles.append(f"{text}: input (lean {w['lean'][k]:+.2f})" if name == "input"
-                      else f"after the transformer (shear b = {t[0, 1]:+.3f}, scale a = {t[0, 0]:.2f}, d = {t[1, 1]:.2f})")
-glue("fig_lite_warps", line_gallery(images, titles, fontsize=10), display=False)
+        titles.append(f"{text} (lean {w['lean'][k]:+.2f})" if name == "input"
+                      else f"after the transformer: b = {t[0, 1]:+.3f}, a = {t[0, 0]:.2f}, d = {t[1, 1]:.2f}")
+# each word beside what the transformer makes of it: two columns keep short words at a legible height
+glue("fig_lite_warps", line_gallery(images, titles, fontsize=10, columns=2), display=False)
 shears = pd.DataFrame([{"seed": s, "mean shear b": f"{v['shear']:+.3f}", "sd": f"{v['shear_sd']:.3f}"}
                        for s, v in warps.items()]).set_index("seed")
 
@@ -174,9 +175,10 @@ shears = pd.DataFrame([{"seed": s, "mean shear b": f"{v['shear']:+.3f}", "sd": f
 # ```{glue:figure} fig_lite_warps
 # :name: fig-lite-warps
 #
-# The most slanted test words (seed 0's model), before and after its
-# spatial transformer; the lean is the ink's horizontal shift per row from
-# its lower to its upper half.
+# The most slanted test words (seed 0's model), before (left) and after
+# (right) its spatial transformer, with the map's shear b and scales a and
+# d; the lean is the ink's horizontal shift per row from its lower to its
+# upper half.
 # ```
 
 # %% tags=["hide-input"]

@@ -58,3 +58,15 @@ def test_records_and_warnings_go_to_the_run_log(tmp_path, monkeypatch, capsys):
     assert text.startswith("== long work\nprogress 50%\n== long work: done in ")
     assert "warning:" in text and "something odd" in text
     assert capsys.readouterr().out == ""
+
+
+def test_a_gallery_in_two_columns_is_half_as_tall():
+    import numpy as np
+
+    from hwr.plots.lines import line_gallery
+
+    words = [np.full((32, 100), 200, np.uint8)] * 6
+    one = line_gallery(words, [f"w{i}" for i in range(6)])
+    two = line_gallery(words, [f"w{i}" for i in range(6)], columns=2)
+    assert two.get_figheight() < 0.6 * one.get_figheight()
+    assert len(two.axes) == 6

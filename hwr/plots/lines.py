@@ -12,7 +12,7 @@ from hwr.plots.style import WIDE
 
 def line_gallery(images: Sequence[np.ndarray], titles: Sequence[str],
                  boxes: Sequence[Sequence[tuple[int, int]]] | None = None, width_in: float = WIDE,
-                 fontsize: float = 13):
+                 fontsize: float = 13, columns: int = 1):
     """Line images stacked one per row, all at the same pixel scale, each
     under its title (its transcription, say) in a font as large as the
     book's body text.
@@ -21,24 +21,33 @@ def line_gallery(images: Sequence[np.ndarray], titles: Sequence[str],
         images: uint8 H x W grey lines.
         titles: one per image.
         boxes: optional per-image character x-ranges; their left edges are drawn.
-        width_in: figure width in inches (the widest line spans it).
+        width_in: figure width in inches (the widest line spans it, or a column).
         fontsize: title size in points.
+        columns: images per row, in reading order: short images (single
+            words, a word before and after a transform) side by side instead
+            of each stretched to the full width.
     """
     width = max(im.shape[1] for im in images)
+    column_in = width_in / columns
     title_in = fontsize / 72 * 1.7  # a title line with its spacing, in inches
-    heights = [im.shape[0] / width * width_in + title_in for im in images]
+    rows = [list(range(i, min(i + columns, len(images)))) for i in range(0, len(images), columns)]
+    heights = [max(images[i].shape[0] for i in row) / width * column_in + title_in for row in rows]
     fig = plt.figure(figsize=(width_in, sum(heights)))
     top = 1.0
     total = sum(heights)
-    for i, (im, title, h) in enumerate(zip(images, titles, heights)):
+    for row, h in zip(rows, heights):
         img_h = (h - title_in) / total
         top -= title_in / total
-        ax = fig.add_axes((0, top - img_h, im.shape[1] / width, img_h))
-        ax.imshow(im, cmap="gray", vmin=0, vmax=255, interpolation="antialiased", aspect="auto")
-        ax.set_axis_off()
-        ax.set_title(title, loc="left", fontsize=fontsize, pad=0.25 * fontsize)
-        for x0, _ in (boxes[i] if boxes is not None else ()):
-            ax.axvline(x0, color="tab:red", lw=0.4, alpha=0.6)
+        tallest = max(images[j].shape[0] for j in row)
+        for k, i in enumerate(row):
+            im = images[i]
+            ax_h = img_h * im.shape[0] / tallest  # every image at the same pixel scale, top-aligned in its row
+            ax = fig.add_axes((k / columns, top - ax_h, im.shape[1] / width / columns, ax_h))
+            ax.imshow(im, cmap="gray", vmin=0, vmax=255, interpolation="antialiased", aspect="auto")
+            ax.set_axis_off()
+            ax.set_title(titles[i], loc="left", fontsize=fontsize, pad=0.25 * fontsize)
+            for x0, _ in (boxes[i] if boxes is not None else ()):
+                ax.axvline(x0, color="tab:red", lw=0.4, alpha=0.6)
         top -= img_h
     plt.close(fig)  # shown where the chapter glues or displays it, not twice
     return fig
