@@ -70,3 +70,20 @@ def test_a_gallery_in_two_columns_is_half_as_tall():
     two = line_gallery(words, [f"w{i}" for i in range(6)], columns=2)
     assert two.get_figheight() < 0.6 * one.get_figheight()
     assert len(two.axes) == 6
+
+
+def test_labels_of_close_points_do_not_overprint():
+    import matplotlib.pyplot as plt
+
+    from hwr.plots.labels import place_labels
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    notes = place_labels(ax, [5, 5.05, 5.1], [5, 5.05, 5.0], ["proj (reshape, line norm)", "proj (reshape, window norm)",
+                                                             "proj (sum)"])
+    renderer = fig.canvas.get_renderer()
+    boxes = [n.get_window_extent(renderer) for n in notes]
+    assert [n.get_text() for n in notes] == ["proj (reshape, line norm)", "proj (reshape, window norm)", "proj (sum)"]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)

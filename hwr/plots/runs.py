@@ -16,6 +16,7 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 import numpy as np
 import pandas as pd
 
+from hwr.plots.labels import place_labels
 from hwr.plots.style import WIDTH
 from hwr.runs.report import curves_frame
 
@@ -264,9 +265,6 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
         c = colours[row[key]]
         ax.errorbar(row[x], row[y] * 100, yerr=err, fmt="o", ms=8, color=c, capsize=3, lw=1.2,
                     mfc=c if front[i] else "white", mec=c, mew=1.6)
-        if named[i]:
-            ax.annotate(str(row[label]), (row[x], row[y] * 100), xytext=(6, 5), textcoords="offset points",
-                        fontsize=11)
     f = df[front].sort_values(x)
     if len(f) > 1:
         ax.step(f[x], f[y] * 100, where="post", color="#333333", lw=1, ls="--", label="Pareto front")
@@ -283,7 +281,9 @@ def cost_scatter(frame: pd.DataFrame, x: str, y: str = "cer", sd: str | None = "
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.margins(x=0.15, y=0.15)
-    fig.tight_layout()
+    fig.tight_layout()  # the axes' final size first: the names are placed where they will be drawn
+    names = df[named.to_numpy()] if isinstance(named, pd.Series) else df[named]
+    place_labels(ax, names[x], names[y] * 100, names[label])
     plt.close(fig)
     return fig
 

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from hwr.confusions import alignment
+from hwr.plots.labels import place_labels
+from hwr.plots.runs import palette
 from hwr.plots.style import WIDE, WIDTH
 
 HIT, MISS = "#2a9d4b", "#d1495b"
@@ -99,19 +101,30 @@ def measure_distributions(frame: pd.DataFrame, char_width: float | None = None):
     return fig
 
 
-def hit_against_cer(frame: pd.DataFrame):
+def hit_against_cer(frame: pd.DataFrame, named: int = 3):
     """Share of characters whose peak is in their box against test CER, one point per run.
 
     Args:
         frame: ``label``, ``family`` (e.g. "1D", "2D"), ``hit`` and ``cer`` (fractions).
+        named: the runs with the highest shares that are named on the plot (a legend of
+            twenty models squeezed the plot to a third of the figure).
+
+    Colour and marker give the family (a legend of a few entries).
     """
     fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
-    markers = {f: m for f, m in zip(dict.fromkeys(frame["family"]), "os^D")}
-    for (label, family), part in frame.groupby(["label", "family"], sort=False):
-        ax.scatter(100 * part["cer"], 100 * part["hit"], marker=markers[family], s=30, label=label, alpha=0.85)
+    families = list(dict.fromkeys(frame["family"]))
+    markers = dict(zip(families, "os^D"))
+    colours = palette(families)
+    for family, part in frame.groupby("family", sort=False):
+        ax.scatter(100 * part["cer"], 100 * part["hit"], marker=markers[family], s=30, color=colours[family],
+                   label=family, alpha=0.85)
     ax.set_xlabel("test CER (%)")
     ax.set_ylabel("peaks in their box (%)")
-    ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if len(families) > 1:
+        ax.legend(fontsize=10, loc="upper right")
+    ax.margins(x=0.15, y=0.1)
     fig.tight_layout()
+    top = frame.nlargest(named, "hit")
+    place_labels(ax, 100 * top["cer"], 100 * top["hit"], top["label"], fontsize=10)
     plt.close(fig)
     return fig
