@@ -69,7 +69,7 @@ for family in diagram.FAMILIES:
     glue(f"fig_{family}", diagram.draw_family(family), display=False)
 
 # %% [markdown]
-# ::::{grid} 1 1 2 2
+# ::::{grid} 1 1 1 1
 # :gutter: 3
 #
 # :::{grid-item}
