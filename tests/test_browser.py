@@ -53,7 +53,7 @@ CHECKS = """(async () => {
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
   const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
   // a figure's alt text describes it (its caption's first sentence), never its file name
-  const nameless = [...document.querySelectorAll("figure img")].filter(i => /\.(svg|png|gif|jpe?g)$/i.test(i.alt))
+  const nameless = [...document.querySelectorAll("figure img")].filter(i => /\\.(svg|png|gif|jpe?g)$/i.test(i.alt))
                                                                .map(i => i.alt);
   const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
   // a table overflows when it is wider than the column, or than any box it sits in (which then scrolls)
