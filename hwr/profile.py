@@ -32,7 +32,6 @@ from typing import Any, Mapping
 from hwr import paths
 from hwr.errors import RunnerError
 from hwr.files import read_yaml
-from hwr.training.task import load_tasks
 
 #: top-level parts of ``configs/<name>.yaml``
 PARTS = ("description", "defaults", "chapters", "profile")
@@ -98,6 +97,7 @@ class Profile:
         """The name of the profile's task in ``configs/tasks.yaml`` (None: not chosen yet)."""
         # deferred on purpose: the task file belongs to the training package, whose import loads torch,
         # and a profile is read by code that needs neither
+        from hwr.training.task import load_tasks
 
         return load_tasks()[1].get(self.name)
 

@@ -25,13 +25,12 @@ from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hwr import paths
 from hwr.book import RunnerError
 from hwr.book.chapters import chapters, named, results_dir
 from hwr.book.execute import show
 from hwr.book.notebook import website_notebook
+from hwr.files import read_yaml
 from hwr.profile import Profile
 
 MARKER = "% RUN RECORDS"
@@ -97,7 +96,7 @@ def executed_box(record: dict) -> str:
 def repository_url() -> str:
     """The book's repository, ``repository.url`` in ``_config.yml`` (empty when not set)."""
     path = paths.ROOT / "_config.yml"
-    config = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    config = (read_yaml(path) or {}) if path.is_file() else {}
     return str((config.get("repository") or {}).get("url") or "").strip()
 
 
