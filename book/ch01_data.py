@@ -92,7 +92,6 @@ glue("fig_gallery", fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_gallery
 # :name: fig-gallery
-# :figclass: hwr-wide
 #
 # Training lines of the dataset this chapter ran on, each with its
 # transcription. In the synthetic set every line comes from one font, the
@@ -201,7 +200,6 @@ glue("fig_preprocess", fig, display=False)
 # %% [markdown]
 # ```{glue:figure} fig_preprocess
 # :name: fig-preprocess
-# :figclass: hwr-wide
 #
 # One line through the thesis preprocessing. In the last panel the line sits
 # in a batch whose widest member is 160 px wider; the dashed line marks where

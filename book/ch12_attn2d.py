@@ -162,8 +162,10 @@ glue("gif_steps", gif_steps, display=False)
 #
 # The first decoder steps of the $H' = 8$ model on one test line: each
 # frame is one step's attention over the $H' \times W'$ positions, drawn
-# over the image region each position covers, titled with the character
-# the step emitted.
+# over the image region each position covers, more opaque the closer a
+# weight is to the step's largest. Each frame is titled with the
+# character the step emitted and that largest weight's share of the step's
+# attention: a few per cent means the step looked everywhere at once.
 # ```
 #
 # The line reads "{glue:text}`attn2d_reference`"; the model decoded
@@ -179,7 +181,8 @@ glue("fig_attn2d_animation", Image(data=attention.attention_animation(out["image
 # :name: fig-attn2d-animation
 #
 # The same line as an animation of the first {glue:text}`gif_steps` decoder
-# steps, one frame per step, each titled with the character it emitted.
+# steps, one frame per step, each titled with the text decoded so far and
+# drawn as in {numref}`fig-attn2d-frames`.
 # ```
 
 # %% [markdown]

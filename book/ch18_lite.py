@@ -167,7 +167,7 @@ for k, text in enumerate(w["texts"]):
         titles.append(f"{text} (lean {w['lean'][k]:+.2f})" if name == "input"
                       else f"after the transformer: b = {t[0, 1]:+.3f}, a = {t[0, 0]:.2f}, d = {t[1, 1]:.2f}")
 # each word beside what the transformer makes of it: two columns keep short words at a legible height
-glue("fig_lite_warps", line_gallery(images, titles, fontsize=10, columns=2), display=False)
+glue("fig_lite_warps", line_gallery(images, titles, fontsize=12, columns=2), display=False)
 shears = pd.DataFrame([{"seed": s, "mean shear b": f"{v['shear']:+.3f}", "sd": f"{v['shear_sd']:.3f}"}
                        for s, v in warps.items()]).set_index("seed")
 

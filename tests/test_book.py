@@ -7,8 +7,8 @@ Results and the rendered book go to a temporary folder (the session's
 shared with the reader's ``data/`` folder (it is built once and reused).
 """
 
-import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,12 +16,18 @@ from hwr.book.chapters import chapters
 from hwr.book.proofread import problems, visible_text
 from hwr.paths import ROOT
 
+sys.path.insert(0, str(Path(__file__).parent))
+import bounded  # noqa: E402
+
 pytestmark = pytest.mark.slow
+
+#: seconds one `hwr run` of a chapter (or the build) may take under smoke before it counts as hung: the
+#: slowest chapter takes about 2 minutes on a 2-core machine
+LIMIT = 900
 
 
 def hwr(env, *args):
-    return subprocess.run([sys.executable, "-m", "hwr.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    return bounded.run([sys.executable, "-m", "hwr.cli", *args], timeout=LIMIT, cwd=ROOT, env=env)
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in chapters()])

@@ -10,6 +10,10 @@ page at 1280 px (desktop) and 390 px (phone), and fails on:
   from the build, not a CDN);
 - an image that did not load, a figure that a click does not open full size, or
   a figure whose alt text is its file name instead of its caption's first sentence;
+- an image that is not a numbered, captioned figure; a figure wider than the
+  column (cut off instead of scaled down);
+- text in an SVG figure smaller than :data:`MIN_TEXT_PX` as shown (9 px on a
+  desktop, 7 px on a phone, where a tap opens the figure full size);
 - output text that looks like a progress bar, a warning or a machine path;
 - at 1280 px, a table wider than the content column;
 - a page wider than the window (at 390 px: text a reader must pan to read);
@@ -22,7 +26,6 @@ CI artefacts). Chromium is Debian's ``chromium`` package: ``.ci/run`` and
 """
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,11 +35,15 @@ from hwr.book.chapters import chapters
 from hwr.paths import BUILD, ROOT
 
 sys.path.insert(0, str(Path(__file__).parent))
+import bounded  # noqa: E402
 from browser import Chromium, find_chromium, install_hint, serve  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 WIDTHS = {"desktop": 1280, "phone": 390}
+#: the smallest text a figure may show, in CSS px: on a desktop figures are at full size; on a phone a wide
+#: figure (hwr.plots.style.WIDE) shrinks to about half, and a tap opens it full size
+MIN_TEXT_PX = {"desktop": 9, "phone": 7}
 SCREENS = BUILD / "screens"
 OFFLINE = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED",
            "net::ERR_ADDRESS_UNREACHABLE", "net::ERR_PROXY_CONNECTION_FAILED")
@@ -69,11 +76,31 @@ CHECKS = """(async () => {
   const tables = [...document.querySelectorAll(".bd-article table")].map(t => ({
       width: Math.round(t.getBoundingClientRect().width), hidden: hidden(t), firstFour: firstFour(t),
       caption: (t.querySelector("caption") || {innerText: t.innerText.slice(0, 60)}).innerText}));
+  // every image is a figure with a number and a caption
+  const uncaptioned = [...document.querySelectorAll(".bd-article img")]
+      .filter(i => !(i.closest("figure") && i.closest("figure").querySelector(".caption-number")))
+      .map(i => i.src.split("/").pop());
+  // a figure is scaled down to the column, never cut off or wider than it
+  const right = (document.querySelector(".bd-article") || main).getBoundingClientRect().right;
+  const cropped = [...document.querySelectorAll(".bd-article figure img")]
+      .filter(i => i.getBoundingClientRect().right > Math.min(right, innerWidth) + 1).map(i => i.src.split("/").pop());
+  // the smallest text of each SVG figure as shown: matplotlib draws glyphs as paths scaled by
+  // scale(s -s) with s = the font size in pt / 100, in a viewBox measured in pt
+  const text = [];
+  for (const img of document.querySelectorAll(".bd-article figure img")) {
+    if (!/\.svg$/i.test(img.src)) continue;
+    const svg = await (await fetch(img.src)).text();
+    const box = svg.match(/viewBox="[-\d.]+ [-\d.]+ ([\d.]+) /);
+    const sizes = [...svg.matchAll(/scale\(([\d.]+) -([\d.]+)\)/g)].filter(m => m[1] === m[2]).map(m => 100 * m[1]);
+    if (box && sizes.length) text.push({number: img.closest("figure").querySelector(".caption-number")?.innerText,
+        px: Math.min(...sizes) * img.getBoundingClientRect().width / box[1]});
+  }
   // a value glued as text shows Markdown literally: code names must be glued as Markdown ({glue:md})
   const literal = [...document.querySelectorAll(".pasted-text")].map(e => e.innerText).filter(t => t.includes("`"));
   // on a phone the page must not scroll sideways (text a reader would have to pan to read)
   const page = document.documentElement.scrollWidth;
-  return {column: Math.round(column), broken, unlinked, nameless, outputs, tables, literal, page, raw, maths: maths.length};
+  return {column: Math.round(column), broken, unlinked, nameless, outputs, tables, literal, page, raw, maths: maths.length,
+          uncaptioned, cropped, text};
 })()"""
 
 
@@ -90,8 +117,8 @@ def book(smoke_book):
     html = tmp / "_build" / "html"
     executed = all((tmp / "results" / "smoke" / c.stem / "run.json").exists() for c in chapters())
     if not (executed and (html / "index.html").exists()):
-        proc = subprocess.run([sys.executable, "-m", "hwr.cli", "run", "--profile", "smoke"], cwd=ROOT, env=env,
-                              capture_output=True, text=True)
+        proc = bounded.run([sys.executable, "-m", "hwr.cli", "run", "--profile", "smoke"], timeout=3600, cwd=ROOT,
+                           env=env)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return html
 
@@ -99,7 +126,7 @@ def book(smoke_book):
 def test_pages_in_a_real_browser(book):
     pages = sorted(p.relative_to(book).as_posix() for p in (book / "book").glob("*.html"))
     assert pages, f"no pages in {book}"
-    problems, rendered = [], 0
+    problems, rendered, measured = [], 0, 0
     with serve(book) as base, Chromium() as browser:
         for page in pages:
             for label, width in WIDTHS.items():
@@ -113,6 +140,11 @@ def test_pages_in_a_real_browser(book):
                 problems += [f"{where}: figure cannot be opened full size: {src}" for src in found["unlinked"]]
                 problems += [f"{where}: a figure's alt text is its file name: {alt}" for alt in found["nameless"]]
                 problems += [f"{where}: Markdown shown literally in a glued value: {t!r}" for t in found["literal"]]
+                problems += [f"{where}: an image without a number and caption: {src}" for src in found["uncaptioned"]]
+                problems += [f"{where}: a figure wider than the column, not scaled down: {src}" for src in found["cropped"]]
+                problems += [f"{where}: {t['number'] or 'a figure'} has text {t['px']:.1f} px high (at least "
+                             f"{MIN_TEXT_PX[label]} px at this width)" for t in found["text"] if t["px"] < MIN_TEXT_PX[label]]
+                measured += len(found["text"])
                 for text in found["outputs"]:
                     m = NOISE.search(text)
                     if m:
@@ -129,3 +161,4 @@ def test_pages_in_a_real_browser(book):
                 tab.screenshot(SCREENS / f"{Path(page).stem}-{label}.png")
     assert not problems, "\n".join(problems)
     assert rendered > 0, "no page had an equation to render: the MathJax check checked nothing"
+    assert measured > 0, "no SVG figure had text to measure: the text-size check checked nothing"

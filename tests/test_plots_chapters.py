@@ -116,9 +116,17 @@ def test_two_d_attention_frames_and_animation():
     fig = attention.attention_frames(image, att, "abcd", centres, max_frames=6, columns=3)
     drawn = [ax for ax in fig.axes if ax.images]
     # the book's style puts titles on the left (style.apply in another test may have run first)
-    assert len(drawn) == 5 and "5: EOS" in (drawn[-1].get_title(), drawn[-1].get_title("left"))
+    title = lambda ax: ax.get_title() or ax.get_title("left")  # noqa: E731
+    assert len(drawn) == 5 and title(drawn[-1]) == "5: EOS, peak 100 %"
     left, right, _, _ = drawn[0].images[1].get_extent()
     assert left == pytest.approx(0) and right == pytest.approx(320)
+    # opacity follows each frame's own largest weight: the looked-at cell opaque, the rest transparent
+    alpha = drawn[0].images[1].get_array()[..., 3]
+    assert alpha[1, 0] == pytest.approx(0.85) and alpha.sum() == pytest.approx(0.85)
+    # a step that looks everywhere at once is an even wash, and its title says how flat it is
+    flat = attention.attention_frames(image, np.full((1, 4, 80), 1 / 320, np.float32), "a", centres)
+    ax = [a for a in flat.axes if a.images][0]
+    assert np.allclose(ax.images[1].get_array()[..., 3], 0.85) and title(ax) == "1: a, peak 0 %"
     gif = attention.attention_animation(image, att, "abcd", centres, max_frames=5)
     assert gif[:6] in (b"GIF87a", b"GIF89a")
     from PIL import Image

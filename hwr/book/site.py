@@ -9,7 +9,9 @@ so every output shown is the one recorded there. Staging adds to each chapter:
   of the chapter's jupytext source and executed notebook;
 
 and replaces the ``% RUN RECORDS`` line of ``book/reproducibility.md`` with
-tables generated from every chapter's ``run.json``.
+tables generated from every chapter's ``run.json``, and the ``% RUN CHANGELOG``
+line of ``book/changelog.md`` with the run store's history
+(:mod:`hwr.book.changelog`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hwr import paths
-from hwr.book import RunnerError
+from hwr.book import RunnerError, changelog
 from hwr.book.chapters import chapters, named, results_dir
 from hwr.book.execute import show
 from hwr.book.notebook import website_notebook
@@ -244,6 +246,9 @@ def stage_book(profile: str) -> Path:
     appendix = stage / "book" / "reproducibility.md"
     if appendix.exists():
         appendix.write_text(appendix.read_text().replace(MARKER, run_records(profile)))
+    changes = stage / "book" / "changelog.md"
+    if changes.exists():
+        changes.write_text(changes.read_text().replace(changelog.MARKER, changelog.changelog_markdown(profile)))
     if paths.FIGS.exists():
         shutil.copytree(paths.FIGS, stage / "figs")
     for chapter in chapters():

@@ -37,7 +37,7 @@ def attention_steps(image: np.ndarray, attention: np.ndarray, decoded: str, titl
     att = att[:steps]
     h, w = image.shape
     labels = [_label(c) for c in decoded[:steps]] + ["EOS"] * max(0, steps - len(decoded))
-    rows_h = 0.16 * steps
+    rows_h = 0.2 * steps  # a row per step, tall enough for its 11 pt label
     img_h = max(0.5, WIDE * h / w)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDE, img_h + rows_h + 0.8), sharex=True,
                                       gridspec_kw={"height_ratios": [img_h, rows_h]})
@@ -45,7 +45,7 @@ def attention_steps(image: np.ndarray, attention: np.ndarray, decoded: str, titl
     top.set_yticks([])
     top.grid(False)
     bottom.imshow(att, cmap="magma", aspect="auto", extent=(0, w, steps - 0.5, -0.5), interpolation="nearest")
-    bottom.set_yticks(range(steps), labels, fontsize=9)
+    bottom.set_yticks(range(steps), labels, fontsize=11)
     bottom.set_xlabel("image column (px)")
     bottom.grid(False)
     if title:
@@ -62,19 +62,21 @@ def attention_gallery(items: Sequence[dict], max_steps: int = 30):
         items: dicts with ``image``, ``attention``, ``decoded``, ``title``.
     """
     n = len(items)
-    fig, axes = plt.subplots(2, n, figsize=(WIDE, 5.2), squeeze=False,
-                             gridspec_kw={"height_ratios": [1, 5]})
+    rows = max(min(len(it["attention"]), max_steps) for it in items) if items else 1
+    rows_h = 0.2 * rows  # a row per step, tall enough for its 11 pt label
+    fig, axes = plt.subplots(2, n, figsize=(WIDE, rows_h + 1.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [0.8, rows_h]})
     for k, it in enumerate(items):
         att = np.asarray(it["attention"], dtype=np.float32)
         att = att.sum(axis=1) if att.ndim == 3 else att
         steps = min(len(att), max_steps)
         h, w = it["image"].shape
         axes[0, k].imshow(it["image"], cmap="gray", aspect="auto", extent=(0, w, h, 0))
-        axes[0, k].set_title(it.get("title", ""), fontsize=10)
+        axes[0, k].set_title(it.get("title", ""), fontsize=11)
         axes[1, k].imshow(att[:steps], cmap="magma", aspect="auto", extent=(0, w, steps - 0.5, -0.5),
                           interpolation="nearest")
         labels = [_label(c) for c in it["decoded"][:steps]] + ["EOS"] * max(0, steps - len(it["decoded"]))
-        axes[1, k].set_yticks(range(steps), labels, fontsize=8)
+        axes[1, k].set_yticks(range(steps), labels, fontsize=11)
         for ax in axes[:, k]:
             ax.grid(False)
             ax.set_xticks([])
@@ -84,19 +86,33 @@ def attention_gallery(items: Sequence[dict], max_steps: int = 30):
     return fig
 
 
-def _overlay(ax, image: np.ndarray, weights: np.ndarray, centres: np.ndarray, vmax: float) -> None:
-    """One H' x W' attention map over its line image: each cell drawn over
-    the image rows and columns it covers (rows split evenly, columns centred
-    on ``centres``)."""
+#: the colour an attention cell is drawn in over its line
+HEAT = (1.0, 0.45, 0.0)
+
+
+def _overlay(ax, image: np.ndarray, weights: np.ndarray, centres: np.ndarray) -> float:
+    """One H' x W' attention map over its line image: each cell drawn over the image rows and columns it
+    covers (rows split evenly, columns centred on ``centres``), as a colour whose opacity is the cell's
+    weight over the map's largest. The step's peak is always visible, the line shows through wherever the
+    step does not look, and a map spread evenly over the line shows as an even wash.
+
+    Returns:
+        the map's largest weight (its share of the step's attention).
+    """
     h, w = image.shape
     step = float(centres[1] - centres[0]) if len(centres) > 1 else float(w)
+    peak = float(weights.max())
+    rgba = np.zeros((*weights.shape, 4), dtype=np.float32)
+    rgba[..., :3] = HEAT
+    rgba[..., 3] = 0.85 * weights / (peak or 1.0)
     ax.imshow(image, cmap="gray", aspect="auto", extent=(0, w, h, 0))
-    ax.imshow(weights, cmap="magma", alpha=0.65, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest",
+    ax.imshow(rgba, aspect="auto", interpolation="nearest",
               extent=(centres[0] - step / 2, centres[len(weights[0]) - 1] + step / 2, h, 0))
     ax.set_xlim(0, w)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+    return peak
 
 
 def attention_frames(image: np.ndarray, attention: np.ndarray, decoded: str, centres: Sequence[float],
@@ -111,6 +127,9 @@ def attention_frames(image: np.ndarray, attention: np.ndarray, decoded: str, cen
             step after the last character EOS.
         centres: W' input columns (px) the feature columns are centred on.
         max_frames: the first this many steps are drawn.
+
+    Each frame is drawn to its own largest weight (:func:`_overlay`) and titled with the emitted character
+    and that weight's share of the step's attention, so a flat map reads as flat, not as a dark frame.
     """
     att = np.asarray(attention, dtype=np.float32)
     att = att[:, None, :] if att.ndim == 2 else att
@@ -120,23 +139,22 @@ def attention_frames(image: np.ndarray, attention: np.ndarray, decoded: str, cen
     cell_w = WIDE / columns
     fig, axes = plt.subplots(rows, columns, figsize=(WIDE, rows * (cell_w * h / w + 0.35) + 0.4), squeeze=False)
     centres = np.asarray(centres, dtype=np.float32)
-    vmax = float(att[:steps].max()) or 1.0
     for k, ax in enumerate(axes.flat):
         if k >= steps:
             ax.axis("off")
             continue
-        _overlay(ax, image, att[k], centres, vmax)
+        peak = _overlay(ax, image, att[k], centres)
         label = _label(decoded[k]) if k < len(decoded) else "EOS"
-        ax.set_title(f"{k + 1}: {label}", fontsize=10, pad=2)
+        ax.set_title(f"{k + 1}: {label}, peak {100 * peak:.0f} %", fontsize=11, pad=2)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=12)
     fig.tight_layout(h_pad=0.2, w_pad=0.3)
     plt.close(fig)
     return fig
 
 
 def attention_animation(image: np.ndarray, attention: np.ndarray, decoded: str, centres: Sequence[float],
-                        max_frames: int = 40, fps: int = 3, dpi: int = 80) -> bytes:
+                        max_frames: int = 40, fps: int = 3, dpi: int = 110) -> bytes:
     """The same maps as :func:`attention_frames`, one frame per step, as an animated GIF.
 
     Written with matplotlib's Pillow writer (Pillow is a matplotlib
@@ -156,11 +174,10 @@ def attention_animation(image: np.ndarray, attention: np.ndarray, decoded: str, 
     h, w = image.shape
     fig, ax = plt.subplots(figsize=(WIDE, max(1.0, WIDE * h / w) + 0.5))
     centres = np.asarray(centres, dtype=np.float32)
-    vmax = float(att[:steps].max()) or 1.0
 
     def draw(k):
         ax.clear()
-        _overlay(ax, image, att[k], centres, vmax)
+        _overlay(ax, image, att[k], centres)
         text = decoded[: k + 1] + (" ⟨EOS⟩" if k >= len(decoded) else "")
         ax.set_title(text.replace("$", r"\$"), fontsize=11, loc="left")
         return ax.images

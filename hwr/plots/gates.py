@@ -40,7 +40,7 @@ def gate_maps(image: np.ndarray, gates: Sequence[np.ndarray], centres: Sequence[
         step = float(c[1] - c[0]) if len(c) > 1 else 1.0
         im = axes[b + 1].imshow(g[order], cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest",
                                 extent=(c[0] - step / 2, c[-1] + step / 2, g.shape[0], 0))
-        axes[b + 1].set_ylabel(f"gate {b + 1}\nchannel", fontsize=9)
+        axes[b + 1].set_ylabel(f"gate {b + 1}\nchannel", fontsize=11)
         axes[b + 1].set_yticks([])
     for ax in axes:
         ax.grid(False)
@@ -67,7 +67,7 @@ def gate_histograms(frame: pd.DataFrame):
         ax.set_title(label, fontsize=11)
         ax.set_xlabel("gate value")
         ax.set_xlim(0, 1)
-        ax.legend(fontsize=9)
+        ax.legend(fontsize=11)
     axes[0, 0].set_ylabel("share of values (%)")
     fig.tight_layout()
     plt.close(fig)

@@ -41,8 +41,9 @@ def boxes_and_peaks(image: np.ndarray, attention: np.ndarray, boxes: np.ndarray,
     step_w = float(centres[1] - centres[0]) if len(centres) > 1 else 1.0
     h, w = image.shape
     img_h = max(0.6, WIDE * h / w)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDE, img_h + 0.16 * steps + 1.0), sharex=True,
-                                      gridspec_kw={"height_ratios": [img_h, 0.16 * steps]})
+    rows_h = 0.2 * steps  # a row per step, tall enough for its 11 pt label
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDE, img_h + rows_h + 1.0), sharex=True,
+                                      gridspec_kw={"height_ratios": [img_h, rows_h]})
     top.imshow(image, cmap="gray", aspect="auto", extent=(0, w, h, 0))
     for i, (a, b) in enumerate(boxes):
         if reference[i] != " ":
@@ -58,14 +59,14 @@ def boxes_and_peaks(image: np.ndarray, attention: np.ndarray, boxes: np.ndarray,
         top.plot([peak], [h * 0.92], marker="^", color=colour, ms=6, mec="white", mew=0.5)
         bottom.add_patch(Rectangle((a, j - 0.5), b - a, 1, fill=False, ec="#66c2a5", lw=1.0))
     labels = [{" ": "␣", "$": r"\$"}.get(c, c) for c in decoded[:steps]] + ["EOS"] * max(0, steps - len(decoded))
-    bottom.set_yticks(range(steps), labels, fontsize=8)
+    bottom.set_yticks(range(steps), labels, fontsize=11)
     bottom.set_xlim(0, w)
     bottom.set_xlabel("image column (px)")
     top.set_yticks([])
     for ax in (top, bottom):
         ax.grid(False)
     if title:
-        top.set_title(title, fontsize=10)
+        top.set_title(title, fontsize=11)
     fig.tight_layout(h_pad=0.3)
     plt.close(fig)
     return fig
@@ -94,7 +95,7 @@ def measure_distributions(frame: pd.DataFrame, char_width: float | None = None):
         ax.axvline(0, color="#999999", lw=0.8)
         ax.set_title(name, fontsize=11)
         ax.set_xlabel("peak − box centre (px)")
-    axes[0].set_yticks(range(1, len(labels) + 1), labels, fontsize=9)
+    axes[0].set_yticks(range(1, len(labels) + 1), labels, fontsize=11)
     axes[0].invert_yaxis()
     fig.tight_layout()
     plt.close(fig)
@@ -121,10 +122,10 @@ def hit_against_cer(frame: pd.DataFrame, named: int = 3):
     ax.set_xlabel("test CER (%)")
     ax.set_ylabel("peaks in their box (%)")
     if len(families) > 1:
-        ax.legend(fontsize=10, loc="upper right")
+        ax.legend(fontsize=11, loc="upper right")
     ax.margins(x=0.15, y=0.1)
     fig.tight_layout()
     top = frame.nlargest(named, "hit")
-    place_labels(ax, 100 * top["cer"], 100 * top["hit"], top["label"], fontsize=10)
+    place_labels(ax, 100 * top["cer"], 100 * top["hit"], top["label"], fontsize=11)
     plt.close(fig)
     return fig
