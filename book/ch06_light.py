@@ -162,8 +162,9 @@ cer = {m: report.mean_val_cer(groups[m]) for m in ("light_no_pe", "light_in")}
 if no_pe.direction > 0:
     text = (f"Without positional encoding the model is behind `light_in` here too: its test CER is "
             f"{report.points(no_pe.pooled.estimate)} points higher on the same lines, beyond what seeds and writers explain. "
-            "That is what the thesis's explanation predicts: without an encoder and without PE, nothing but the content of a "
-            "column tells the attention where it is, and a line repeats its letters.")
+            "The thesis found the same, and explained it by position: without an encoder and without PE, nothing but the "
+            "content of a column tells the attention where it is, and a line repeats its letters. A CER difference "
+            "alone does not test that explanation; the attention maps below show where each model looks.")
 elif no_pe.direction < 0:
     text = (f"Unlike in the thesis, `light_no_pe` reads better than `light_in` here "
             f"({report.points(no_pe.pooled.estimate)} points of test CER). Position can reach the features "

@@ -159,7 +159,8 @@ def _subject(text: str, limit: int = 90) -> str:
 
 
 def changelog_markdown(profile: str, store: Path | None = None, repo: Path | None = None) -> str:
-    """The appendix's changelog of ``profile``'s run store: a table, newest commit first."""
+    """The appendix's changelog of ``profile``'s run store: a table, newest commit first (a plain table, not a
+    numbered one: the appendix is unnumbered, see :func:`hwr.book.site.run_records`)."""
     store = Path(store) if store is not None else Profile.load(profile).results / "runs"
     changes = store_changes(store, repo)
     if changes is None:
@@ -173,11 +174,9 @@ def changelog_markdown(profile: str, store: Path | None = None, repo: Path | Non
     out = [f"{len(changes)} commits published the {len(runs)} runs ever recorded under profile `{profile}`, "
            f"{kept} of which are in the store today; newest first. Where a commit replaced a run, the line "
            "shows its model and seed with the old and the new test CER (*old \u2192 new*).", "",
-           "```{table} Changes to the committed run records, from the repository's history.",
-           ":name: tbl-changelog", "", "| date | commit | what changed |", "|:---|:---|:---|"]
+           "| date | commit | what changed |", "|:---|:---|:---|"]
     for c in changes:
         date = c.date.replace("-", "\u2011")  # a date that does not wrap
         out.append(f"| {date} | `{c.commit[:7]}` | {describe(c)}<br>"
                    f"<small>{_subject(c.subject)}</small> |")
-    out += ["```"]
     return "\n".join(out)

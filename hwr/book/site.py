@@ -181,25 +181,26 @@ def run_records(profile: str) -> str:
             records[ch.stem] = json.loads(path.read_text())
     if not records:
         return f"No chapter has been run with profile `{profile}` yet."
-    out = [f"The chapters of this build ran with profile `{profile}`.", "",
-           "```{table} The run of every chapter, from its run.json.", ":name: tbl-runs", "",
+    # plain tables, not numbered {table}s: the appendix is unnumbered, so numbered tables here would make the
+    # peers appendix's first table "Table 3" (Sphinx counts across unnumbered pages)
+    out = [f"The chapters of this build ran with profile `{profile}`. **The run of every chapter**, from its "
+           "`run.json`:", "",
            "| chapter | status | commit | date | duration | machine |",
            "|:---|:---|:---|:---|---:|:---|"]
     for name, r in records.items():
         when = _when(r).replace(" ", "\u00a0")  # a date and time that do not wrap
         out.append(f"| {{doc}}`{name}` | {r.get('status')} | `{commit(r, short=True)}` | {when} | "
                    f"{_duration(r.get('duration_s'))} | {machine(r)} |")
-    out += ["```", ""]
+    out += [""]
     if any(r.get("dirty") for r in records.values()):
         out += ["\\* the checkout had uncommitted changes when the chapter ran.", ""]
     first = next(iter(records.values()))
     versions = {k: v for k, v in first.get("versions", {}).items() if v}
     same = all(r.get("versions") == first.get("versions") for r in records.values())
-    out += ["```{table} Package versions" + (" (the same for every chapter)." if same else
-                                             " of the first chapter; the others differ, see their run.json."),
-            ":name: tbl-versions", "", "| package | version |", "|:---|:---|"]
+    out += ["**Package versions**" + (", the same for every chapter:" if same else
+                                       " of the first chapter (the others differ, see their `run.json`):"),
+            "", "| package | version |", "|:---|:---|"]
     out += [f"| {k} | {v} |" for k, v in versions.items()]
-    out += ["```"]
     return "\n".join(out)
 
 
