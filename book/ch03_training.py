@@ -42,6 +42,7 @@ reference_task: str = "smoke"  # the candidate closest to the thesis's condition
 n_confusions: int = 12  # character confusions shown per model
 line_candidates: dict = {"xl-smoke": [0]}  # recipes budgeted in training lines (issue 22): task -> seeds
 line_models: str = "ctc_baseline,gate_1"  # models measured on them, comma-separated
+book_recipe: str = "xl-smoke"  # the recipe chosen among them: the book's runs are trained on it
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown
@@ -178,12 +179,16 @@ line_specs = report.candidate_specs(line_candidates, [m.strip() for m in line_mo
 line_study = Study(f"{study.name}_lines", profile, [s for _, s in line_specs], store=study.store)
 with page.records(f"{line_study.name}: {len(line_study.runs)} runs under {profile} (trained only when missing)"):
     line_study.ensure()
-line_budget = max((s.config().lines or 0) for _, s in line_specs) if line_specs else 0
+longest = max((s.config().lines or 0) for _, s in line_specs) if line_specs else 0
 # an eighth, a quarter, a half, three quarters and all of the longest budget: a run of half of it fills three
-line_marks = [line_budget * k // 8 for k in (1, 2, 4, 6, 8)]
+line_marks = [longest * k // 8 for k in (1, 2, 4, 6, 8)]
+line_budget = get_task(book_recipe).train["lines"]
 lines_tab = recipe.lines_frame(line_specs, study.store, line_marks)
 store_records = study.store.records()
 thesis_models = [m for m, e in MODELS.items() if e.source == "thesis"]
+chosen = recipe.decision(book_recipe, line_specs, study.store, thesis_models)
+glue("recipe_decision", Markdown(chosen["text"]), display=False)
+glue("sweep_command", Markdown(f"`hwr bench task --task {book_recipe} --models MODEL --seeds 0`"), display=False)
 cost = recipe.book_cost(line_budget, 3, recipe.speeds(line_specs, study.store), thesis_models)
 met = int((lines_tab["criterion"] == "met").sum()) if len(lines_tab) else 0
 for name, value in {
@@ -242,12 +247,17 @@ glue("fig_lines", plots.runs.learning_curves_by(report.candidate_curves(line_spe
 # lines, one panel per recipe.
 # ```
 #
+# {glue:md}`recipe_decision`
+#
 # At the measured speeds, seed 0 of all {glue:text}`n_thesis_models` thesis
-# models at {glue:text}`line_budget` lines each is about
-# {glue:text}`book_seed_hours` CPU-hours, and the three seeds every verdict
-# needs about {glue:text}`book_hours` (models not measured yet are counted at
-# the slowest measured speed). `hwr sweep` computes them in resumable
-# pieces, seed 0 of every model first.
+# models at the chosen recipe's {glue:text}`line_budget` lines each is about
+# {glue:text}`book_seed_hours` CPU-hours on one thread, and the three seeds
+# every verdict needs about {glue:text}`book_hours` (models not measured yet
+# are counted at the slowest measured speed): twice the budget would double
+# both for a few points of CER, which is why the book stays at this one.
+# They are computed in resumable pieces, seed 0 of every model first, each
+# run from a clean checkout ({glue:md}`sweep_command`, the same runs a
+# chapter's study finds under this recipe).
 #
 # ## The first study: CTC or attention?
 #

@@ -59,6 +59,31 @@ E = EXPERIMENTS
 page.smoke_note(profile)
 
 # %% [markdown]
+# ## The answers at a glance
+#
+# {numref}`tbl-answers` answers every claim the book tests, the thesis's
+# and the other seed projects', each with the rule the chapters use: a
+# difference is called only when its 95 % interval over seeds, writers and
+# test lines excludes zero and the seeds agree, and no verdict rests on a
+# model still above the book's validation criterion or on a run whose
+# output ignores the image. The last two columns say whether the two
+# models read at all. The chapter that tests a claim gives its details.
+
+# %% tags=["hide-input"]
+answers = report.answers_frame(gathered)
+glue("n_answers", len(answers), display=False)
+glue("n_decided", int(answers["verdict"].isin(["reproduced", "not reproduced"]).sum()), display=False)
+Table(answers, name="tbl-answers", breakable=("by",),
+      caption="Every claim tested: the thesis's CER difference (first model minus second, points, IAM-B legacy "
+              "CER; - for a seed project's claim), the difference here (test CER, points, with its 95 % interval "
+              "over seeds, writers and test lines), the verdict, who makes the claim, the two models' test CER "
+              "(%, the claim's first model first) and the largest share of test lines on which either model's "
+              "output ignores the image (%; * above the limit, so no verdict).")
+
+# %% [markdown]
+# {glue:text}`n_decided` of the {glue:text}`n_answers` claims are decided
+# on this book's runs.
+#
 # ## Every experiment
 
 # %% tags=["hide-input"]

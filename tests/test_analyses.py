@@ -147,6 +147,31 @@ def test_a_called_difference_between_untrained_models_is_inconclusive(tmp_path, 
         assert "`gate_1` is lower" in v.explanation and "learns faster" in v.explanation
 
 
+def test_the_answers_table_has_one_row_per_claim_whose_models_ran(tmp_path):
+    import json
+
+    from hwr.models import EXPERIMENTS
+    from hwr.runs.report import answers_frame, points
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 2, 200)
+        for name, distances in (("gate_1", good), ("light_in", good + 2)):
+            run = _fake_run(tmp_path, name, seed, 0.05, distances)
+            (run.folder / "test.json").write_text(json.dumps({"cer": float(distances.sum()) / (6 * 200)}))
+            records.append(run)
+    frame = answers_frame(records)
+    # only the claim whose two models both ran: one gate block against none ("gate")
+    assert list(frame.index) == ["one gate block in front of the decoder lowers the light model's CER"]
+    row = frame.iloc[0]
+    thesis = EXPERIMENTS["gate_1"].thesis_cer - EXPERIMENTS["light_in"].thesis_cer
+    assert row["thesis (pt)"] == points(thesis / 100) and row["verdict"] == "reproduced" and row["by"] == "thesis"
+    assert row["here (pt)"].startswith("\u2212") and row["blind (%)"] == "0.0"  # gate_1 lower, as claimed
+    assert row["CER (%)"] == f"{100 * np.mean([r.test['cer'] for r in records[::2]]):.1f} / " \
+                             f"{100 * np.mean([r.test['cer'] for r in records[1::2]]):.1f}"
+
+
 def test_no_verdict_rests_on_a_run_whose_output_ignores_the_image(tmp_path):
     from hwr.runs.report import claim_verdict
 

@@ -286,6 +286,46 @@ def test_the_lines_table_splits_into_a_curve_and_an_outcome_sharing_their_keys()
     assert all(t.empty for t in empty)
 
 
+def test_the_recipe_decision_reads_the_criterion_models_and_the_sweep_from_the_runs(monkeypatch):
+    from hwr.runs import recipe
+
+    def summary(task, model, val, test, flagged=False):
+        return {"task": task, "model": model, "seed": 0, "val_cer": val, "test_cer": test, "flagged": flagged,
+                "capped": False}
+
+    class Store:  # finished seed-0 runs of the chosen recipe: two of the four models
+        def status(self, spec):
+            return "done" if spec.experiment in ("ctc_baseline", "gate_1") else "missing"
+
+    measured = [summary("xl-100k", "ctc_baseline", 0.12, 0.127), summary("xl-100k", "gate_1", 0.2, 0.21),
+                summary("xl-100k", "seq2seq_bn", 0.1, 0.11, flagged=True),
+                summary("xl-200k", "ctc_baseline", 0.094, 0.102)]
+    monkeypatch.setattr(recipe, "summaries", lambda specs, store: measured)
+    got = recipe.decision("xl-100k", [], Store(), ["ctc_baseline", "gate_1", "seq2seq_bn", "light_in"])
+    # a flagged run never meets the criterion, whatever its CER
+    assert got["met"] == ["ctc_baseline"]
+    assert (got["done"], got["missing"]) == (["ctc_baseline", "gate_1"], ["seq2seq_bn", "light_in"])
+    text = got["text"]
+    assert "3 have run on it, and one of them reaches 15 % validation CER" in text
+    assert "`gate_1` 20.0 %" in text and "`xl-200k` (200,000 lines) `ctc_baseline` reaches 10.2 %" in text
+    assert "for 2 times the training" in text and "still to run: `seq2seq_bn`, `light_in`." in text
+
+
+def test_the_committed_pilots_meet_the_criterion_on_the_chosen_recipe():
+    """What chapter 3 says of the book's recipe, on the committed store: the three models the criterion names
+    each have a seed-0 run on xl-100k within 15 % validation CER."""
+    from hwr.models.registry import MODELS
+    from hwr.runs import recipe
+    from hwr.runs.candidates import candidate_specs
+    from hwr.runs.store import RunStore
+
+    thesis = [m for m, e in MODELS.items() if e.source == "thesis"]
+    specs = candidate_specs({"xl-100k": [0]}, list(recipe.CRITERION_MODELS))
+    got = recipe.decision("xl-100k", specs, RunStore(STORE), thesis)
+    assert got["met"] == list(recipe.CRITERION_MODELS)
+    assert sorted(got["done"] + got["missing"]) == sorted(thesis) and len(thesis) == 21
+
+
 def test_a_store_lists_its_finished_runs_whichever_study_declared_them():
     from hwr.runs.store import RunStore
 

@@ -21,9 +21,11 @@ from hwr.datasets import open_dataset
 from hwr.models import build
 from hwr.models.registry import gate_margin, model_config
 from hwr.preprocess import prepared_width
-from hwr.runs.candidates import CRITERION_MEAN, MARK_SLACK, THRESHOLDS, mean_sd, run_summary, value_at_lines
+from hwr.runs.candidates import (CRITERION_MEAN, MARK_SLACK, THRESHOLDS, candidate_specs, mean_sd, run_summary,
+                                 value_at_lines)
 from hwr.runs.spec import RunSpec
 from hwr.runs.store import RunStore
+from hwr.training.task import get_task
 
 
 def summaries(specs: list[tuple[str, RunSpec]], store: RunStore) -> list[dict]:
@@ -141,3 +143,61 @@ def memory_columns(models: Sequence[str], source: str = "synth:phrases-xl-smoke"
             row[f"{label} short %"] = 100 * float((cols < chars).float().mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: the models the criterion names (issue 22 §5): each must reach CRITERION_MEAN within its budget
+CRITERION_MODELS = ("ctc_baseline", "seq2seq_bn", "gate_1")
+
+
+def _by(specs, store) -> dict[tuple[str, str], dict]:
+    """(task, model) -> the seed-0 (or first) finished run's summary."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in sorted(summaries(specs, store), key=lambda r: r["seed"]):
+        out.setdefault((r["task"], r["model"]), r)
+    return out
+
+
+def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, models: Sequence[str],
+             criterion_models: Sequence[str] = CRITERION_MODELS) -> dict:
+    """The recipe chosen for the book, and why, from the measured runs.
+
+    Args:
+        chosen: the chosen task (``xl-100k``).
+        specs: the measured (task, spec) pairs (chapter 3's line candidates).
+        store: where their runs are.
+        models: every model the book trains on the chosen recipe (the thesis's 21): the sweep's list.
+
+    Returns:
+        ``{"text": Markdown, "met": criterion models meeting the criterion on the chosen recipe,
+        "missing": models without a finished seed-0 run on it, "done": those with one}``.
+    """
+    runs = _by(specs, store)
+    task = get_task(chosen)
+    budget = task.train.get("lines")
+    parts, met = [f"**The book's recipe is `{chosen}`**: {task.description}."], []
+    measured = [m for m in criterion_models if (chosen, m) in runs]
+    for m in measured:
+        if runs[(chosen, m)]["val_cer"] is not None and runs[(chosen, m)]["val_cer"] <= CRITERION_MEAN \
+                and not runs[(chosen, m)]["flagged"] and not runs[(chosen, m)]["capped"]:
+            met.append(m)
+    if measured:
+        best = ", ".join(f"`{m}` {100 * runs[(chosen, m)]['val_cer']:.1f} %" for m in measured)
+        verdict = ("all of them reach" if len(met) == len(measured) else "none of them reaches" if not met else
+                   "one of them reaches" if len(met) == 1 else f"{len(met)} of them reach")
+        parts.append(f"Of the models the criterion names, {len(measured)} have run on it, and {verdict} "
+                     f"{100 * CRITERION_MEAN:g} % validation CER within its {budget:,} lines at seed 0 (best "
+                     f"validation CER: {best}).")
+    # the same model on a longer budget of the same recipe: what more lines buy, at what cost
+    for (t, m), r in runs.items():
+        longer = get_task(t).train.get("lines")
+        if t != chosen and (chosen, m) in runs and longer and budget and longer > budget \
+                and get_task(t).data == task.data and get_task(t).train.get("aux_ctc") == task.train.get("aux_ctc"):
+            parts.append(f"A longer budget helps, at a cost in proportion: on `{t}` ({longer:,} lines) `{m}` reaches "
+                         f"{100 * r['test_cer']:.1f} % test CER against {100 * runs[(chosen, m)]['test_cer']:.1f} % "
+                         f"on `{chosen}`, for {longer / budget:g} times the training.")
+    sweep = candidate_specs({chosen: [0]}, list(models))
+    done = [s.experiment for _, s in sweep if store.status(s) == "done"]
+    missing = [s.experiment for _, s in sweep if s.experiment not in done]
+    parts.append(f"Seed 0 of {len(done)} of the {len(sweep)} models has run on it so far"
+                 + (f"; still to run: {', '.join(f'`{m}`' for m in missing)}." if missing else "."))
+    return {"text": " ".join(parts), "met": met, "missing": missing, "done": done}

@@ -201,3 +201,35 @@ def seed_verdict_frame(verdicts: dict) -> pd.DataFrame:
              "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]", "verdict": v.outcome}
             for key, v in verdicts.items()]
     return pd.DataFrame(rows).set_index("claim")
+
+
+def answers_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Every claim the book tests, answered in one table: the thesis's (:data:`hwr.thesis.CLAIMS`) and the
+    seed projects' (:data:`hwr.seeds.SEED_CLAIMS`) whose two models both have runs in ``records``.
+
+    Columns: claim, who makes it, the thesis's difference (points, IAM-B legacy CER; ``-`` for a seed's
+    claim), the difference here with its 95 % interval over seeds, writers and test lines (points), the
+    verdict (:func:`claim_verdict`, so flagged and untrained runs give none), whether the models read: the
+    two models' mean test CER (%, the claim's first model first), and the largest share of test lines on
+    which either model's output ignores the image (%, marked * above the verdict rule's limit).
+    """
+    groups = by_label(records)
+    rows = []
+    for claims, source in ((CLAIMS, None), (SEED_CLAIMS, SOURCES)):
+        for key, c in claims.items():
+            if c.better not in groups or c.other not in groups:
+                continue
+            v = claim_verdict(records, c.better, c.other)
+            thesis = "-"
+            if source is None:
+                tb, to = EXPERIMENTS[c.better].thesis_cer, EXPERIMENTS[c.other].thesis_cer
+                thesis = points((tb - to) / 100) if tb and to else "-"
+            cer = [sum(r.test["cer"] for r in groups[m]) / len(groups[m]) for m in (c.better, c.other)]
+            blind = max(r.degenerate for m in (c.better, c.other) for r in groups[m])
+            rows.append({"claim": c.text, "thesis (pt)": thesis,
+                         "here (pt)": f"{points(v.mean_diff)} [{points(v.low)}, {points(v.high)}]",
+                         "verdict": v.outcome, "by": "thesis" if source is None else source[key],
+                         "CER (%)": f"{100 * cer[0]:.1f} / {100 * cer[1]:.1f}",
+                         "blind (%)": f"{100 * blind:.1f}" + (" *" if blind > DEGENERATE_LIMIT else "")})
+    columns = ["claim", "thesis (pt)", "here (pt)", "verdict", "by", "CER (%)", "blind (%)"]
+    return pd.DataFrame(rows, columns=columns).set_index("claim")
