@@ -161,3 +161,24 @@ def test_accuracy_bars_draw_one_bar_per_model_and_way_of_scoring():
     fig = accuracy_bars(frame)
     bars = [p for p in fig.axes[0].patches]
     assert len(bars) == 4 and sorted(round(b.get_width(), 6) for b in bars) == [20.0] * 4
+
+
+def test_a_title_too_long_for_its_figure_is_cut_so_the_figure_keeps_its_width():
+    """A bbox-tight figure widens to hold a title that runs past it, and the page then shrinks all its
+    text: an untrained model's rambling decoding as a title drew a figure's text at 5 px on a phone."""
+    import io
+
+    from hwr.plots.labels import fit
+    from hwr.plots.lines import line_gallery
+
+    assert fit("short", 7.0, 11) == "short"
+    cut = fit("x" * 500, 7.0, 11)
+    assert cut.endswith("\u2026") and len(cut) == int(7.0 * 72 / (0.6 * 11))
+    image = np.full((32, 400), 255, np.uint8)
+
+    def width(title):
+        buf = io.BytesIO()
+        line_gallery([image], [title]).savefig(buf, format="svg", bbox_inches="tight")
+        return float(buf.getvalue().split(b'viewBox="0 0 ')[1].split(b" ")[0])
+
+    assert width("a rambling decoding " * 30) <= width("short") + 1

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwr import paths
-from hwr.book.execute import show
 from hwr.profile import Profile
 
 MARKER = "% RUN CHANGELOG"
@@ -164,7 +163,7 @@ def changelog_markdown(profile: str, store: Path | None = None, repo: Path | Non
     store = Path(store) if store is not None else Profile.load(profile).results / "runs"
     changes = store_changes(store, repo)
     if changes is None:
-        return (f"The run store of this build (`{show(store)}`) has no git history here (a store "
+        return (f"The run store of this build (profile `{profile}`) has no git history here (a store "
                 "outside the repository, a shallow clone or an archive), so there is no changelog to show. "
                 "A full clone of the repository shows it.")
     if not changes:

@@ -7,6 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from hwr.plots.labels import fit
 from hwr.plots.style import WIDE
 
 
@@ -49,7 +50,7 @@ def attention_steps(image: np.ndarray, attention: np.ndarray, decoded: str, titl
     bottom.set_xlabel("image column (px)")
     bottom.grid(False)
     if title:
-        top.set_title(title)
+        top.set_title(fit(title, WIDE, plt.rcParams["axes.titlesize"]))
     fig.tight_layout(h_pad=0.3)
     plt.close(fig)
     return fig
@@ -72,7 +73,7 @@ def attention_gallery(items: Sequence[dict], max_steps: int = 30):
         steps = min(len(att), max_steps)
         h, w = it["image"].shape
         axes[0, k].imshow(it["image"], cmap="gray", aspect="auto", extent=(0, w, h, 0))
-        axes[0, k].set_title(it.get("title", ""), fontsize=11)
+        axes[0, k].set_title(fit(it.get("title", ""), WIDE / n, 11), fontsize=11)
         axes[1, k].imshow(att[:steps], cmap="magma", aspect="auto", extent=(0, w, steps - 0.5, -0.5),
                           interpolation="nearest")
         labels = [_label(c) for c in it["decoded"][:steps]] + ["EOS"] * max(0, steps - len(it["decoded"]))

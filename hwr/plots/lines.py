@@ -7,6 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from hwr.plots.labels import fit
 from hwr.plots.style import WIDE
 
 
@@ -45,7 +46,7 @@ def line_gallery(images: Sequence[np.ndarray], titles: Sequence[str],
             ax = fig.add_axes((k / columns, top - ax_h, im.shape[1] / width / columns, ax_h))
             ax.imshow(im, cmap="gray", vmin=0, vmax=255, interpolation="antialiased", aspect="auto")
             ax.set_axis_off()
-            ax.set_title(titles[i], loc="left", fontsize=fontsize, pad=0.25 * fontsize)
+            ax.set_title(fit(titles[i], column_in, fontsize), loc="left", fontsize=fontsize, pad=0.25 * fontsize)
             for x0, _ in (boxes[i] if boxes is not None else ()):
                 ax.axvline(x0, color="tab:red", lw=0.4, alpha=0.6)
         top -= img_h

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from hwr.confusions import alignment
-from hwr.plots.labels import place_labels
+from hwr.plots.labels import fit, place_labels
 from hwr.plots.runs import palette
 from hwr.plots.style import WIDE, WIDTH
 
@@ -66,7 +66,7 @@ def boxes_and_peaks(image: np.ndarray, attention: np.ndarray, boxes: np.ndarray,
     for ax in (top, bottom):
         ax.grid(False)
     if title:
-        top.set_title(title, fontsize=11)
+        top.set_title(fit(title, WIDE, 11), fontsize=11)
     fig.tight_layout(h_pad=0.3)
     plt.close(fig)
     return fig
