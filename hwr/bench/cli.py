@@ -1,4 +1,4 @@
-"""``hwr bench train|latency|memory-format|parallel|joint-ctc|task``: dispatch to the benchmark modules
+"""``hwr bench train|latency|memory-format|compile|parallel|joint-ctc|task``: dispatch to the benchmark modules
 (:mod:`hwr.bench`, and :mod:`hwr.runs.candidates` for ``task``, which trains runs of the store).
 
 Each benchmark module defines ``configure(parser)`` and ``main(args)``; it is
@@ -15,6 +15,7 @@ BENCHES = {
     "train": ("hwr.bench.train", "training lines/s: optimised loop against a straightforward one"),
     "latency": ("hwr.bench.latency", "inference latency of the thesis models (batch 1 and 24)"),
     "memory-format": ("hwr.bench.memory_format", "default against channels-last memory format, side by side"),
+    "compile": ("hwr.bench.compile", "torch.compile and width bucketing, each against the plain way, in training lines/s"),
     "parallel": ("hwr.bench.parallel", "workers x threads: total training lines/s of parallel runs, side by side"),
     "joint-ctc": ("hwr.bench.joint_ctc", "attention model with an auxiliary CTC loss against without, side by side"),
     "task": ("hwr.runs.candidates", "book-task candidates: task x model x minutes -> val CER, lines/s"),
