@@ -150,3 +150,29 @@ def test_eval_refuses_to_write_into_a_training_run(store):
     proc = hwr("eval", "--model", str(s.folder(spec)), "--data", "synth:smoke", "--out", str(s.folder(spec)))
     assert proc.returncode == 2 and "a training run's folder" in proc.stderr and "Traceback" not in proc.stderr
     assert verify(s.folder(spec)) == []
+
+
+def test_landing_copies_records_without_checkpoints_and_leaves_a_damaged_run_behind(store, tmp_path):
+    """`hwr runs land SOURCE --into STORE`: what a sweep's worktree trained reaches the book's store as
+    records only (git ignores the rest), verified; a damaged run stays where it is, named."""
+    s, _spec = store
+    (s.root / RUN / "checkpoints").mkdir()
+    (s.root / RUN / "checkpoints" / "best.pt").write_bytes(b"weights")
+    (s.root / RUN / "train.log").write_text("log")
+    damaged = s.root / "ctc_baseline-s0-c2fc032b99"  # another committed run, its test CER edited after the seal
+    shutil.copytree(STORE / damaged.name, damaged, ignore=shutil.ignore_patterns("analyses"))
+    text = (damaged / "test.json").read_text()
+    at = text.index('"cer": 0.') + len('"cer": 0.')
+    (damaged / "test.json").write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:])
+    into = tmp_path / "book" / "runs"
+    proc = hwr("runs", "land", str(s.root), "--into", str(into))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"landed {RUN}: test CER 14.4 %" in proc.stdout and "1 runs landed" in proc.stdout
+    assert f"refused: {damaged.name}: " in proc.stdout and "changed after the run was sealed" in proc.stdout
+    assert sorted(p.name for p in (into / RUN).iterdir()) == sorted(
+        p.name for p in (s.root / RUN).iterdir() if p.name not in ("checkpoints", "train.log"))
+    assert verify(into / RUN) == [] and not (into / damaged.name).exists()
+    # a second landing finds nothing new, and the store refuses to land into itself
+    again = hwr("runs", "land", str(s.root), "--into", str(into))
+    assert "0 runs landed" in again.stdout
+    assert hwr("runs", "land", str(into), "--into", str(into)).returncode != 0
