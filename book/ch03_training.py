@@ -48,8 +48,8 @@ book_recipe: str = "xl-smoke"  # the recipe chosen among them: the book's runs a
 from IPython.display import Markdown
 from myst_nb import glue
 
-from hwr import plots, stats
-from hwr.book import page
+from hwr import plots
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.confusions import confusion_counts, top_confusions
 from hwr.models import EXPERIMENTS
@@ -349,10 +349,7 @@ for name, key in (("ctc_baseline", "ctc"), ("gate_1", "gate")):
 # ## Verdict
 
 # %% tags=["hide-input"]
-comparison = stats.compare([report.prediction_rows(r) for r in groups["ctc_baseline"]],
-                           [report.prediction_rows(r) for r in groups["gate_1"]],
-                           names=("ctc_baseline", "gate_1"))
-verdict = stats.verdict(comparison, better="gate_1")
+verdict = blocks.judge(records, "gate_1", "ctc_baseline")
 for name, value in report.verdict_values(verdict, "gate_1", "ctc_baseline").items():
     glue(name, value, display=False)
 

@@ -35,8 +35,8 @@ n_examples: int = 6  # test lines shown where beam and greedy differ
 import pandas as pd
 from myst_nb import glue
 
-from hwr import plots, stats
-from hwr.book import page
+from hwr import plots
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS
 from hwr.plots import decoding
@@ -136,8 +136,7 @@ Table(table, name="tbl-ctc-decoders",
 # %% tags=["hide-input"]
 greedy_runs = [report.decoded_rows(decoded[r.spec.seed]["lines_table"], "greedy") for r in records]
 beam_runs = [report.decoded_rows(decoded[r.spec.seed]["lines_table"], "beam") for r in records]
-comparison = stats.compare(greedy_runs, beam_runs, names=("greedy", f"beam {compare_width}"))
-verdict = stats.verdict(comparison, better=f"beam {compare_width}")
+verdict = blocks.judge_decoders(records, greedy_runs, beam_runs, better=f"beam {compare_width}", other="greedy")
 for name, value in report.verdict_values(verdict, f"beam {compare_width}", "greedy").items():
     glue(name, value, display=False)
 changed = sum(g["hypothesis"] != b["hypothesis"] for run_g, run_b in zip(greedy_runs, beam_runs)

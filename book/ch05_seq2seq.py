@@ -40,7 +40,7 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from hwr import plots, stats
+from hwr import plots
 from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.confusions import kind_rates
@@ -106,7 +106,7 @@ blocks.thesis_table(records, "tbl-s2s-thesis")
 
 # %% tags=["hide-input"]
 glue("fig_s2s_curves", plots.learning_curves(report.curves_frame(records)), display=False)
-tf = report.claim_verdict(records, better=base_label, other="seq2seq_bn (tf 1.0)")
+tf = blocks.judge(records, better=base_label, other="seq2seq_bn (tf 1.0)")
 glue("tf_verdict", Markdown(tf.explanation), display=False)
 
 # %% [markdown]
@@ -137,10 +137,11 @@ grouped = dec.groupby(["decoder", "width"], sort=False)
 mean, sd = grouped[["cer", "wer", "seconds_per_line"]].mean(), grouped[["cer", "wer"]].std()
 several = len(decoded) > 1
 widest = f"beam_{max(beam_widths)}"
-beam_cmp = stats.compare([report.decoded_rows(out["lines_table"], "greedy") for out in decoded.values()],
-                         [report.decoded_rows(out["lines_table"], widest) for out in decoded.values()],
-                         names=("greedy", widest.replace("_", " ")))
-beam_verdict = stats.verdict(beam_cmp, better=widest.replace("_", " "))
+beam_runs = [r for r in records if r.spec.seed in decoded]
+beam_verdict = blocks.judge_decoders(beam_runs,
+                                     [report.decoded_rows(decoded[r.spec.seed]["lines_table"], "greedy") for r in beam_runs],
+                                     [report.decoded_rows(decoded[r.spec.seed]["lines_table"], widest) for r in beam_runs],
+                                     better=widest.replace("_", " "), other="greedy")
 for name, value in report.verdict_values(beam_verdict, widest.replace("_", " "), "greedy").items():
     glue(f"beam_{name}", value, display=False)
 Table(pd.DataFrame({

@@ -156,25 +156,25 @@ items = [{"image": maps[m][f"image_{line}"], "attention": maps[m][f"attention_{l
 glue("fig_light_maps", attention.attention_gallery(items), display=False)
 glue("map_reference", maps["gate_1"]["lines"][line]["reference"], display=False)
 
-no_pe = stats.compare([report.prediction_rows(r) for r in groups["light_in"]],
-                      [report.prediction_rows(r) for r in groups["light_no_pe"]], names=("light_in", "light_no_pe"))
-cer = {m: report.mean_val_cer(groups[m]) for m in ("light_no_pe", "light_in")}
-if no_pe.direction > 0:
-    text = (f"Without positional encoding the model is behind `light_in` here too: its test CER is "
-            f"{report.points(no_pe.pooled.estimate)} points higher on the same lines, beyond what seeds and writers explain. "
-            "The thesis found the same, and explained it by position: without an encoder and without PE, nothing but the "
-            "content of a column tells the attention where it is, and a line repeats its letters. A CER difference "
-            "alone does not test that explanation; the attention maps below show where each model looks.")
-elif no_pe.direction < 0:
+# the same rule as the verdicts below (blocks.thesis_verdicts judges this pair too): no direction without it
+no_pe = report.claim_verdict(records, "light_in", "light_no_pe")
+if no_pe.outcome == stats.REPRODUCED:
+    text = (f"Without positional encoding, `light_no_pe` is behind `light_in` here too: its test CER is "
+            f"{report.points(-no_pe.mean_diff).lstrip('+')} points higher on the same lines, beyond what seeds "
+            "and writers explain. The thesis explained the same result by position: without an encoder and "
+            "without PE, nothing but the content of a column tells the attention where it is, and a line "
+            "repeats its letters. A CER difference alone does not test that explanation; the attention maps "
+            "below show where each model looks.")
+elif no_pe.outcome == stats.NOT_REPRODUCED:
     text = (f"Unlike in the thesis, `light_no_pe` reads better than `light_in` here "
-            f"({report.points(no_pe.pooled.estimate)} points of test CER). Position can reach the features "
+            f"({report.points(no_pe.mean_diff)} points of test CER). Position can reach the features "
             "without PE: every convolution pads its input with zeros, so the columns near either end of the "
             "line differ from the others, and on the book's short phrases a large share of the columns lies "
             "within a receptive field of an end.")
 else:
-    text = ("`light_no_pe` and `light_in` are not told apart on these runs "
-            f"({report.points(no_pe.pooled.estimate)} points of test CER, the interval or the seeds leave the "
-            "sign open).")
+    text = ("This chapter cannot tell `light_no_pe` and `light_in` apart: their verdict below is "
+            f"*{no_pe.outcome}* ({report.points(-no_pe.mean_diff)} points of test CER for `light_no_pe`). "
+            "The attention maps show what each model does.")
 glue("no_pe_text", Markdown(text), display=False)
 
 # %% [markdown]

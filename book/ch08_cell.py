@@ -126,7 +126,7 @@ blocks.latency_table(latencies, "light_in", latency_batches, "tbl-cell-latency",
 # ## Verdict
 
 # %% tags=["hide-input"]
-verdicts = {"cell": report.claim_verdict(records, CLAIMS["cell"].better, CLAIMS["cell"].other)}
+verdicts = {"cell": blocks.judge(records, CLAIMS["cell"].better, CLAIMS["cell"].other)}
 glue("verdict_cell", Markdown(verdicts["cell"].explanation), display=False)
 speed = {m: sum(r.metrics["lines_per_s"] for r in recs) / len(recs) for m, recs in groups.items()}
 lat = latencies.set_index("model")

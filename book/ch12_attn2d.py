@@ -189,7 +189,7 @@ glue("fig_attn2d_animation", Image(data=attention.attention_animation(out["image
 # ## Verdict
 
 # %% tags=["hide-input"]
-verdicts = {"attn2d": report.claim_verdict(records, CLAIMS["attn2d"].better, CLAIMS["attn2d"].other)}
+verdicts = {"attn2d": blocks.judge(records, CLAIMS["attn2d"].better, CLAIMS["attn2d"].other)}
 glue("verdict_attn2d", Markdown(verdicts["attn2d"].explanation), display=False)
 
 def ratios(model: str, prefix: str) -> str:

@@ -189,7 +189,7 @@ for k, (text, keys, chapter) in enumerate(CONCLUSIONS):
         for key in keys:
             c = CLAIMS[key]
             if c.better in groups and c.other in groups:
-                v = report.claim_verdict(records, c.better, c.other)
+                v = blocks.judge(records, c.better, c.other)
                 parts.append(f"*{c.text}*: **{v.outcome}** ({report.points(v.mean_diff)} points, "
                              f"[{report.points(v.low)}, {report.points(v.high)}])")
             else:

@@ -190,6 +190,25 @@ def test_no_verdict_rests_on_a_run_whose_output_ignores_the_image(tmp_path):
     assert v.explanation.startswith("No verdict:") and "`light_in` (up to 100.0 % of the test lines)" in v.explanation
 
 
+@pytest.mark.parametrize("val_cer,outcome", [(0.05, "reproduced"), (0.5, "inconclusive at this budget")])
+def test_a_decoder_comparison_follows_the_same_rules_as_a_claim(tmp_path, val_cer, outcome):
+    """Two decoders of one model: a called difference on a model that does not read yet is no finding."""
+    from hwr.runs.report import decoder_verdict, prediction_rows
+
+    rng = np.random.default_rng(0)
+    records, greedy, beam = [], [], []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 2, 200)
+        rec = _fake_run(tmp_path, "gate_1", seed, val_cer, good + 2)
+        records.append(rec)
+        greedy.append(prediction_rows(rec))
+        beam.append([dict(row, distance=0) for row in greedy[-1]])  # the beam reads every line
+    v = decoder_verdict(records, greedy, beam, better="beam 10", other="greedy")
+    assert v.outcome == outcome and v.mean_diff < 0
+    if outcome != "reproduced":
+        assert "beam 10 is lower" in v.explanation and "gate_1 at 50.0 %" in v.explanation
+
+
 def test_segmentation_scores_the_lines_that_have_boxes(store):
     out = analysis(store["gate_1"], "segmentation")
     assert out["lines"] == store["gate_1"].test["lines"] == out["scored_lines"]

@@ -21,6 +21,8 @@ from typing import Mapping, Sequence
 from IPython.display import Markdown
 from myst_nb import glue
 
+from hwr import stats
+from hwr.book import directions
 from hwr.book.tables import Table
 from hwr.profile import Profile
 from hwr.runs import report
@@ -76,9 +78,33 @@ def latency_table(latencies, baseline: str, batches: Sequence[int], name: str, p
         f"to {baseline}'s on the same machine.", extra))
 
 
+def judge(records: Sequence[RunRecord], better: str, other: str):
+    """"``better`` reads better than ``other``" judged (:func:`hwr.runs.report.claim_verdict`), and recorded
+    in the notebook (a ``judged_*`` glue, :mod:`hwr.book.directions`), so that a test can check that
+    the chapter's prose states no direction this verdict does not support.
+
+    Every verdict a chapter's prose relies on goes through here.
+    """
+    return _recorded(report.claim_verdict(records, better, other), better, other)
+
+
+def judge_decoders(records: Sequence[RunRecord], other_rows: Sequence, better_rows: Sequence, better: str,
+                   other: str):
+    """"Decoding with ``better`` reads better than with ``other``" judged on the same runs
+    (:func:`hwr.runs.report.decoder_verdict`: the same rules as :func:`judge`) and recorded like it."""
+    return _recorded(report.decoder_verdict(records, other_rows, better_rows, better, other), better, other)
+
+
+def _recorded(v, better: str, other: str):
+    lower = {stats.REPRODUCED: better, stats.NOT_REPRODUCED: other}.get(v.outcome)
+    record = directions.Judged(better, other, v.outcome, lower, v.explanation)
+    glue(f"{directions.JUDGED_PREFIX}{better}|{other}", record.to_json(), display=False)
+    return v
+
+
 def _judged(records: Sequence[RunRecord], claims: Mapping) -> dict:
-    """Each claim judged (:func:`hwr.runs.report.claim_verdict`), its explanation glued as ``verdict_<key>``."""
-    verdicts = {key: report.claim_verdict(records, c.better, c.other) for key, c in claims.items()}
+    """Each claim judged (:func:`judge`), its explanation glued as ``verdict_<key>``."""
+    verdicts = {key: judge(records, c.better, c.other) for key, c in claims.items()}
     for key, v in verdicts.items():
         glue(f"verdict_{key}", Markdown(v.explanation), display=False)
     return verdicts

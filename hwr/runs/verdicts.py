@@ -121,37 +121,62 @@ def thesis_frame(records: Sequence[RunRecord], n_resamples: int = 2000) -> pd.Da
 
 
 def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_cer: float | None = None):
-    """The verdict on "``better`` has a lower test CER than ``other``", with the book's budget rule.
+    """The verdict on "``better`` has a lower test CER than ``other``", with the book's rules.
 
     The statistical rule (:func:`hwr.stats.verdict`) calls a difference or
-    not. On top of it, a claim about trained models is *inconclusive at this
-    budget* when either model's mean best validation CER is above
-    ``budget_cer`` (the book-task criterion, :data:`hwr.runs.candidates.CRITERION_MEAN`):
-    a difference between two models still learning to align measures how
-    fast each leaves the early plateau, not how well it reads once trained.
-    And no verdict rests on a flagged run (:attr:`RunRecord.flagged`: its
-    output ignores the image on more than
-    :data:`hwr.metrics.DEGENERATE_LIMIT` of the lines, or a cap cut it
-    short): such a claim is inconclusive, and the explanation says why.
-    The called difference is kept in the explanation.
+    not; :func:`guarded` then applies the rules about the runs themselves
+    (a budget cap, output that ignores the image, models still learning).
 
     Returns:
         a :class:`hwr.stats.Verdict`; ``explanation`` says which rule decided.
     """
-    budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
     groups = by_label(records)
     for name in (better, other):
         if name not in groups:
             raise KeyError(f"no runs of {name!r} among the records ({', '.join(groups)})")
     comparison = stats.compare([prediction_rows(r) for r in groups[other]],
                                [prediction_rows(r) for r in groups[better]], names=(other, better))
-    v = stats.verdict(comparison, better=better)
-    untrained = {m: mean_val_cer(groups[m]) for m in (better, other) if mean_val_cer(groups[m]) > budget_cer}
-    # runs whose output ignores the image (hwr.metrics.degenerate_lines) are no result at all
+    v = guarded(stats.verdict(comparison, better=better), better, other,
+                {better: groups[better], other: groups[other]}, budget_cer)
+    return dataclasses.replace(v, explanation=code_names(v.explanation, [better, other]))
 
-    blind = {m: max(r.degenerate for r in groups[m]) for m in (better, other)
-             if any(r.degenerate > DEGENERATE_LIMIT for r in groups[m])}
-    capped = [m for m in (better, other) if any(r.metrics.get("capped") for r in groups[m])]
+
+def decoder_verdict(records: Sequence[RunRecord], other_rows: Sequence, better_rows: Sequence, better: str,
+                    other: str, budget_cer: float | None = None):
+    """The verdict on "decoding ``records`` with ``better`` gives a lower test CER than with ``other``".
+
+    Args:
+        records: the runs both decoders read (one model: the rules about the runs apply to them).
+        other_rows, better_rows: per run, the per-line rows of each decoder (:func:`hwr.stats.compare`'s input).
+    """
+    comparison = stats.compare(list(other_rows), list(better_rows), names=(other, better))
+    label = ", ".join(by_label(records))
+    return guarded(stats.verdict(comparison, better=better), better, other, {label: list(records)}, budget_cer)
+
+
+def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], budget_cer: float | None = None):
+    """A statistical verdict with the book's rules about the runs it rests on applied, one rule for every chapter.
+
+    A claim about trained models is *inconclusive at this budget* when a
+    model's mean best validation CER is above ``budget_cer`` (the book-task
+    criterion, :data:`hwr.runs.candidates.CRITERION_MEAN`): a difference
+    between two models still learning to align measures how fast each
+    leaves the early plateau, not how well it reads once trained. And no
+    verdict rests on a flagged run (:attr:`RunRecord.flagged`: its output
+    ignores the image on more than :data:`hwr.metrics.DEGENERATE_LIMIT` of
+    the lines, or a cap cut it short): such a claim is inconclusive, and the
+    explanation says why. The called difference is kept in the explanation.
+
+    Args:
+        v: :func:`hwr.stats.verdict`'s verdict on "``better`` is lower than ``other``".
+        runs: model name -> the runs the verdict rests on.
+    """
+    budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
+    untrained = {m: mean_val_cer(rs) for m, rs in runs.items() if mean_val_cer(rs) > budget_cer}
+    # runs whose output ignores the image (hwr.metrics.degenerate_lines) are no result at all
+    blind = {m: max(r.degenerate for r in rs) for m, rs in runs.items()
+             if any(r.degenerate > DEGENERATE_LIMIT for r in rs)}
+    capped = [m for m, rs in runs.items() if any(r.metrics.get("capped") for r in rs)]
     if capped:
         text = (f"No verdict: {v.numbers}; but a minutes cap cut the lines budget of "
                 f"{' and '.join(capped)} short, and an unfinished run is not scored as complete.")
@@ -170,7 +195,7 @@ def claim_verdict(records: Sequence[RunRecord], better: str, other: str, budget_
                 f"book asks of a trained model, so the difference says which model learns faster early on, "
                 f"not which reads better once trained.")
         v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
-    return dataclasses.replace(v, explanation=code_names(v.explanation, [better, other]))
+    return v
 
 
 def verdict_frame(verdicts: dict) -> pd.DataFrame:
