@@ -186,7 +186,53 @@ Table(shears, name="tbl-lite-shear",
       caption="The shear term b of the transformer's map over all test words, per seed: a transformer that "
               "straightens right-leaning writing has b > 0 on average (it reads to the right as it goes up).")
 
+# %% tags=["hide-input"]
+# does the map depend on the word? The sd of the shear over all test words says (recorded by stn_warps)
+constant = [s for s, v in warps.items() if v["shear_sd"] < 1e-3]
+if constant:
+    seeds_text = " and ".join(map(str, constant))
+    kept = warps[constant[0]]["theta"][0]
+    per_word = (f"In seed{'s' if len(constant) > 1 else ''} {seeds_text}, the transformer gives every test word the "
+                f"same map: the shear's sd over the test words is below 0.001, and seed {constant[0]}'s six most "
+                f"slanted words all get a = {kept[0, 0]:.2f}, b = {kept[0, 1]:+.3f}, "
+                f"d = {kept[1, 1]:.2f}. Whatever the slant of the word, it is scaled and shifted the same way: a "
+                "fixed crop, not a per-word correction. Its output does not depend on its input, so the layer "
+                "that predicts θ acts as a constant that its bias alone could give; the recognition loss has not "
+                "taught it to look at the word within this budget.")
+    others = [s for s in warps if s not in constant]
+    if others:
+        per_word += (" Seed " + " and ".join(map(str, others)) + "'s map does vary with the word (shear sd "
+                     + ", ".join(f"{warps[s]['shear_sd']:.3f}" for s in others) + ").")
+else:
+    sds = ", ".join(f"{v['shear_sd']:.3f}" for v in warps.values())
+    per_word = f"The transformer's map varies from word to word in every seed (the shear's sd over the test words: {sds})."
+glue("stn_per_word", Markdown(per_word), display=False)
+
 # %% [markdown]
+# {glue:md}`stn_per_word` (The maps: {numref}`fig-lite-warps` and
+# {numref}`tbl-lite-shear`.)
+#
+# ## Repeated characters
+#
+# The seed reports that most of its model's errors come from repeated
+# characters in the true labels. CTC needs a blank between two equal
+# characters ("ll" in "hello"): without one, the collapse merges them. So
+# the claim is about the alignment, and it can be counted: an edit
+# operation *touches a repeat* when it changes or deletes a character of a
+# run of equal characters, or inserts one beside such a run
+# (`hwr.confusions.repeat_errors`, on one minimal alignment per word).
+
+# %% tags=["hide-input"]
+repeats = report.repeated_characters(main)
+glue("repeat_verdict", Markdown(repeats.explanation), display=False)
+glue("repeat_outcome", repeats.outcome, display=False)
+
+# %% [markdown]
+# {glue:md}`repeat_verdict` **Seed 004's claim that most errors come from
+# repeated characters: {glue:text}`repeat_outcome`.** Errors spread evenly
+# over the characters would touch repeats as often as repeats occur; a
+# share well above that would point to the collapse.
+#
 # ## Where a word's time goes
 #
 # The seed timed 100 to 150 ms per word, over 95 % of it in a beam search

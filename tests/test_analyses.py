@@ -209,6 +209,35 @@ def test_a_decoder_comparison_follows_the_same_rules_as_a_claim(tmp_path, val_ce
         assert "beam 10 is lower" in v.explanation and "gate_1 at 50.0 %" in v.explanation
 
 
+def test_repeat_errors_count_what_touches_a_run_of_equal_characters():
+    from hwr.confusions import in_repeats, repeat_errors
+
+    assert in_repeats("hello") == [False, False, True, True, False]
+    assert repeat_errors("hello", "helo") == (1, 1)  # the collapse CTC makes without a blank
+    assert repeat_errors("hello", "helllo") == (1, 1)  # an extra l beside the run
+    assert repeat_errors("hello", "hallo") == (0, 1)
+    assert repeat_errors("book", "bok") == (1, 1) and repeat_errors("abc", "abc") == (0, 0)
+
+
+@pytest.mark.parametrize("hypothesis, outcome", [("helo world", "reproduced"), ("hallo worl", "not reproduced")])
+def test_the_repeated_characters_claim_is_judged_on_the_share_of_errors(tmp_path, hypothesis, outcome):
+    from hwr.runs.report import repeated_characters
+
+    records = []
+    for seed in (0, 1, 2):
+        run = _fake_run(tmp_path, "crnn_lite", seed, 0.05, np.full(200, 2))
+        rows = pd.read_csv(run.folder / "predictions.csv", dtype=str)
+        # every line's own text, so that no output repeats across lines (the degenerate guard stays quiet)
+        rows["reference"] = [f"hello world {i}" for i in range(200)]
+        rows["hypothesis"] = [f"{hypothesis} {i}" for i in range(200)]
+        rows.to_csv(run.folder / "predictions.csv", index=False)
+        records.append(run)
+    v = repeated_characters(records, n_resamples=200)
+    assert v.outcome == outcome, v.explanation
+    assert v.share == (1.0 if outcome == "reproduced" else 0.0)
+    assert 0 < v.base < 0.5  # "ll" of hello among the reference's characters
+
+
 def test_segmentation_scores_the_lines_that_have_boxes(store):
     out = analysis(store["gate_1"], "segmentation")
     assert out["lines"] == store["gate_1"].test["lines"] == out["scored_lines"]

@@ -7,6 +7,7 @@ import dataclasses
 from functools import lru_cache
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from hwr import stats
@@ -154,7 +155,8 @@ def decoder_verdict(records: Sequence[RunRecord], other_rows: Sequence, better_r
     return guarded(stats.verdict(comparison, better=better), better, other, {label: list(records)}, budget_cer)
 
 
-def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], budget_cer: float | None = None):
+def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], budget_cer: float | None = None,
+            called: str | None = None):
     """A statistical verdict with the book's rules about the runs it rests on applied, one rule for every chapter.
 
     A claim about trained models is *inconclusive at this budget* when a
@@ -170,6 +172,8 @@ def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], bu
     Args:
         v: :func:`hwr.stats.verdict`'s verdict on "``better`` is lower than ``other``".
         runs: model name -> the runs the verdict rests on.
+        called: what the statistics called, in words, for the budget rule's explanation
+            (default "<the lower one> is lower").
     """
     budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
     untrained = {m: mean_val_cer(rs) for m, rs in runs.items() if mean_val_cer(rs) > budget_cer}
@@ -188,9 +192,10 @@ def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], bu
                 f"rests on them.")
         v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
     elif untrained and v.outcome != stats.INCONCLUSIVE:
-        lower = better if v.outcome == stats.REPRODUCED else other
+        if called is None:
+            called = f"{better if v.outcome == stats.REPRODUCED else other} is lower"
         far = " and ".join(f"{m} at {percent(c)} %" for m, c in untrained.items())
-        text = (f"Inconclusive at this budget: {v.numbers}, so on these runs {lower} is lower; but {far} "
+        text = (f"Inconclusive at this budget: {v.numbers}, so on these runs {called}; but {far} "
                 f"validation CER {'are' if len(untrained) > 1 else 'is'} above the {percent(budget_cer)} % the "
                 f"book asks of a trained model, so the difference says which model learns faster early on, "
                 f"not which reads better once trained.")
@@ -258,3 +263,64 @@ def answers_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                          "blind (%)": f"{100 * blind:.1f}" + (" *" if blind > DEGENERATE_LIMIT else "")})
     columns = ["claim", "thesis (pt)", "here (pt)", "verdict", "by", "CER (%)", "blind (%)"]
     return pd.DataFrame(rows, columns=columns).set_index("claim")
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareVerdict:
+    """A claim that a share (of errors, of time) is above or below a level, judged like a difference.
+
+    ``share`` and its interval are fractions; ``outcome`` is :data:`hwr.stats.REPRODUCED` when the
+    interval lies on the claimed side of ``level``, NOT_REPRODUCED on the other side, else INCONCLUSIVE.
+    """
+
+    share: float
+    low: float
+    high: float
+    level: float
+    outcome: str
+    explanation: str
+    base: float | None = None  # the share expected without the claimed effect (e.g. of characters)
+
+
+def repeated_characters(recs: Sequence[RunRecord], level: float = 0.5, budget_cer: float | None = None,
+                        n_resamples: int = 2000) -> ShareVerdict:
+    """Seed 004's claim "the majority of errors comes from repeated characters in the true labels", judged.
+
+    The share of the test edit operations that touch a repeated reference
+    character (:func:`hwr.confusions.repeat_errors`: "ll" read as "l", or an
+    extra "l"), pooled as a ratio of sums, with its 95 % interval over seeds,
+    writers and lines (:func:`hwr.stats.hierarchical_interval`). ``base`` is
+    the share of reference characters that are repeated: errors spread evenly
+    over the characters would touch repeats that often. The book's rules about
+    the runs hold as for every verdict (:func:`guarded`).
+    """
+    from hwr.confusions import repeat_error_counts
+
+    rows = [prediction_rows(r) for r in recs]
+    ids = [str(row["id"]) for row in rows[0]]
+    for other in rows[1:]:
+        if [str(row["id"]) for row in other] != ids:
+            raise ValueError("repeated_characters: the runs were scored on different test lines")
+    counts = np.array([repeat_error_counts(r) for r in rows], float)  # (S, n, 4)
+    writers = {str(row["id"]): row["writer"] for row in rows[0]}
+    interval = stats.hierarchical_interval(counts[None, :, :, 0], counts[None, :, :, 1],
+                                           clusters=stats.writer_index(ids, writers), n_resamples=n_resamples)
+    share, low, high = interval.estimate, interval.low, interval.high
+    base = float(counts[0, :, 2].sum() / max(1.0, counts[0, :, 3].sum()))
+    outcome = stats.REPRODUCED if low > level else stats.NOT_REPRODUCED if high < level else stats.INCONCLUSIVE
+    numbers = (f"{percent(share)} % of the edit operations touch a repeated character (95 % interval "
+               f"{percent(low)} to {percent(high)} %, over {len(recs)} seed(s), {len(set(writers.values()))} "
+               f"writers and {len(ids):,} test lines), while {percent(base)} % of the reference characters "
+               f"are repeated")
+    side = {stats.REPRODUCED: f"above {percent(level)} %, so the claim holds",
+            stats.NOT_REPRODUCED: f"below {percent(level)} %, so the claim does not hold here",
+            stats.INCONCLUSIVE: f"on both sides of {percent(level)} %, so the claim is not decided"}[outcome]
+    text = f"{numbers}; the interval lies {side}."
+    label = ", ".join(by_label(recs))
+    v = stats.Verdict(outcome=outcome, claim=f"most errors of {label} touch repeated characters",
+                      mean_diff=share - level, low=low - level, high=high - level, per_seed=(), n_lines=len(ids),
+                      n_seeds=len(recs), explanation=text, numbers=numbers)
+    v = guarded(v, label, "evenly spread errors", {label: list(recs)}, budget_cer,
+                called=f"the share is {'above' if outcome == stats.REPRODUCED else 'below'} {percent(level)} %")
+    text = v.explanation if v.outcome != outcome else text
+    return ShareVerdict(share, low, high, level, v.outcome, text[0].upper() + text[1:], base)
