@@ -83,3 +83,60 @@ def latency_frame(models: Sequence[str], batches: Sequence[int] = (1, 24), profi
                         f"thesis_method_ms_{b}": r["thesis_ms"], f"thesis_ms_{b}": r["thesis_reported_ms"]})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def latency_ratio(slow: str, fast: str, batch: int, profile: str = "book", threads: int = 1,
+                  root: Path | None = None, confidence: float = 0.95) -> dict:
+    """How many times ``fast``'s forward call ``slow`` takes, with an interval over the repeated calls.
+
+    Each record keeps every timed call (``proper_calls_ms``, the padded thesis-width input with the proper
+    number of decoder steps). The ratio is that of the geometric means; its interval is Welch's t
+    interval on the difference of mean log times (timings are multiplicative, and a record holds only a
+    few calls, so a bootstrap of them would understate the spread).
+
+    Returns:
+        ``{ratio, low, high, calls}``: the ratio, its ``confidence`` interval, and the calls per model.
+    """
+    import numpy as np
+    from scipy import stats as sps
+
+    a = np.log(np.asarray(latency(slow, batch, profile, threads, root)["proper_calls_ms"], float))
+    b = np.log(np.asarray(latency(fast, batch, profile, threads, root)["proper_calls_ms"], float))
+    diff = a.mean() - b.mean()
+    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else 0.0), (b.var(ddof=1) / len(b) if len(b) > 1 else 0.0)
+    se = float(np.sqrt(va + vb))
+    if se == 0.0 or len(a) < 2 or len(b) < 2:
+        half = 0.0 if se == 0.0 and len(a) > 1 and len(b) > 1 else float("inf")
+    else:
+        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+        half = float(sps.t.ppf(0.5 * (1 + confidence), df) * se)
+    return {"ratio": float(np.exp(diff)), "low": float(np.exp(diff - half)), "high": float(np.exp(diff + half)),
+            "calls": (len(a), len(b))}
+
+
+def latency_verdict(faster: str, slower: str, batches: Sequence[int], profile: str = "book", threads: int = 1,
+                    root: Path | None = None) -> tuple[str, str]:
+    """The verdict on "``faster``'s forward call takes less time than ``slower``'s", at every batch size.
+
+    A claim about latency needs no trained model, so the run rules do not
+    apply; the repeated calls give the interval (:func:`latency_ratio`). It is
+    *reproduced* when at every batch size the interval of slower / faster
+    lies above 1, *not reproduced* when at every batch size it lies below 1,
+    and inconclusive otherwise.
+
+    Returns:
+        (outcome, explanation): one of the :mod:`hwr.stats` outcomes, and the ratios in words.
+    """
+    from hwr import stats
+
+    parts, sides = [], []
+    for b in batches:
+        r = latency_ratio(slower, faster, b, profile, threads, root)
+        sides.append(1 if r["low"] > 1 else -1 if r["high"] < 1 else 0)
+        parts.append(f"{r['ratio']:.2f}× at batch {b} (95 % interval {r['low']:.2f} to {r['high']:.2f}, "
+                     f"{r['calls'][0]} and {r['calls'][1]} timed calls)")
+    outcome = (stats.REPRODUCED if all(s > 0 for s in sides) else
+               stats.NOT_REPRODUCED if all(s < 0 for s in sides) else stats.INCONCLUSIVE)
+    text = (f"`{slower}`'s forward call takes {' and '.join(parts)} the time of `{faster}`'s on this machine, "
+            f"one thread: {outcome}.")
+    return outcome, text
