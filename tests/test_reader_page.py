@@ -129,6 +129,7 @@ def test_the_page_reads_lines_offline_as_python_does(site, monkeypatch):
         wide = phone.evaluate("[...document.querySelectorAll('#hwr-reader *')].filter(e => "
                               "e.getBoundingClientRect().right > innerWidth + 1).map(e => e.id || e.tagName)")
         assert not wide, f"on a phone these stick out of the screen: {wide}"
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 391, "the page scrolls sideways on a phone"
 
 
 def draw(tab, kind: str) -> None:
