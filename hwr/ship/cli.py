@@ -42,7 +42,7 @@ def _export(args) -> int:
     import numpy as np
 
     from hwr.preprocess import prepare
-    from hwr.recognize import read_line_image
+    from hwr.datasets.base import read_grey
     from hwr.ship import load_shipped, shipped_names
     from hwr.ship.lines import lines_dir, read_lines
     from hwr.ship.onnx_export import OnnxReader, compare, export_shipped
@@ -57,7 +57,8 @@ def _export(args) -> int:
         print(f"{name}: {folder} ({size / 2**20:.1f} MiB of ONNX)")
         if args.check:
             model = load_shipped(name).model
-            lines = [prepare(read_line_image(lines_dir() / row["file"]), model.input_height) for row in read_lines()]
+            lines = [prepare(read_grey(lines_dir() / row["file"], row["file"]), model.input_height)
+                     for row in read_lines()]
             reader = OnnxReader(folder, model.family, getattr(getattr(model, "decoder", None), "hidden", None))
             agreement = compare(model, reader, lines or [np.ones((model.input_height, 256), np.float32)])
             print(f"  PyTorch vs ONNX on {agreement.lines} line(s): same text {agreement.same_text}, "

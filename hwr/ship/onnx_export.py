@@ -38,6 +38,7 @@ from hwr.models.backbone import gate_shrink, max_input_width, min_input_width
 from hwr.ship.store import load_shipped, read_record
 
 OPSET = 17
+LATE_OPSET = 20
 #: the step limit of the attention decoder without targets (thesis 98), as in :func:`hwr.decode.transcribe`
 MAX_STEPS = 98
 MANIFEST = "model.json"
@@ -81,10 +82,18 @@ class _StepGraph(nn.Module):
 
 
 def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
-    with warnings.catch_warnings():  # the TorchScript exporter warns that it is the older of torch's two
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET, input_names=inputs,
-                          output_names=outputs, dynamic_axes=dynamic, do_constant_folding=True)
+    """Export at :data:`OPSET`, or at :data:`LATE_OPSET` for a model that needs it (crnn_lite's spatial
+    transformer: affine_grid and grid_sample are ONNX operators from opset 20 on)."""
+    for opset in (OPSET, LATE_OPSET):
+        try:
+            with warnings.catch_warnings():  # the TorchScript exporter warns that it is the older of torch's two
+                warnings.simplefilter("ignore")
+                torch.onnx.export(module, args, str(path), dynamo=False, opset_version=opset, input_names=inputs,
+                                  output_names=outputs, dynamic_axes=dynamic, do_constant_folding=True)
+            return
+        except torch.onnx.errors.UnsupportedOperatorError:
+            if opset == LATE_OPSET:
+                raise
 
 
 def _example(model) -> torch.Tensor:
