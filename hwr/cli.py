@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hwr.bench.cli", "measure training speed (bench train) or inference latency (bench latency)"),
     "eval": ("hwr.evaluation.cli", "score a trained model on a dataset split: CER, WER, legacy CER, per-line predictions"),
     "recognize": ("hwr.recognize.cli", "transcribe your own line images with a trained model"),
+    "ship": ("hwr.ship.cli", "ship trained models with the book (models/), export them to ONNX for its page"),
     "runs": ("hwr.runs.check_cli", "verify a run store: every finished run's records against themselves and their "
                                    "manifest (hwr runs check results/book)"),
     "sweep": ("hwr.runs.cli", "train the missing runs of chapters' studies (local pool or SLURM via submitit)"),

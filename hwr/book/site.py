@@ -244,6 +244,9 @@ def stage_book(profile: str) -> Path:
         shutil.copytree(paths.BOOK / "_static", stage / "_static")
     # not under _static: jupyter-book loads every .js file there on every page (MathJax's extensions too)
     stage_mathjax(stage / "_vendor" / "mathjax")
+    from hwr.ship.web import stage_reader  # lazy: it imports torch to export the shipped models
+
+    stage_reader(stage / "_vendor")  # the page "Read a line": onnxruntime-web and the shipped models
     appendix = stage / "book" / "reproducibility.md"
     if appendix.exists():
         appendix.write_text(appendix.read_text().replace(MARKER, run_records(profile)))

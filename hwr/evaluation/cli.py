@@ -67,9 +67,15 @@ def fixed_width(value, height: int) -> int | None:
 
 
 def load_model_arg(path: str, device: str):
-    """The model of ``--model`` (a checkpoint file or a run folder) on ``device``, in eval mode."""
+    """The model of ``--model`` on ``device``, in eval mode: a checkpoint file, a run folder, or the
+    name of a model shipped with the book (``best-ctc``: :mod:`hwr.ship`, checksum verified)."""
     if not Path(path).exists():
-        raise HwrError(f"--model {path}: no such checkpoint file or run folder")
+        from hwr.ship import load_shipped, shipped_names
+
+        if path in shipped_names():
+            return load_shipped(path, device).model
+        shipped = ", ".join(shipped_names()) or "none in this checkout"
+        raise HwrError(f"--model {path}: no such checkpoint file, run folder or shipped model (shipped: {shipped})")
     from hwr.models.io import load_model
 
     return load_model(path, device=device).eval()

@@ -1,4 +1,4 @@
-"""``hwr recognize IMAGE... --model RUN_OR_CHECKPOINT``: one transcription per image.
+"""``hwr recognize IMAGE... --model NAME_RUN_OR_CHECKPOINT``: one transcription per image.
 
 Images are independent: one that cannot be read, is too narrow or too wide
 for the model, or makes the model fail is reported in one line on stderr
@@ -24,7 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from hwr import device
 
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="line image files (any size, PNG/JPEG/TIFF/...)")
-    parser.add_argument("--model", required=True, help="checkpoint file or training run folder (its best.pt)")
+    parser.add_argument("--model", required=True, help="a shipped model (best-ctc, best-attention, ctc_baseline: see models/), a checkpoint file or a "
+                        "training run folder (its best.pt)")
     parser.add_argument("--confidences", action="store_true", help="print each character's posterior")
     parser.add_argument("--attention-out", metavar="DIR", help="seq2seq: write <image>.attention.png here")
     parser.add_argument("--beam", type=positive_int, default=None,
