@@ -84,6 +84,20 @@ Table(answers, name="tbl-answers", breakable=("by",),
 # {glue:text}`n_decided` of the {glue:text}`n_answers` claims are decided
 # on this book's runs.
 #
+# Three claims of the thesis are about time, not CER. Time depends on the
+# architecture and the input, not on what a model learnt, so these need no
+# trained model: {numref}`tbl-answers-latency` judges them on repeated
+# timed forward calls (one thread, the thesis's padded input), with a 95 %
+# interval on the ratio of the two models' times.
+
+# %% tags=["hide-input"]
+latency_answers = report.latency_answers(latency_batches, profile)
+sizes = " / ".join(map(str, latency_batches))
+Table(latency_answers, name="tbl-answers-latency",
+      caption=f"The thesis's claims about time: the slower model's forward call over the faster one's, in the "
+              f"thesis (its CPU) and here (with its 95 % interval over the timed calls), at batch {sizes}, the "
+              "verdict (reproduced when every interval lies above 1) and the chapter.")
+#
 # ## Every experiment
 
 # %% tags=["hide-input"]

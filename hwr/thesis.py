@@ -53,6 +53,29 @@ CLAIMS = {c.key: c for c in [
     Claim("attn2d", "2D attention improves CER at a large CPU cost", "attn2d_h8", "gate_1", "ch12_attn2d"),
 ]}
 
+@dataclass(frozen=True)
+class LatencyClaim:
+    """A claim about time rather than CER: ``faster``'s forward call takes less time than ``slower``'s.
+
+    It needs no trained model (latency depends on the architecture and the
+    input, not the weights), so it is judged on repeated timed calls
+    (:func:`hwr.runs.latency.latency_verdict`).
+    """
+
+    key: str
+    text: str
+    faster: str
+    slower: str
+    chapter: str
+
+
+LATENCY_CLAIMS = {c.key: c for c in [
+    LatencyClaim("encoder_time", "replacing the encoder RNN by positional encoding plus one gate block saves time",
+                 "gate_1", "seq2seq_in", "ch06_light"),
+    LatencyClaim("attn2d_h4_cost", "2D attention (H' = 4) costs CPU time", "gate_1", "attn2d_h4", "ch12_attn2d"),
+    LatencyClaim("attn2d_h8_cost", "2D attention (H' = 8) costs CPU time", "gate_1", "attn2d_h8", "ch12_attn2d"),
+]}
+
 #: the thesis's last conclusion, measured per model family rather than as a comparison of two models
 SEGMENTATION_CLAIM = "attention maps behave like per-character segmentation maps, spaces excepted"
 

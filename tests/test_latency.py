@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from hwr.bench import latency
@@ -64,3 +65,38 @@ def test_command_prints_both_figures(capsys):
     assert report["random_weights"] and report["environment"]["threads"] == 1
     (row,) = report["results"]
     assert row["thesis_ms"] > 0 and row["proper_ms"] > 0 and row["proper_line_ms"] > 0
+
+
+def _timed(root, model, batch, calls, profile="smoke"):
+    """A latency record with the given timed calls, where :func:`hwr.runs.latency.latency` reads it."""
+    import json
+
+    from hwr.runs.latency import _path, settings
+
+    path = _path(root, model, batch, settings(profile), 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"proper_calls_ms": calls, "proper_ms": sum(calls) / len(calls)}))
+
+
+def test_a_latency_ratio_has_an_interval_over_the_timed_calls(tmp_path):
+    from hwr.runs.latency import latency_ratio, latency_verdict
+
+    _timed(tmp_path, "gate_1", 1, [100.0, 101.0, 99.0])
+    _timed(tmp_path, "attn2d_h8", 1, [200.0, 204.0, 198.0])
+    _timed(tmp_path, "seq2seq_in", 1, [99.0, 103.0, 98.0])
+    r = latency_ratio("attn2d_h8", "gate_1", 1, "smoke", root=tmp_path)
+    assert r["low"] < r["ratio"] < r["high"] and 1.9 < r["low"] and r["high"] < 2.1 and r["calls"] == (3, 3)
+    assert latency_verdict("gate_1", "attn2d_h8", [1], "smoke", root=tmp_path)[0] == "reproduced"
+    assert latency_verdict("attn2d_h8", "gate_1", [1], "smoke", root=tmp_path)[0] == "not reproduced"
+    # overlapping timings are not told apart
+    outcome, text = latency_verdict("gate_1", "seq2seq_in", [1], "smoke", root=tmp_path)
+    assert outcome == "inconclusive at this budget" and "not decided" in text
+
+
+def test_one_timed_call_gives_no_interval(tmp_path):
+    from hwr.runs.latency import latency_ratio
+
+    _timed(tmp_path, "gate_1", 1, [100.0])
+    _timed(tmp_path, "attn2d_h8", 1, [200.0])
+    r = latency_ratio("attn2d_h8", "gate_1", 1, "smoke", root=tmp_path)
+    assert r["ratio"] == pytest.approx(2.0) and r["low"] == 0.0 and r["high"] == float("inf")

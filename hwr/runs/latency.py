@@ -137,6 +137,36 @@ def latency_verdict(faster: str, slower: str, batches: Sequence[int], profile: s
                      f"{r['calls'][0]} and {r['calls'][1]} timed calls)")
     outcome = (stats.REPRODUCED if all(s > 0 for s in sides) else
                stats.NOT_REPRODUCED if all(s < 0 for s in sides) else stats.INCONCLUSIVE)
+    said = {stats.REPRODUCED: "reproduced", stats.NOT_REPRODUCED: "not reproduced (it is faster here)",
+            stats.INCONCLUSIVE: "not decided, since an interval includes 1 or the batch sizes disagree"}[outcome]
     text = (f"`{slower}`'s forward call takes {' and '.join(parts)} the time of `{faster}`'s on this machine, "
-            f"one thread: {outcome}.")
+            f"one thread: {said}.")
     return outcome, text
+
+
+def latency_answers(batches: Sequence[int], profile: str = "book", threads: int = 1, root: Path | None = None):
+    """The thesis's latency claims (:data:`hwr.thesis.LATENCY_CLAIMS`) answered, one row each.
+
+    Columns: claim, the thesis's ratio (slower / faster, its CPU, per batch), the ratio here with its
+    95 % interval over the timed calls (per batch), the verdict (:func:`latency_verdict`), the chapter.
+    """
+    import pandas as pd
+
+    from hwr import stats
+    from hwr.models.registry import EXPERIMENTS
+    from hwr.thesis import LATENCY_CLAIMS
+
+    rows = []
+    for c in LATENCY_CLAIMS.values():
+        thesis, here = [], []
+        for b in batches:
+            t_slow = EXPERIMENTS[c.slower].thesis_latency_ms.get(f"cpu_bs{b}")
+            t_fast = EXPERIMENTS[c.faster].thesis_latency_ms.get(f"cpu_bs{b}")
+            thesis.append(f"{t_slow / t_fast:.2f}" if t_slow and t_fast else "-")
+            r = latency_ratio(c.slower, c.faster, b, profile, threads, root)
+            here.append(f"{r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]")
+        outcome, _ = latency_verdict(c.faster, c.slower, batches, profile, threads, root)
+        rows.append({"claim": c.text, "thesis (×)": " / ".join(thesis), "here (×)": " / ".join(here),
+                     # no budget is involved in a time: an open interval is just inconclusive
+                     "verdict": "inconclusive" if outcome == stats.INCONCLUSIVE else outcome, "chapter": c.chapter})
+    return pd.DataFrame(rows, columns=["claim", "thesis (×)", "here (×)", "verdict", "chapter"]).set_index("claim")

@@ -31,6 +31,7 @@ from hwr.runs.candidates import (THESIS_CONDITIONS, candidate_curves, candidate_
 from hwr.runs.costs import (cost_frame, cpu_name, hardware, latency_table, machine_speeds,  # noqa: F401
                             seconds_total, speed_frame)
 from hwr.runs.curves import by_label, curves_frame  # noqa: F401
+from hwr.runs.latency import latency_answers, latency_verdict  # noqa: F401
 from hwr.runs.store import RunRecord
 from hwr.runs.text import change_text, code_names, mean_sd_text, percent, percent_text, points  # noqa: F401
 from hwr.runs.verdicts import (answer, answers_frame, claim_verdict, decoder_verdict, mean_val_cer,  # noqa: F401
