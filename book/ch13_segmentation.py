@@ -169,6 +169,38 @@ Markdown("\n\n".join(f"```{{glue:figure}} {name}\n:name: {name.replace('_', '-')
 # the step is aligned with, red elsewhere; below, the maps, the aligned
 # character's box outlined on each row.
 #
+# ## Up and down: the 2D attention's rows
+#
+# The measure above sums a 2D attention over its rows, so it says where
+# along the line a step looks, not at what height. Each row of the 2D
+# memory covers an equal band of the input's height, and each character's
+# ink occupies some of the bands (its ink rows within its box: an "x"
+# fills the middle bands, a "g" reaches into the lowest). An attention that
+# localises vertically puts more of its mass in a character's ink bands
+# than the share of bands they make up; one blind to height puts exactly
+# that share there (`hwr.segmentation.score_rows`).
+
+# %% tags=["hide-input"]
+vertical, no_vertical = report.vertical_frame(records, SEGMENTATION_LINES)
+if len(vertical):
+    vertical_text = ("{numref}`tbl-seg-vertical` compares the mass in the ink bands with their share of the "
+                     "bands, per 2D-attention model: a ratio above 1 means the attention looks at the height "
+                     "where the character's ink is.")
+else:
+    vertical_text = ("None of this profile's 2D-attention runs has the measure yet: it is recorded when a run "
+                     "ends (it needs the trained weights, which stay on the machine that trained them), and "
+                     f"these {len(no_vertical)} runs were trained before it existed. The runs of the book's new "
+                     "recipe record it.")
+glue("vertical_text", Markdown(vertical_text), display=False)
+Table(vertical, name="tbl-seg-vertical",
+      caption="2D attention, vertically: characters scored, the attention's mass in each character's ink "
+              "bands, the share of bands its ink covers (what an attention blind to height would put there), "
+              "their ratio, and the share of characters whose heaviest band holds ink (%, means over seeds)."
+      ) if len(vertical) else None
+
+# %% [markdown]
+# {glue:md}`vertical_text`
+#
 # ## Verdicts, per family
 
 # %% tags=["hide-input"]

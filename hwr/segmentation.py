@@ -158,3 +158,62 @@ def reference_summary(lines, model) -> dict:
         rows += reference_maps(boxes, item.text, model.column_centres(columns).numpy())
     return _by_kind(rows, {"best": (np.mean, "best_hit"), "uniform": (np.mean, "uniform_hit"),
                            "uniform_offset_median": (np.median, "uniform_offset")})
+
+
+def ink_rows(image: np.ndarray, box: Sequence[float], threshold: float = 0.5) -> tuple[int, int] | None:
+    """The vertical extent of a character's ink: the first and one-past-last row, within the columns
+    ``[a, b)`` of its box, holding a pixel darker than ``threshold`` (images: 0 ink, 1 paper).
+
+    The synthetic boxes are horizontal only; the rendered ink gives the vertical one (a neighbour's
+    stroke reaching into the box, a ligature say, widens it, never narrows it). None: no ink there.
+    """
+    a, b = int(np.floor(box[0])), int(np.ceil(box[1]))
+    cols = np.asarray(image)[:, max(a, 0):max(min(b, image.shape[1]), 0)]
+    dark = np.flatnonzero((cols < threshold).any(axis=1)) if cols.size else np.array([], int)
+    return (int(dark[0]), int(dark[-1]) + 1) if len(dark) else None
+
+
+def score_rows(attention: np.ndarray, image: np.ndarray, boxes: np.ndarray, reference: str,
+               decoded: str) -> list[dict]:
+    """Where a 2D attention looks vertically, per aligned decoded character (spaces left out).
+
+    The attention's rows (H' of them) tile the input's height evenly (the
+    backbone pools height uniformly). A character's ink rows
+    (:func:`ink_rows`) cover some of them; the score is the attention mass
+    (summed over columns) in the rows its ink touches, beside ``cover``: the
+    share of rows it touches, what an attention that ignores height would
+    put there.
+
+    Args:
+        attention: S x H' x W' weights, step ``j`` emitted ``decoded[j]``.
+        image: H x W prepared line (0 ink, 1 paper).
+        boxes: len(reference) x 2 boxes ``[a, b)`` in input pixels.
+
+    Returns:
+        one row per scored character: ``char``, ``mass`` (in its ink rows), ``cover``, ``hit`` (the
+        attention's heaviest row is one of them), ``centre`` (the attention's mean row, 0 top to 1 bottom).
+    """
+    att = np.asarray(attention, dtype=np.float64)
+    if att.ndim != 3:
+        raise ValueError(f"score_rows needs 2D attention (S x H' x W'), got shape {att.shape}")
+    rows_h = att.shape[1]
+    height = np.asarray(image).shape[0]
+    edges = np.linspace(0, height, rows_h + 1)  # input rows of each attention row: [edges[r], edges[r + 1])
+    out = []
+    for i, j in alignment(reference, decoded):
+        if i is None or j is None or j >= len(att) or reference[i] == " ":
+            continue
+        extent = ink_rows(image, boxes[i])
+        if extent is None:
+            continue
+        top, bottom = extent
+        touched = (edges[1:] > top) & (edges[:-1] < bottom)
+        per_row = att[j].sum(axis=1)
+        total = per_row.sum()
+        if total <= 0:
+            continue
+        per_row = per_row / total
+        out.append({"char": reference[i], "mass": float(per_row[touched].sum()), "cover": float(touched.mean()),
+                    "hit": bool(touched[int(np.argmax(per_row))]),
+                    "centre": float((per_row * (np.arange(rows_h) + 0.5)).sum() / rows_h)})
+    return out

@@ -18,6 +18,7 @@ from hwr.runs.execute import execute
 TINY = {"ctc_baseline": dict(ctc_hidden=16, input_height=64),
         "gate_1": dict(hidden=32, attention=32, embedding=8),
         "light_bn": dict(hidden=32, attention=32, embedding=8),
+        "attn2d_h4": dict(hidden=32, attention=32, embedding=8),
         "names_crnn": dict(hidden=16, widths=(4, 8, 8), dense=8)}
 TRAIN = dict(epochs=1, batch_size=2, val_subset=None)
 
@@ -247,6 +248,17 @@ def test_segmentation_scores_the_lines_that_have_boxes(store):
     assert out["rows"].shape == (n, 4) and set(out["rows"][:, 0]) <= {0, 1}
     assert ((0 <= out["rows"][:, 1]) & (out["rows"][:, 1] <= 1)).all()
     assert analysis(store["gate_1"], "segmentation")["rows"].shape == (n, 4)  # read back from the npz
+
+
+def test_vertical_localisation_is_scored_for_2d_attention_only(store):
+    flat = analysis(store["gate_1"], "vertical")
+    assert flat["two_d"] is False and flat["scored"] == 0 and flat["rows"].shape == (0, 4)
+    out = analysis(store["attn2d_h4"], "vertical")
+    assert out["two_d"] is True and out["rows"].shape == (out["scored"], 4) and len(out["chars"]) == out["scored"]
+    if out["scored"]:  # an untrained model may decode nothing that aligns with the reference
+        rows = out["rows"]
+        assert ((0 <= rows[:, :2]) & (rows[:, :2] <= 1 + 1e-9)).all() and set(rows[:, 2]) <= {0, 1}
+        assert out["summary"]["cover"] == pytest.approx(rows[:, 1].mean())
 
 
 def test_segmentation_examples_keep_the_best_and_worst_lines_drawable(store):

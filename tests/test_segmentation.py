@@ -90,3 +90,31 @@ def test_reference_maps_best_and_uniform():
     assert reference_maps(np.zeros((0, 2)), "", centres) == []
     with pytest.raises(ValueError):
         reference_maps(boxes, "abc", centres)
+
+
+def test_ink_rows_are_the_rows_with_dark_pixels_inside_the_box():
+    from hwr.segmentation import ink_rows
+
+    image = np.ones((32, 40), dtype=np.float32)
+    image[10:21, 5:9] = 0.0  # the character
+    image[2:4, 30:35] = 0.0  # a neighbour outside the box
+    assert ink_rows(image, (4.5, 9.2)) == (10, 21)
+    assert ink_rows(image, (12, 20)) is None  # no ink in those columns
+
+
+def test_vertical_scores_compare_the_attended_rows_with_the_ink():
+    from hwr.segmentation import score_rows
+
+    image = np.ones((32, 40), dtype=np.float32)
+    image[10:21, 5:9] = 0.0  # "a": ink on rows 10-20, attention rows 1 and 2 of 4 (8-16, 16-24)
+    image[0:6, 20:24] = 0.0  # "b": ink on rows 0-5, attention row 0
+    boxes = np.array([[5, 9], [20, 24]])
+    att = np.zeros((3, 4, 10))
+    att[0, 1, 2] = 1.0  # step 0 looks at row 1: inside a's ink
+    att[1, 3, 6] = 1.0  # step 1 looks at row 3: below b's ink
+    rows = score_rows(att, image, boxes, "ab", "ab")
+    assert [r["char"] for r in rows] == ["a", "b"]
+    assert rows[0] == {"char": "a", "mass": 1.0, "cover": 0.5, "hit": True, "centre": 1.5 / 4}
+    assert rows[1]["mass"] == 0.0 and rows[1]["cover"] == 0.25 and not rows[1]["hit"] and rows[1]["centre"] == 3.5 / 4
+    with pytest.raises(ValueError, match="2D attention"):
+        score_rows(att.sum(axis=1), image, boxes, "ab", "ab")

@@ -126,3 +126,38 @@ def segmentation_verdicts(table: pd.DataFrame) -> list[dict]:
                                              part["constant speed (%)"].mean() / 100, part["val CER"].mean())
         out.append({"family": fam, "models": list(part.index), "verdict": outcome, "why": text})
     return out
+
+
+def vertical_frame(records: Sequence[RunRecord], n: int | None = None):
+    """Where the 2D-attention runs look vertically (the ``vertical`` analysis, recorded when a run ends),
+    one row per model.
+
+    Columns: seeds measured, characters scored, the attention's mass in each character's ink rows (%),
+    the share of rows the ink covers (%, what an attention blind to height would put there), their
+    ratio, and the share of characters whose heaviest row holds ink (%); means over seeds.
+
+    Returns:
+        ``(table, unmeasured)``: the table (empty where no run has the measure) and the run ids of
+        2D-attention runs without it (trained before the measure existed; their checkpoints are gone).
+    """
+    n = SEGMENTATION_LINES if n is None else n
+    rows, unmeasured = [], []
+    for label, recs in by_label(records).items():
+        if EXPERIMENTS[recs[0].spec.experiment].config.get("expand_h", 1) <= 1:  # 1D attention: no height
+            continue
+        outs = []
+        for rec in recs:
+            try:
+                outs.append(analysis(rec, "vertical", n=n))
+            except FileNotFoundError:
+                unmeasured.append(rec.spec.run_id)
+        outs = [o for o in outs if o["scored"]]
+        if not outs:
+            continue
+        mass = sum(o["summary"]["mass"] for o in outs) / len(outs)
+        cover = sum(o["summary"]["cover"] for o in outs) / len(outs)
+        rows.append({"model": label, "seeds": len(outs), "characters": sum(o["scored"] for o in outs),
+                     "mass in ink rows (%)": percent(mass), "rows with ink (%)": percent(cover),
+                     "ratio": f"{mass / cover:.2f}" if cover else "-",
+                     "heaviest row holds ink (%)": percent(sum(o["summary"]["hit"] for o in outs) / len(outs))})
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame(), unmeasured

@@ -24,7 +24,7 @@ import pandas as pd
 from hwr.metrics import edit_distance
 from hwr.models.registry import MODELS, build, state_count
 from hwr.runs.attention_segments import (attention_family, segmentation_frame, segmentation_verdict,  # noqa: F401
-                                         segmentation_verdicts)
+                                         segmentation_verdicts, vertical_frame)
 from hwr.runs.candidates import (THESIS_CONDITIONS, candidate_curves, candidate_frame, candidate_specs,  # noqa: F401
                                  criterion_summary, criterion_text, departures, reference_run, rerun_commands,
                                  task_name, tasks_frame)

@@ -27,7 +27,7 @@ analyses by topic in :mod:`~hwr.runs.analyses.decoding`,
 
 from __future__ import annotations
 
-from hwr.runs.analyses.attention import _SCORED, SEGMENTATION_LINES
+from hwr.runs.analyses.attention import _SCORED, SEGMENTATION_LINES, vertical  # noqa: F401
 from hwr.runs.analyses.core import (ANALYSES, VERSIONS, _loader, _scores, analyses, analysis,  # noqa: F401
                                     first_analysis, test_lines)
 from hwr.runs.analyses.decoding import ctc_decoding, seq2seq_decoding  # noqa: F401
@@ -39,7 +39,7 @@ from hwr.runs.store import RunRecord
 #: analyses every finished run of a family records at once, with their parameters: its checkpoint
 #: stays on the machine that trained it, so what a later chapter needs of the model is kept now
 RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_maps": {"n": 3},
-                       "segmentation_examples": {"n": SEGMENTATION_LINES}}}
+                       "segmentation_examples": {"n": SEGMENTATION_LINES}, "vertical": {"n": SEGMENTATION_LINES}}}
 
 
 def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:

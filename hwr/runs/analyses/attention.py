@@ -8,7 +8,7 @@ import torch
 from hwr.decode import transcribe
 from hwr.runs.analyses.core import _loader, analyses, test_lines
 from hwr.runs.store import RunRecord
-from hwr.segmentation import boxes_at_input, score_line, summarize
+from hwr.segmentation import boxes_at_input, score_line, score_rows, summarize
 
 
 #: test lines the attention of every seq2seq run is measured on when the run ends (the chapters read it back)
@@ -140,3 +140,29 @@ def segmentation_examples(model, rec: RunRecord, n: int | None = None, k: int = 
         out[f"boxes_{i}"] = np.asarray(boxes, dtype=np.float32)
         out[f"centres_{i}"] = centres.astype(np.float32)
     return out
+
+
+@analyses("vertical")
+def vertical(model, rec: RunRecord, n: int | None = None, max_steps: int = 98) -> dict:
+    """Where a 2D attention looks vertically (:func:`hwr.segmentation.score_rows`), on the first ``n``
+    test lines with boxes, decoded once with :func:`segmentation` (the 1D models' maps have no height:
+    ``two_d`` False and nothing scored).
+
+    Returns:
+        ``{two_d, scored, chars, rows, summary}``: ``rows`` a (scored x 4) array of mass in the
+        character's ink rows, the share of rows its ink covers, whether the heaviest row is one of them,
+        and the attention's mean row (0 top, 1 bottom); ``chars`` the scored characters in order; and
+        ``summary`` their means (``mass``, ``cover``, ``hit``).
+    """
+    _, scored = _scored_lines(model, rec, n, max_steps)
+    rows, two_d = [], False
+    for item, image, att, _, boxes, decoded, _ in scored:
+        if att.ndim != 3:
+            break
+        two_d = True
+        rows += score_rows(att, image, boxes, item.text, decoded)
+    table = np.array([[r["mass"], r["cover"], r["hit"], r["centre"]] for r in rows], dtype=np.float64).reshape(-1, 4)
+    summary = {k: float(table[:, c].mean()) if len(table) else float("nan")
+               for c, k in enumerate(("mass", "cover", "hit"))}
+    return {"two_d": two_d, "scored": len(rows), "chars": "".join(r["char"] for r in rows), "rows": table,
+            "summary": summary}
