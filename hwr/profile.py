@@ -62,6 +62,10 @@ class Profile:
         word_tasks: seed 004's (handwritten, printed) single-word tasks.
         names_task: seed 003's names task.
         peers_minutes: the peers' training budget (None: the task's minutes).
+        run_end: model -> {analysis: parameters} that every finished run of the model records
+            beside the family's (:data:`hwr.runs.analyses.RUN_END`): what the chapters read of the
+            trained model, with the chapters' parameters under this profile, since the checkpoint
+            stays on the machine that trained it (``tests/test_run_end.py`` keeps the two in step).
     """
 
     name: str
@@ -74,6 +78,7 @@ class Profile:
     word_tasks: tuple[str, str] = ("words-32-cosine", "printed-words-32-cosine")
     names_task: str = "names-64-cosine"
     peers_minutes: float | None = None
+    run_end: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @staticmethod
     def load(name: str) -> "Profile":
@@ -110,6 +115,15 @@ class Profile:
     def results(self) -> Path:
         """The profile's results folder, ``results/<name>``."""
         return paths.RESULTS / self.name
+
+    @staticmethod
+    def of_store(root: Path) -> "Profile | None":
+        """The profile whose run store is ``root`` (``results/<name>/runs`` with a ``configs/<name>.yaml``),
+        or None for a store of no profile (a test's, a scratch one)."""
+        root = Path(root)
+        if root.name == "runs" and config_path(root.parent.name).exists():
+            return Profile.load(root.parent.name)
+        return None
 
     def chapter(self, stem: str) -> dict[str, Any]:
         """The parameters this profile sets for chapter ``stem`` (empty when none)."""

@@ -21,6 +21,7 @@ from hwr.files import write_json
 from hwr.models.backbone import min_input_width
 from hwr.models.io import load_model
 from hwr.preprocess import make_loader
+from hwr.profile import Profile
 from hwr.runs.analyses import run_end_analyses
 from hwr.runs.seal import seal
 from hwr.runs.spec import RunSpec
@@ -126,5 +127,8 @@ def execute(spec: RunSpec | dict, root: str | Path, threads: int = 1, device: st
         seal(folder)  # last: the manifest's digests and counts make the records check themselves
         print(f"{spec.run_id}: test CER {metrics['cer']:.2%}", file=sys.stderr)
 
-        run_end_analyses(store.load(spec), model.family)
+        # what the chapters of the store's profile read of this model, recorded while the checkpoint is here
+        profile = Profile.of_store(store.root)
+        run_end_analyses(store.load(spec), model.family,
+                         extra=dict((profile.run_end if profile else {}).get(spec.experiment, {})))
     return spec.run_id

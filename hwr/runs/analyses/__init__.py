@@ -42,9 +42,12 @@ RUN_END = {"seq2seq": {"segmentation": {"n": SEGMENTATION_LINES}, "attention_map
                        "segmentation_examples": {"n": SEGMENTATION_LINES}, "vertical": {"n": SEGMENTATION_LINES}}}
 
 
-def run_end_analyses(rec: RunRecord, family: str, threads: int = 1) -> dict[str, dict]:
-    """Record the :data:`RUN_END` analyses of a finished run of ``family``."""
+def run_end_analyses(rec: RunRecord, family: str, threads: int = 1,
+                     extra: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Record the :data:`RUN_END` analyses of a finished run of ``family``, and ``extra``
+    (analysis -> parameters: what the run's profile asks of its model, :attr:`hwr.profile.Profile.run_end`)."""
+    todo = {**RUN_END.get(family, {}), **(extra or {})}
     try:
-        return {name: analysis(rec, name, threads, **params) for name, params in RUN_END.get(family, {}).items()}
+        return {name: analysis(rec, name, threads, **params) for name, params in todo.items()}
     finally:
         _SCORED.clear()
