@@ -13,7 +13,10 @@
 # %% [markdown]
 # # A ResNet CRNN with a CTC shortcut
 #
-# The first of the other seed projects (seed 001) is a plain line recogniser of the
+# The first of the other seed projects (seed 001, a repository named
+# *handwriting* that builds on
+# [jc639/pytorch-handwritingCTC](https://github.com/jc639/pytorch-handwritingCTC))
+# is a plain line recogniser of the
 # kind most handwriting systems of the last decade are: a residual
 # convolutional encoder, a few bidirectional LSTMs over its feature columns
 # and CTC. It adds the *CTC shortcut* of Retsinas et al. {cite}`retsinas2024`: a second,

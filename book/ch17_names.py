@@ -13,7 +13,9 @@
 # %% [markdown]
 # # A names recogniser on a fixed canvas
 #
-# The third seed project (seed 003) reads handwritten first and last names from a
+# The third seed project (seed 003,
+# [amtan20/handwriting_recognition](https://github.com/amtan20/handwriting_recognition))
+# reads handwritten first and last names from a
 # Kaggle collection of scanned forms (331,059 training names). Its authors
 # translated a Keras notebook into PyTorch: every image cropped or padded
 # to 256 × 64 pixels, three convolution blocks, one bidirectional LSTM and

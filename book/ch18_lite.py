@@ -13,7 +13,9 @@
 # %% [markdown]
 # # A light CRNN with a spatial transformer
 #
-# The fourth seed project (seed 004) recognises single handwritten words with a CRNN
+# The fourth seed project (seed 004,
+# [gasparian/CRNN_OCR_lite](https://github.com/gasparian/CRNN_OCR_lite))
+# recognises single handwritten words with a CRNN
 # made small for cheap inference. Three choices define it, and it reports
 # one measurement:
 #
