@@ -147,8 +147,13 @@ class PreparedLines(Dataset):
     """A line dataset seen through :func:`prepare`; a failing line becomes a
     :class:`BadItem` instead of an exception, so one bad file cannot stop a run."""
 
-    def __init__(self, dataset, height: int = 64):
-        self.dataset, self.height = dataset, height
+    def __init__(self, dataset, height: int = 64, augment=None):
+        self.dataset, self.height, self.augment = dataset, height, augment
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """The pass the next items belong to (the augmentation's draw depends on it)."""
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -156,7 +161,10 @@ class PreparedLines(Dataset):
     def __getitem__(self, i: int):
         try:
             item = self.dataset[i]
-            return prepare(item.image, self.height), item.text, item.id
+            image = prepare(item.image, self.height)
+            if self.augment is not None:
+                image = self.augment(image, index=i, epoch=self.epoch)
+            return image, item.text, item.id
         except Exception as e:  # noqa: BLE001 - any failure of one line is counted, not fatal
             sources = getattr(self.dataset, "sources", None)
             source = str(sources[i]) if sources is not None else f"item {i}"
@@ -212,7 +220,7 @@ class _Collate:
 def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_width: int | None = None,
                 workers: int = 0, seed: int = 0, pool: int = 50, drop_last: bool = False,
                 pin_memory: bool = False, shard: tuple[int, int] | None = None,
-                min_width: int | None = None) -> LineLoader:
+                min_width: int | None = None, augment=None) -> LineLoader:
     """A loader of :class:`Batch` over a line dataset.
 
     Args:
@@ -233,8 +241,15 @@ def make_loader(dataset, batch_size: int, train: bool, height: int = 64, fixed_w
         shard: ``(rank, world_size)``: training only, yield this rank's share
             of each global batch (:class:`~hwr.datasets.sampler.ShardedBatchSampler`).
         min_width: pad every batch to at least this width (see :func:`collate`).
+        augment: training only, a :class:`hwr.augment.Augmenter` applied to each prepared line; its
+            draw follows ``loader.dataset.set_epoch`` (in this process: no workers).
+
+    Raises:
+        ValueError: augmentation with worker processes (they would not see the pass change).
     """
-    prepared = PreparedLines(dataset, height)
+    if augment is not None and (not train or workers > 0):
+        raise ValueError("augmentation is for training loaders without worker processes (workers=0)")
+    prepared = PreparedLines(dataset, height, augment=augment)
     common = dict(collate_fn=_Collate(fixed_width, min_width), num_workers=workers, pin_memory=pin_memory,
                   persistent_workers=workers > 0)
     if train:

@@ -1,4 +1,4 @@
-"""``hwr bench train|latency|memory-format|compile|parallel|joint-ctc|task``: dispatch to the benchmark modules
+"""``hwr bench train|latency|memory-format|compile|parallel|joint-ctc|augment|task``: dispatch to the benchmark modules
 (:mod:`hwr.bench`, and :mod:`hwr.runs.candidates` for ``task``, which trains runs of the store).
 
 Each benchmark module defines ``configure(parser)`` and ``main(args)``; it is
@@ -18,6 +18,7 @@ BENCHES = {
     "compile": ("hwr.bench.compile", "torch.compile and width bucketing, each against the plain way, in training lines/s"),
     "parallel": ("hwr.bench.parallel", "workers x threads: total training lines/s of parallel runs, side by side"),
     "joint-ctc": ("hwr.bench.joint_ctc", "attention model with an auxiliary CTC loss against without, side by side"),
+    "augment": ("hwr.bench.augment", "cost of training-time augmentation: prepared lines/s with and without, side by side"),
     "task": ("hwr.runs.candidates", "book-task candidates: task x model x minutes -> val CER, lines/s"),
 }
 

@@ -33,7 +33,7 @@ RESUMABLE_FIELDS = EXECUTION_FIELDS | {"epochs", "minutes", "patience"}
 
 #: fields added after the first book runs, left out of :meth:`TrainConfig.to_dict` at these values
 #: (which reproduce what the engine did before they existed), so that stored runs keep their identity
-LATER_DEFAULTS = {"lines": None, "val_every": None, "aux_ctc": 0.0, "tf_start": None}
+LATER_DEFAULTS = {"lines": None, "val_every": None, "aux_ctc": 0.0, "tf_start": None, "augment": 0.0}
 
 
 @dataclass
@@ -59,6 +59,8 @@ class TrainConfig:
             larger than the budget, epochs would never end.
         aux_ctc: weight of a training-only CTC loss on a seq2seq model's
             memory (:class:`hwr.training.losses.AuxCTC`); 0: none (thesis).
+        augment: strength of the training lines' augmentation (:mod:`hwr.augment`:
+            slant, height, elastic warp, stroke width, noise); 0: none (thesis).
         batch_size: lines per training batch.
         lr: Adam learning rate (default betas); the peak rate of a schedule.
         weight_decay: Adam weight decay (thesis: none).
@@ -107,6 +109,7 @@ class TrainConfig:
     lines: int | None = None
     val_every: int | None = None
     aux_ctc: float = 0.0
+    augment: float = 0.0
     batch_size: int = 32
     lr: float = 5e-4
     weight_decay: float = 0.0
@@ -147,6 +150,7 @@ class TrainConfig:
             "lines": self.lines is None or (isinstance(self.lines, int) and self.lines >= 1),
             "val_every": self.val_every is None or (isinstance(self.val_every, int) and self.val_every >= 1),
             "aux_ctc": self.aux_ctc >= 0,
+            "augment": 0.0 <= self.augment <= 2.0 and (self.augment == 0.0 or self.workers == 0),
             "schedule_steps": (self.schedule_steps is None and (self.schedule == "constant" or bool(self.lines)))
             or (isinstance(self.schedule_steps, int) and self.schedule_steps >= 1),
             "warmup": self.warmup >= 0 and (self.warmup < 1 or float(self.warmup).is_integer())

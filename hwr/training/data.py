@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwr.augment import Augmenter
 from hwr.datasets import open_dataset
 from hwr.paths import ROOT
 from hwr.preprocess import make_loader
@@ -123,8 +124,9 @@ def train_loader(dataset, config, height: int, pin_memory: bool = False, shard: 
     ``(rank, world_size)`` of a distributed run, which loads only this rank's
     share of each global batch of ``config.batch_size`` lines. ``min_width``:
     the model's narrowest input (narrower batches are padded to it)."""
+    augment = Augmenter(config.augment, config.seed) if config.augment else None
     return make_loader(dataset, config.batch_size, train=True, height=height, workers=config.workers,
-                       seed=config.seed, pin_memory=pin_memory, shard=shard, min_width=min_width)
+                       seed=config.seed, pin_memory=pin_memory, shard=shard, min_width=min_width, augment=augment)
 
 
 def valid_loader(subset, config, height: int, pin_memory: bool = False, min_width: int | None = None):

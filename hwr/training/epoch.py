@@ -87,6 +87,13 @@ def train_errors(family: str, log_probs, lengths, texts: list[str]) -> tuple[int
     return sum(edit_distance(r, h) for r, h in zip(texts, hyps)), sum(len(r) for r in texts)
 
 
+def _set_pass(loader, epoch: int) -> None:
+    """Tell the loader's dataset which pass comes next (an augmented one draws by it)."""
+    set_epoch = getattr(getattr(loader, "dataset", None), "set_epoch", None)
+    if set_epoch is not None:
+        set_epoch(epoch)
+
+
 class BatchStream:
     """The training batches, pass after pass, from a saved position on.
 
@@ -122,6 +129,7 @@ class BatchStream:
             fresh = self._it is None
             if fresh:
                 self.loader.batch_sampler.set_epoch(self.pass_, self.batch)
+                _set_pass(self.loader, self.pass_)
                 self._it = iter(self.loader)
             # The loader's iterator draws a worker seed from torch's generator
             # when its first batch is asked for; keep that draw out of the
@@ -177,6 +185,7 @@ def train_epoch(runner, family, loader, optimizer, device, config, epoch, name, 
     skipped_before = getattr(loader, "skipped_total", 0)
     if stream is None:
         loader.batch_sampler.set_epoch(epoch)
+        _set_pass(loader, epoch)
         # Creating the iterator draws a worker seed from torch's generator; keep
         # that draw out of the training stream so resumed runs match.
         saved = torch.get_rng_state()
