@@ -184,6 +184,17 @@ def test_the_xl_task_gives_margins_to_gated_models_and_no_auxiliary_loss_to_ctc_
     assert task_spec(get_task("xl-100k-tf"), "gate_1", 0).train["tf_start"] == 1.0
 
 
+def test_the_high_resolution_variant_keeps_its_ratio_to_the_tasks_height():
+    """attn2d_h8_in128 reads at twice the height of attn2d_h8 in the thesis (128 against 64); a task that
+    sets one height for all would make the two the same network."""
+    from hwr.runs.study import task_spec
+    from hwr.training.task import get_task
+
+    task = get_task("xl-100k")
+    assert task_spec(task, "attn2d_h8", 0).overrides["input_height"] == 32
+    assert task_spec(task, "attn2d_h8_in128", 0).overrides["input_height"] == 64
+
+
 # -- data whose held-out splits never move --------------------------------------------------------------------
 
 def test_held_out_splits_do_not_depend_on_the_training_size():

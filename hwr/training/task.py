@@ -18,7 +18,9 @@ Fields of a task (all optional but ``description``):
 - ``data``: a dataset source ("synth:phrases", a path); None: the profile's
   ``defaults.data``.
 - ``input_height``: model input height (32, 64, 128); None: each model's own
-  (64, or 128 for ``attn2d_h8_in128``).
+  (64, or 128 for ``attn2d_h8_in128``). A model whose own height is above the
+  thesis's 64 keeps its ratio to it (``attn2d_h8_in128`` reads a 32-pixel
+  task's lines at 64).
 - ``gate_margin``: true gives every gated seq2seq model the input margin
   that makes its memory as wide as a gate-less model's
   (:func:`hwr.models.registry.gate_margin`; model override ``margin``).
@@ -53,6 +55,8 @@ from hwr.training.config import EXECUTION_FIELDS, TrainConfig
 #: recipes differing only in them share the CTC runs
 SEQ2SEQ_ONLY = ("aux_ctc", "tf_start")
 TASK_KEYS = {"description", "data", "input_height", "schedule_lines", "gate_margin"}
+#: the input height of the thesis's models but one (its high-resolution variant reads at 128)
+THESIS_HEIGHT = 64
 _TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - EXECUTION_FIELDS - {"seed", "schedule_steps"}
 
 
@@ -92,6 +96,11 @@ class Task:
         """Model overrides this task implies for ``model`` (``input_height``, and
         ``margin`` for a gated model when the task sets ``gate_margin``)."""
         out = {} if self.input_height is None else {"input_height": self.input_height}
+        own = model_config(model).input_height if model else THESIS_HEIGHT
+        if out and own > THESIS_HEIGHT:
+            # the thesis's high-resolution variant reads lines at twice its others' height: at a task's
+            # height it keeps that ratio, or it would be the same network as its low-resolution twin
+            out["input_height"] = self.input_height * own // THESIS_HEIGHT
         if self.gate_margin and model:
 
             cfg = model_config(model, **out)
