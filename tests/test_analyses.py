@@ -373,3 +373,18 @@ def test_ctc_nan_poisons_the_trained_model_only_without_a_guard(store):
     assert rows[("one label longer than its frames", "zero_infinity=True")]["weights finite"]
     assert rows[("one label longer than its frames", "lengths checked, line left out")]["lines"] == \
         poisoned["lines"] - 1
+
+
+@pytest.mark.parametrize("second, val_cer, outcome", [
+    ([0.30, 0.31, 0.32], 0.05, "reproduced"),  # every seed higher, by about ten points
+    ([0.19, 0.21, 0.35], 0.05, "inconclusive at this budget"),  # the seeds disagree
+    ([0.10, 0.11, 0.12], 0.05, "not reproduced"),
+    ([0.30, 0.31, 0.32], 0.5, "inconclusive at this budget"),  # the models do not read yet
+])
+def test_a_mechanism_is_judged_over_the_seeds(tmp_path, second, val_cer, outcome):
+    from hwr.runs.report import seed_paired_verdict
+
+    runs = [_fake_run(tmp_path, "seq2seq_in", seed, val_cer, np.full(20, 1)) for seed in (0, 1, 2)]
+    got, text = seed_paired_verdict(runs, [0.2, 0.2, 0.2], second, "mixing widths raises seq2seq_in's CER")
+    assert got == outcome
+    assert "`seq2seq_in`" in text and "3 seed(s)" in text

@@ -35,8 +35,8 @@ from hwr.runs.latency import latency_answers, latency_verdict  # noqa: F401
 from hwr.runs.store import RunRecord
 from hwr.runs.text import change_text, code_names, mean_sd_text, percent, percent_text, points  # noqa: F401
 from hwr.runs.verdicts import (answer, answers_frame, claim_verdict, decoder_verdict, mean_val_cer,  # noqa: F401
-                               prediction_rows, repeated_characters, seed_verdict_frame, summary_frame,
-                               test_writers, thesis_frame, verdict_frame, verdict_values)
+                               prediction_rows, repeated_characters, seed_paired_verdict, seed_verdict_frame,
+                               summary_frame, test_writers, thesis_frame, verdict_frame, verdict_values)
 
 
 def study_setup(study) -> pd.DataFrame:

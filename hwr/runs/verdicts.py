@@ -324,3 +324,44 @@ def repeated_characters(recs: Sequence[RunRecord], level: float = 0.5, budget_ce
                 called=f"the share is {'above' if outcome == stats.REPRODUCED else 'below'} {percent(level)} %")
     text = v.explanation if v.outcome != outcome else text
     return ShareVerdict(share, low, high, level, v.outcome, text[0].upper() + text[1:], base)
+
+
+def seed_paired_verdict(recs: Sequence[RunRecord], first: Sequence[float], second: Sequence[float], what: str,
+                        confidence: float = 0.95, budget_cer: float | None = None) -> tuple[str, str]:
+    """A mechanism's verdict from one measure taken two ways on each seed's model: "``second`` is
+    above ``first``" (e.g. the CER with mixed widths in a batch against sorted ones).
+
+    The per-seed differences get a Student t interval (the repeated measurement is the seed: the
+    analysis behind the numbers keeps no per-line records); reproduced when it lies above zero, not
+    reproduced below, else inconclusive. The book's rules about the runs apply (:func:`guarded`).
+
+    Args:
+        recs: the runs measured, one per seed, in the order of ``first`` and ``second``.
+        first, second: the measure (a fraction, e.g. a CER) per seed, both ways.
+        what: the claim in words, e.g. "mixing widths raises `seq2seq_in`'s CER".
+
+    Returns:
+        (outcome, explanation).
+    """
+    from scipy import stats as sps
+
+    d = np.asarray(second, float) - np.asarray(first, float)
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    if n > 1 and d.std(ddof=1) > 0:
+        half = float(sps.t.ppf(0.5 * (1 + confidence), n - 1) * d.std(ddof=1) / np.sqrt(n))
+    else:
+        half = 0.0 if n > 1 else float("inf")
+    low, high = mean - half, mean + half
+    outcome = stats.REPRODUCED if low > 0 else stats.NOT_REPRODUCED if high < 0 else stats.INCONCLUSIVE
+    numbers = (f"{points(mean)} points over {n} seed(s) (95 % t interval {points(low)} to {points(high)}; "
+               f"per seed {', '.join(points(x) for x in d)})")
+    label = ", ".join(by_label(recs))
+    v = stats.Verdict(outcome=outcome, claim=what, mean_diff=mean, low=low, high=high, per_seed=tuple(d),
+                      n_lines=0, n_seeds=n, numbers=numbers)
+    said = {stats.REPRODUCED: "the claim holds", stats.NOT_REPRODUCED: "the opposite holds",
+            stats.INCONCLUSIVE: "the seeds leave it open"}[outcome]
+    v = guarded(v, what, "no effect", {label: list(recs)}, budget_cer,
+                called=f"{'the effect is there' if outcome == stats.REPRODUCED else 'it is reversed'}")
+    text = v.explanation if v.outcome != outcome else f"{what[0].upper() + what[1:]}: {numbers}; {said}."
+    return v.outcome, code_names(text, list(by_label(recs)))
