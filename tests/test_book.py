@@ -36,6 +36,10 @@ def test_chapter_smoke_run(smoke_book, chapter):
     proc = hwr(env, "run", chapter, "--profile", "smoke", "--no-build")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (tmp / "results" / "smoke" / chapter / "run.json").exists()
+    # on smoke runs the verdicts are mostly open: the prose must then state no direction either
+    from hwr.book.directions import problems_in_notebook
+
+    assert problems_in_notebook(tmp / "results" / "smoke" / chapter / f"{chapter}.ipynb") == []
 
 
 @pytest.mark.parametrize("draft", [p.name for p in sorted((ROOT / "book" / "drafts").glob("ch*.py"))])
