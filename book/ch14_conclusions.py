@@ -30,7 +30,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from hwr import plots
-from hwr.book import page
+from hwr.book import blocks, page
 from hwr.book.tables import Table
 from hwr.models import EXPERIMENTS, MODELS, build, state_count
 from hwr.runs import report
