@@ -221,3 +221,10 @@ def test_stats_and_gallery(tiny):
     fig = gallery(tiny, n=4, boxes=True)
     assert len(fig.axes) == 4
     assert all(ax.get_title(loc="left") for ax in fig.axes)
+
+
+def test_generation_keeps_quiet_where_tqdm_is_disabled(node_modules, tmp_path, monkeypatch, capfd):
+    """A chapter's kernel sets TQDM_DISABLE: a dataset it has to generate must not print its bar into the page."""
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    generate(TINY, tmp_path / "quiet", workers=1, progress=True)
+    assert "synth ->" not in capfd.readouterr().err
