@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from hwr.cli_types import positive_int
+from hwr.cli_types import number_type, positive_int
+
+#: the range hwr.augment.Augmenter accepts
+augment_strength = number_type(float, "a strength from 0 to 2", lambda v: 0 <= v <= 2, "augment_strength")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines", type=positive_int, default=200, help="training lines timed per round (200)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds of A B (3)")
     parser.add_argument("--height", type=positive_int, default=32, help="input height (32, the book task's)")
-    parser.add_argument("--strength", type=float, default=1.0, help="augmentation strength (1.0)")
+    parser.add_argument("--strength", type=augment_strength, default=1.0, help="augmentation strength, 0 to 2 (1.0)")
 
 
 def _per_line(prepared, n: int) -> float:
