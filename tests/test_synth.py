@@ -224,7 +224,14 @@ def test_stats_and_gallery(tiny):
 
 
 def test_generation_keeps_quiet_where_tqdm_is_disabled(node_modules, tmp_path, monkeypatch, capfd):
-    """A chapter's kernel sets TQDM_DISABLE: a dataset it has to generate must not print its bar into the page."""
+    """A chapter's kernel sets TQDM_DISABLE: a dataset it opens, and has to generate, must not print its bar
+    into the page (the generator's bar takes an explicit disable=, which tqdm lets win over the variable)."""
+    from hwr import paths
+    from hwr.datasets import open_dataset
+    from hwr.synth.config import PRESETS
+
+    monkeypatch.setitem(PRESETS, "tiny-quiet", TINY)
+    monkeypatch.setattr(paths, "SYNTH", tmp_path)
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    generate(TINY, tmp_path / "quiet", workers=1, progress=True)
+    assert len(open_dataset("synth:tiny-quiet", "test")) == 3
     assert "synth ->" not in capfd.readouterr().err

@@ -13,6 +13,8 @@ available without decoding images, and ``skipped`` (lines left out with
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from hwr.datasets.base import DatasetError, DatasetReport, LineDataset, LineItem, Skipped, SubsetDataset
@@ -79,7 +81,10 @@ def open_dataset(source: str | Path | LineDataset, split: str | None = "train", 
 
         preset = source.partition(":")[2] or "default"
         kw.setdefault("name", f"synth:{preset}")
-        return GtTxtDataset(dataset_path(preset), split, **kw)
+        # a chapter's kernel sets TQDM_DISABLE; the generator's bar takes an explicit disable=, which tqdm
+        # lets win over the variable, so say it here (hwr/synth is hashed into every dataset's manifest)
+        quiet = os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true")
+        return GtTxtDataset(dataset_path(preset, progress=not quiet), split, **kw)
     layout = layout or detect_layout(source)
     if layout in ("synth", "gt-txt"):
 

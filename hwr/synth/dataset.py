@@ -231,9 +231,8 @@ def generate(config: SynthConfig, out_dir: str | Path, workers: int | None = Non
 
     start = time.perf_counter()
     try:
-        # an explicit disable= overrides tqdm's TQDM_DISABLE, which a chapter's kernel sets: honour it here
-        quiet = not progress or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true")
-        bar = tqdm(total=len(jobs), desc=f"synth -> {out_dir.name}", unit="line", disable=quiet, mininterval=1.0)
+        bar = tqdm(total=len(jobs), desc=f"synth -> {out_dir.name}", unit="line", disable=not progress,
+                   mininterval=1.0)
         if workers == 1:
             _init_worker(writers, config.seed, str(tmp))
             for job in jobs:
