@@ -129,19 +129,25 @@ def latency_verdict(faster: str, slower: str, batches: Sequence[int], profile: s
     """
     from hwr import stats
 
-    parts, sides = [], []
-    for b in batches:
-        r = latency_ratio(slower, faster, b, profile, threads, root)
-        sides.append(1 if r["low"] > 1 else -1 if r["high"] < 1 else 0)
-        parts.append(f"{r['ratio']:.2f}× at batch {b} (95 % interval {r['low']:.2f} to {r['high']:.2f}, "
-                     f"{r['calls'][0]} and {r['calls'][1]} timed calls)")
-    outcome = (stats.REPRODUCED if all(s > 0 for s in sides) else
-               stats.NOT_REPRODUCED if all(s < 0 for s in sides) else stats.INCONCLUSIVE)
+    ratios = {b: latency_ratio(slower, faster, b, profile, threads, root) for b in batches}
+    outcome = _outcome(ratios.values())
+    parts = [f"{r['ratio']:.2f}× at batch {b} (95 % interval {r['low']:.2f} to {r['high']:.2f}, "
+             f"{r['calls'][0]} and {r['calls'][1]} timed calls)" for b, r in ratios.items()]
     said = {stats.REPRODUCED: "reproduced", stats.NOT_REPRODUCED: "not reproduced (it is faster here)",
             stats.INCONCLUSIVE: "not decided, since an interval includes 1 or the batch sizes disagree"}[outcome]
     text = (f"`{slower}`'s forward call takes {' and '.join(parts)} the time of `{faster}`'s on this machine, "
             f"one thread: {said}.")
     return outcome, text
+
+
+def _outcome(ratios) -> str:
+    """Reproduced when every interval of slower / faster lies above 1, not reproduced when every one lies
+    below 1, else inconclusive (:func:`latency_verdict`'s rule)."""
+    from hwr import stats
+
+    sides = [1 if r["low"] > 1 else -1 if r["high"] < 1 else 0 for r in ratios]
+    return (stats.REPRODUCED if all(s > 0 for s in sides) else
+            stats.NOT_REPRODUCED if all(s < 0 for s in sides) else stats.INCONCLUSIVE)
 
 
 def latency_answers(batches: Sequence[int], profile: str = "book", threads: int = 1, root: Path | None = None):
@@ -158,14 +164,15 @@ def latency_answers(batches: Sequence[int], profile: str = "book", threads: int 
 
     rows = []
     for c in LATENCY_CLAIMS.values():
-        thesis, here = [], []
+        thesis, here, ratios = [], [], []
         for b in batches:
             t_slow = EXPERIMENTS[c.slower].thesis_latency_ms.get(f"cpu_bs{b}")
             t_fast = EXPERIMENTS[c.faster].thesis_latency_ms.get(f"cpu_bs{b}")
             thesis.append(f"{t_slow / t_fast:.2f}" if t_slow and t_fast else "-")
             r = latency_ratio(c.slower, c.faster, b, profile, threads, root)
+            ratios.append(r)
             here.append(f"{r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]")
-        outcome, _ = latency_verdict(c.faster, c.slower, batches, profile, threads, root)
+        outcome = _outcome(ratios)  # the ratios just read: the rule of latency_verdict, not a second read
         rows.append({"claim": c.text, "thesis (×)": " / ".join(thesis), "here (×)": " / ".join(here),
                      # no budget is involved in a time: an open interval is just inconclusive
                      "verdict": "inconclusive" if outcome == stats.INCONCLUSIVE else outcome, "chapter": c.chapter})
