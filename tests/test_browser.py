@@ -49,7 +49,7 @@ OFFLINE = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net:
            "net::ERR_ADDRESS_UNREACHABLE", "net::ERR_PROXY_CONNECTION_FAILED")
 NOISE = re.compile(r"\d+%\|[█▉▊▋▌▍▎▏ #]*\||\bit/s\]|Warning\b|(?<![\w.])/(?:root|home|tmp|work|usr|var|opt|Users)/")
 
-CHECKS = """(async () => {
+CHECKS = r"""(async () => {
   // wait for MathJax to typeset (it is served from the build); a page without it keeps its raw TeX
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   const maths = [...document.querySelectorAll(".math")];
@@ -60,7 +60,7 @@ CHECKS = """(async () => {
   const broken = [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src);
   const unlinked = [...document.querySelectorAll("figure img")].filter(i => !i.closest("a")).map(i => i.src);
   // a figure's alt text describes it (its caption's first sentence), never its file name
-  const nameless = [...document.querySelectorAll("figure img")].filter(i => /\\.(svg|png|gif|jpe?g)$/i.test(i.alt))
+  const nameless = [...document.querySelectorAll("figure img")].filter(i => /\.(svg|png|gif|jpe?g)$/i.test(i.alt))
                                                                .map(i => i.alt);
   const outputs = [...document.querySelectorAll(".cell_output, .output")].map(o => o.innerText);
   // a table overflows when it is wider than the column, or than any box it sits in (which then scrolls)

@@ -68,7 +68,7 @@ def test_synth_source_resolves_through_hwr_synth(tmp_path, monkeypatch):
 
     root = write_synth(tmp_path / "s")
     fake = types.ModuleType("hwr.synth")
-    fake.dataset_path = lambda preset="default", build=True: root if preset == "smoke" else None
+    fake.dataset_path = lambda preset="default", build=True, progress=True: root if preset == "smoke" else None
     monkeypatch.setitem(sys.modules, "hwr.synth", fake)
     ds = open_dataset("synth:smoke", "valid")
     assert ds.name == "synth:smoke" and ds.ids == ["l3"]
