@@ -60,6 +60,7 @@ from hwr.preprocess import prepare
 from hwr.profile import Profile
 from hwr.runs import report
 from hwr.runs.analyses import analysis
+from hwr.runs.analyses.seeds import nan_mechanism
 from hwr.synth.names import TWO_NAMES
 from hwr.training.ctc_checks import min_frames
 
@@ -326,12 +327,16 @@ else:
     nan_f16 = ("On this batch no name lost every alignment that way (the trained model gives each frame's likely "
                "symbols probabilities well above that), so the float16 row shows the risk, not an observed NaN.")
 glue("nan_f16", Markdown(nan_f16), display=False)
+nan_outcome, nan_text = nan_mechanism(nan)
+glue("verdict_nan", Markdown(f"*One label with no alignment makes a training step write NaN into the weights on the "
+                             f"CPU, and either guard prevents it*: **{nan_outcome}**. {nan_text}"), display=False)
 
 # %% [markdown]
+# {glue:md}`verdict_nan`
+#
 # {glue:md}`nan_data`
 #
-# The poisoned step happens on CPU, so the seed's explanation (the loss's
-# numerics off the CPU) does not hold: the cause is the data. The fixes are
+# The fixes are
 # to pass `zero_infinity=True`, which gives such a line a loss and a
 # gradient of 0 (the book's loss always does), or to check label lengths
 # against frames before the loss and leave those lines out, counted.

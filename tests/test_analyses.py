@@ -375,6 +375,38 @@ def test_ctc_nan_poisons_the_trained_model_only_without_a_guard(store):
         poisoned["lines"] - 1
 
 
+def _nan_result(poisoned_finite=False, guard_finite=True, clean_finite=True):
+    def row(case, guard, finite, lines=8, infinite=0):
+        return {"case": case, "guard": guard, "lines": lines, "infinite lines": infinite, "loss": None,
+                "gradient finite": finite, "weights finite": finite, "outputs finite after the step": finite}
+    bad = "one label longer than its frames"
+    return {"frames": 64, "too_long": "X" * 65, "cases": [
+        row("every label fits", "none", clean_finite), row(bad, "none", poisoned_finite, infinite=1),
+        row(bad, "zero_infinity=True", guard_finite, infinite=1),
+        row(bad, "lengths checked, line left out", True, lines=7)]}
+
+
+@pytest.mark.parametrize("kw, outcome", [
+    ({}, "reproduced"),
+    ({"poisoned_finite": True}, "not reproduced"),  # the impossible label did no harm
+    ({"guard_finite": False}, "inconclusive at this budget"),  # a guard failed: the cause is not isolated
+    ({"clean_finite": False}, "inconclusive at this budget"),
+])
+def test_the_nan_mechanism_is_judged_from_its_cases(kw, outcome):
+    from hwr.runs.analyses.seeds import nan_mechanism
+
+    got, text = nan_mechanism(_nan_result(**kw))
+    assert got == outcome, text
+    assert ("64 frames" in text) == (outcome != "inconclusive at this budget")
+
+
+def test_the_nan_mechanism_of_the_trained_model(store):
+    from hwr.runs.analyses.seeds import nan_mechanism
+
+    got, text = nan_mechanism(analysis(store["names_crnn"], "ctc_nan", lines=4))
+    assert got == "reproduced", text
+
+
 @pytest.mark.parametrize("second, val_cer, outcome", [
     ([0.30, 0.31, 0.32], 0.05, "reproduced"),  # every seed higher, by about ten points
     ([0.19, 0.21, 0.35], 0.05, "inconclusive at this budget"),  # the seeds disagree

@@ -82,6 +82,47 @@ def ctc_nan(model, rec: RunRecord, lines: int = 8) -> dict:
     return {"frames": int(frames[0]), "too_long": too_long, "cases": rows}
 
 
+def nan_mechanism(result: dict) -> tuple[str, str]:
+    """The verdict on ch17's mechanism, read from :func:`ctc_nan`'s result: "on the CPU, one label with no
+    alignment makes a training step write NaN into the weights, and either guard keeps the step finite".
+
+    A deterministic experiment on one batch (each case on its own copy of the model), so no interval: the
+    mechanism is *reproduced* when the step on labels that all fit stays finite, the step with the
+    impossible label and no guard leaves NaN weights, and both guards (``zero_infinity=True``, the
+    impossible line left out) leave them finite; *not reproduced* when the impossible label leaves the
+    weights finite; otherwise (a guard fails, or the step on fitting labels breaks) *inconclusive*.
+
+    Returns:
+        (outcome, explanation): the outcome is one of :mod:`hwr.stats`'s verdict words.
+    """
+    from hwr import stats
+
+    rows = {(r["case"], r["guard"]): r for r in result["cases"]}
+    impossible = "one label longer than its frames"
+    try:
+        clean = rows[("every label fits", "none")]
+        poisoned = rows[(impossible, "none")]
+        guards = [rows[(impossible, g)] for g in ("zero_infinity=True", "lengths checked, line left out")]
+    except KeyError as e:
+        raise ValueError(f"nan_mechanism: ctc_nan's result lacks the case {e.args[0]!r}") from None
+    frames = result["frames"]
+    if not poisoned["weights finite"]:
+        if clean["weights finite"] and all(g["weights finite"] for g in guards):
+            return stats.REPRODUCED, (
+                f"On the CPU, with one label that needs more than the line's {frames} frames, "
+                f"{poisoned['infinite lines']} of the {poisoned['lines']} lines has an infinite loss and one Adam "
+                f"step leaves the weights NaN, while the same step on labels that fit, with `zero_infinity=True`, "
+                f"or with the impossible line left out keeps every weight finite. An impossible label is enough to "
+                f"give the seed's NaN losses on the CPU: they need no numerics off it.")
+        return stats.INCONCLUSIVE, (
+            "The impossible label leaves NaN weights, but so does a step that should be safe "
+            f"({'the clean batch' if not clean['weights finite'] else 'a guarded step'}), so the cause is not "
+            "isolated.")
+    return stats.NOT_REPRODUCED, (
+        f"With one label that needs more than the line's {frames} frames, the step still leaves "
+        "every weight finite, so an impossible label does not explain the seed's NaN losses here.")
+
+
 @analyses("stn_warps")
 def stn_warps(model, rec: RunRecord, n: int = 6, pick: str = "slanted") -> dict:
     """What a light CRNN's spatial transformer does to test words (seed 004's figure).
