@@ -258,6 +258,13 @@ def test_candidates_may_name_their_own_models():
                                  ["ctc_baseline", "gate_1"])
     assert "--task a \\\n    --models ctc_baseline,gate_1 --seeds 0" in text
     assert "--task b \\\n    --models gate_1 --seeds 0" in text
+    # groups: every model on seed 0, two of them on seeds 1 and 2 as well; a run named twice is listed once
+    groups = {"smoke": [{"seeds": [0]}, {"seeds": [0, 1, 2], "models": ["gate_1"]}]}
+    specs = report.candidate_specs(groups, ["ctc_baseline", "gate_1"])
+    assert [(t, s.experiment, s.seed) for t, s in specs] == [
+        ("smoke", "ctc_baseline", 0), ("smoke", "gate_1", 0), ("smoke", "gate_1", 1), ("smoke", "gate_1", 2)]
+    text = report.rerun_commands("ch03", "book", groups, ["ctc_baseline", "gate_1"])
+    assert "--models gate_1 --seeds 0,1,2" in text and "--models ctc_baseline,gate_1 --seeds 0" in text
 
 
 def _on_cpu(rec, cpu: str, lines_per_s: float):

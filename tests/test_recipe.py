@@ -320,6 +320,36 @@ def test_the_recipe_decision_reads_the_criterion_models_and_the_sweep_from_the_r
     assert "3 have run on it, and one of them reaches 15 % validation CER" in text
     assert "`gate_1` 20.0 %" in text and "`xl-200k` (200,000 lines) `ctc_baseline` reaches 10.2 %" in text
     assert "for 2 times the training" in text and "still to run: `seq2seq_bn`, `light_in`." in text
+    assert got["spread"] == {} and "Over seeds" not in text  # one seed each: no spread to judge yet
+
+
+def test_the_recipe_decision_judges_the_seed_spread(monkeypatch):
+    from hwr.runs import recipe
+
+    def summary(model, seed, val, flagged=False):
+        return {"task": "xl-100k", "model": model, "seed": seed, "val_cer": val, "test_cer": val,
+                "flagged": flagged, "capped": False}
+
+    class Store:
+        def status(self, spec):
+            return "done"
+
+    measured = [summary("ctc_baseline", s, v) for s, v in ((0, 0.12), (1, 0.13), (2, 0.125))]
+    measured += [summary("gate_1", s, v) for s, v in ((0, 0.10), (1, 0.16), (2, 0.13))]
+    measured += [summary("seq2seq_bn", 0, 0.11)]
+    monkeypatch.setattr(recipe, "summaries", lambda specs, store: measured)
+    got = recipe.decision("xl-100k", [], Store(), ["ctc_baseline", "gate_1", "seq2seq_bn"])
+    assert set(got["spread"]) == {"ctc_baseline", "gate_1"}
+    mean, sd, n = got["spread"]["ctc_baseline"]
+    assert n == 3 and mean == pytest.approx(0.125) and sd == pytest.approx(0.005)
+    text = got["text"]
+    assert "`ctc_baseline` 12.5 ± 0.5 % over 3 seeds (meets it)" in text
+    assert "`gate_1` 13.0 ± 3.0 % over 3 seeds (misses it: sd above 2 points)" in text
+    assert "`seq2seq_bn` has one seed so far." in text
+    # a flagged seed counts as a run that does not read: the mean goes above the criterion
+    measured[1] = summary("ctc_baseline", 1, 0.13, flagged=True)
+    got = recipe.decision("xl-100k", [], Store(), ["ctc_baseline", "gate_1", "seq2seq_bn"])
+    assert "mean above 15 % and sd above 2 points" in got["text"]
 
 
 def test_the_committed_pilots_meet_the_criterion_on_the_chosen_recipe():

@@ -357,7 +357,9 @@ def candidate_specs(candidates: dict, models: Sequence[str]) -> list[tuple[str, 
 
     Args:
         candidates: task name -> seeds, or -> ``{"seeds": [...], "models": [...]}``
-            for a task measured on fewer models than ``models``.
+            for a task measured on fewer models than ``models``, or -> a list of such
+            groups (``[{"seeds": [0]}, {"seeds": [1, 2], "models": [...]}]``: some
+            models on more seeds); a run named twice is listed once.
         models: registry names.
 
     Returns:
@@ -366,9 +368,20 @@ def candidate_specs(candidates: dict, models: Sequence[str]) -> list[tuple[str, 
     """
     pairs = []
     for task, what in candidates.items():
-        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
-        pairs += specs_for([task], list(mine), [int(s) for s in seeds], None, {}, {}, None)
+        for seeds, mine in seed_groups(what, models):
+            pairs += [(t, s) for t, s in specs_for([task], mine, seeds, None, {}, {}, None) if (t, s) not in pairs]
     return pairs
+
+
+def seed_groups(what, models: Sequence[str]) -> list[tuple[list[int], list[str]]]:
+    """One candidate's (seeds, models) groups: ``what`` is seeds, ``{"seeds", "models"}``, or a list of
+    such dicts (some models measured on more seeds than the others)."""
+    groups = what if isinstance(what, list) and what and all(isinstance(g, dict) for g in what) else [what]
+    out = []
+    for g in groups:
+        seeds, mine = (g.get("seeds", [0]), g.get("models", models)) if isinstance(g, dict) else (g, models)
+        out.append(([int(x) for x in seeds], list(mine)))
+    return out
 
 
 def criterion_text(mean: float, sd: float, n: int, seeds: int) -> str:
@@ -481,8 +494,8 @@ def rerun_commands(chapter: str, profile: str, candidates: dict, models: Sequenc
     """
     groups: dict[tuple[str, str], list[str]] = {}
     for task, what in candidates.items():
-        seeds, mine = (what.get("seeds", [0]), what.get("models", models)) if isinstance(what, dict) else (what, models)
-        groups.setdefault((",".join(str(int(s)) for s in seeds), ",".join(mine)), []).append(task)
+        for seeds, mine in seed_groups(what, models):
+            groups.setdefault((",".join(str(s) for s in seeds), ",".join(mine)), []).append(task)
     out = "" if profile == "book" else f" \\\n    --out results/{profile}"
     lines = ["# the study's runs, two at a time, one thread each", f"hwr sweep {chapter} --profile {profile}"]
     for (seeds, mine), tasks in groups.items():

@@ -21,8 +21,8 @@ from hwr.datasets import open_dataset
 from hwr.models import build
 from hwr.models.registry import gate_margin, model_config
 from hwr.preprocess import prepared_width
-from hwr.runs.candidates import (CRITERION_MEAN, MARK_SLACK, THRESHOLDS, candidate_specs, mean_sd, run_summary,
-                                 value_at_lines)
+from hwr.runs.candidates import (CRITERION_MEAN, CRITERION_SD, MARK_SLACK, THRESHOLDS, candidate_specs, mean_sd,
+                                 run_summary, value_at_lines)
 from hwr.runs.spec import RunSpec
 from hwr.runs.store import RunStore
 from hwr.training.task import get_task
@@ -198,9 +198,36 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
             parts.append(f"A longer budget helps, at a cost in proportion: on `{t}` ({longer:,} lines) `{m}` reaches "
                          f"{100 * r['test_cer']:.1f} % test CER against {100 * runs[(chosen, m)]['test_cer']:.1f} % "
                          f"on `{chosen}`, for {longer / budget:g} times the training.")
+    spread = seed_spread(chosen, specs, store, criterion_models)
+    if spread:
+        said = []
+        for m, (mean, sd, n) in spread.items():
+            ok = mean <= CRITERION_MEAN and sd <= CRITERION_SD
+            said.append(f"`{m}` {100 * mean:.1f} ± {100 * sd:.1f} % over {n} seeds ("
+                        + ("meets it" if ok else "misses it: " + " and ".join(
+                            w for w, bad in ((f"mean above {100 * CRITERION_MEAN:g} %", mean > CRITERION_MEAN),
+                                             (f"sd above {100 * CRITERION_SD:g} points", sd > CRITERION_SD)) if bad))
+                        + ")")
+        rest = [m for m in measured if m not in spread]
+        parts.append(f"Over seeds, the criterion asks a mean best validation CER of at most {100 * CRITERION_MEAN:g} % "
+                     f"with a seed sd of at most {100 * CRITERION_SD:g} points: " + "; ".join(said)
+                     + (f"; {', '.join(f'`{m}`' for m in rest)} {'has' if len(rest) == 1 else 'have'} one seed "
+                        f"so far." if rest else "."))
     sweep = candidate_specs({chosen: [0]}, list(models))
     done = [s.experiment for _, s in sweep if store.status(s) == "done"]
     missing = [s.experiment for _, s in sweep if s.experiment not in done]
     parts.append(f"Seed 0 of {len(done)} of the {len(sweep)} models has run on it so far"
                  + (f"; still to run: {', '.join(f'`{m}`' for m in missing)}." if missing else "."))
-    return {"text": " ".join(parts), "met": met, "missing": missing, "done": done}
+    return {"text": " ".join(parts), "met": met, "missing": missing, "done": done, "spread": spread}
+
+
+def seed_spread(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore,
+                models: Sequence[str] = CRITERION_MODELS) -> dict[str, tuple[float, float, int]]:
+    """model -> (mean, sample sd, seeds) of the best validation CER (fractions) over the finished runs of
+    ``chosen``, for the ``models`` with at least two seeds there (the criterion's second half). A flagged or
+    capped run counts at 100 %, since it never meets the criterion."""
+    by: dict[str, list[float]] = {}
+    for r in summaries(specs, store):
+        if r["task"] == chosen and r["model"] in models and r["val_cer"] is not None:
+            by.setdefault(r["model"], []).append(1.0 if r["flagged"] or r["capped"] else r["val_cer"])
+    return {m: mean_sd(v) for m in models for v in [by.get(m, [])] if len(v) > 1}
