@@ -176,7 +176,7 @@ def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], bu
             (default "<the lower one> is lower").
     """
     budget_cer = CRITERION_MEAN if budget_cer is None else budget_cer
-    untrained = {m: mean_val_cer(rs) for m, rs in runs.items() if mean_val_cer(rs) > budget_cer}
+    untrained = {m: c for m, c in ((m, mean_val_cer(rs)) for m, rs in runs.items()) if c > budget_cer}
     # runs whose output ignores the image (hwr.metrics.degenerate_lines) are no result at all
     blind = {m: max(r.degenerate for r in rs) for m, rs in runs.items()
              if any(r.degenerate > DEGENERATE_LIMIT for r in rs)}
@@ -322,7 +322,7 @@ def repeated_characters(recs: Sequence[RunRecord], level: float = 0.5, budget_ce
                       n_seeds=len(recs), explanation=text, numbers=numbers)
     v = guarded(v, label, "evenly spread errors", {label: list(recs)}, budget_cer,
                 called=f"the share is {'above' if outcome == stats.REPRODUCED else 'below'} {percent(level)} %")
-    text = v.explanation if v.outcome != outcome else text
+    text = v.explanation  # its own, unless a rule about the runs (guarded) decided
     return ShareVerdict(share, low, high, level, v.outcome, text[0].upper() + text[1:], base)
 
 
@@ -357,11 +357,11 @@ def seed_paired_verdict(recs: Sequence[RunRecord], first: Sequence[float], secon
     numbers = (f"{points(mean)} points over {n} seed(s) (95 % t interval {points(low)} to {points(high)}; "
                f"per seed {', '.join(points(x) for x in d)})")
     label = ", ".join(by_label(recs))
-    v = stats.Verdict(outcome=outcome, claim=what, mean_diff=mean, low=low, high=high, per_seed=tuple(d),
-                      n_lines=0, n_seeds=n, numbers=numbers)
     said = {stats.REPRODUCED: "the claim holds", stats.NOT_REPRODUCED: "the opposite holds",
             stats.INCONCLUSIVE: "the seeds leave it open"}[outcome]
+    v = stats.Verdict(outcome=outcome, claim=what, mean_diff=mean, low=low, high=high, per_seed=tuple(d),
+                      n_lines=0, n_seeds=n, numbers=numbers,
+                      explanation=f"{what[0].upper() + what[1:]}: {numbers}; {said}.")
     v = guarded(v, what, "no effect", {label: list(recs)}, budget_cer,
                 called=f"{'the effect is there' if outcome == stats.REPRODUCED else 'it is reversed'}")
-    text = v.explanation if v.outcome != outcome else f"{what[0].upper() + what[1:]}: {numbers}; {said}."
-    return v.outcome, code_names(text, list(by_label(recs)))
+    return v.outcome, code_names(v.explanation, list(by_label(recs)))  # its own text unless guarded decided
