@@ -148,6 +148,29 @@ def test_a_called_difference_between_untrained_models_is_inconclusive(tmp_path, 
         assert "`gate_1` is lower" in v.explanation and "learns faster" in v.explanation
 
 
+def test_no_verdict_mixes_devices(tmp_path):
+    import json
+
+    from hwr.runs.report import claim_verdict
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in (0, 1, 2):
+        good = rng.integers(0, 2, 200)
+        records += [_fake_run(tmp_path, "gate_1", seed, 0.05, good),
+                    _fake_run(tmp_path, "light_in", seed, 0.05, good + 2)]
+    assert claim_verdict(records, better="gate_1", other="light_in").outcome == "reproduced"
+    assert {r.device for r in records} == {"CPU"}
+    gpu = records[0]  # gate_1 seed 0 trained on a GPU
+    (gpu.folder / "metrics.json").write_text(json.dumps({"best": {"val_cer": 0.05}, "device": "cuda"}))
+    (gpu.folder / "run.json").write_text(json.dumps({"hardware": {"gpu": "NVIDIA H100 80GB HBM3"}}))
+    records[0] = type(gpu)(gpu.spec, gpu.folder)  # reload its records
+    assert records[0].device == "NVIDIA H100 80GB HBM3"
+    v = claim_verdict(records, better="gate_1", other="light_in")
+    assert v.outcome == "inconclusive at this budget"
+    assert "different devices" in v.explanation and "`gate_1` on CPU and NVIDIA H100 80GB HBM3" in v.explanation
+
+
 def test_the_answers_table_has_one_row_per_claim_whose_models_ran(tmp_path):
     import json
 

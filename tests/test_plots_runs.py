@@ -143,6 +143,12 @@ def test_curves_frame_counts_lines_seen(tmp_path):
     assert df["lines_seen"].tolist() == [200, 350] and df["minutes"].tolist() == [0.5, 1.0]
     assert set(df["label"]) == {"gate_1"}
     assert report.hardware([rec]) == "Test CPU, 2 cores, 1 thread per run"
+    # a GPU in the machine is named only where the run trained on it
+    (rec.folder / "run.json").write_text(json.dumps({"hardware": {"cpu": "Test CPU", "cores": 2, "torch_threads": 1,
+                                                                 "gpu": "Test GPU"}}))
+    assert report.hardware([RunRecord(rec.spec, rec.folder)]) == "Test CPU, 2 cores, 1 thread per run"
+    (rec.folder / "metrics.json").write_text(json.dumps({"minutes": 1.0, "device": "cuda"}))
+    assert report.hardware([RunRecord(rec.spec, rec.folder)]).endswith("1 thread per run, trained on Test GPU")
     assert report.seconds_total([rec, rec]) == 122.0  # (60 s of training + 1 s of test) x 2
 
 

@@ -54,14 +54,15 @@ def machine_speeds(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 def hardware(records: Sequence[RunRecord]) -> str:
     """The CPU the runs were trained on, in words (from their provenance), e.g.
-    ``Intel Xeon, 2 cores, 1 thread per run``; distinct machines joined by "; "."""
+    ``Intel Xeon, 2 cores, 1 thread per run``, and the GPU where a run trained on one
+    (:attr:`RunRecord.device`); distinct machines joined by "; "."""
     seen = []
     for r in records:
         hw = _hardware(r)
         text = (f"{_cpu(hw)}, {hw.get('cores', '?')} cores, "
                 f"{hw.get('torch_threads', '?')} thread{'s' if hw.get('torch_threads') != 1 else ''} per run")
-        if hw.get("gpu"):
-            text += f", {hw['gpu']}"
+        if r.device != "CPU":  # a GPU in the machine counts only when the run trained on it
+            text += f", trained on {r.device}"
         if text not in seen:
             seen.append(text)
     return "; ".join(seen)

@@ -98,6 +98,14 @@ class RunRecord:
     def run_id(self) -> str:
         return self.spec.run_id
 
+    @property
+    def device(self) -> str:
+        """Where the run trained: ``"CPU"``, or the GPU's name (``metrics.json``'s device, named from
+        ``run.json``'s hardware). A verdict never mixes devices (:func:`hwr.runs.verdicts.guarded`)."""
+        if str(self.metrics.get("device") or "cpu").startswith("cuda"):
+            return (self.provenance.get("hardware") or {}).get("gpu") or "GPU"
+        return "CPU"
+
     @cached_property
     def model(self):
         """The trained model at its best checkpoint, in eval mode on the CPU.

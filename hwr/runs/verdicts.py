@@ -166,8 +166,10 @@ def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], bu
     leaves the early plateau, not how well it reads once trained. And no
     verdict rests on a flagged run (:attr:`RunRecord.flagged`: its output
     ignores the image on more than :data:`hwr.metrics.DEGENERATE_LIMIT` of
-    the lines, or a cap cut it short): such a claim is inconclusive, and the
-    explanation says why. The called difference is kept in the explanation.
+    the lines, or a cap cut it short), nor on runs trained on different devices
+    (:attr:`RunRecord.device`: a GPU's arithmetic is not the CPU's): such a claim
+    is inconclusive, and the explanation says why. The called difference is kept
+    in the explanation.
 
     Args:
         v: :func:`hwr.stats.verdict`'s verdict on "``better`` is lower than ``other``".
@@ -181,7 +183,13 @@ def guarded(v, better: str, other: str, runs: dict[str, Sequence[RunRecord]], bu
     blind = {m: max(r.degenerate for r in rs) for m, rs in runs.items()
              if any(r.degenerate > DEGENERATE_LIMIT for r in rs)}
     capped = [m for m, rs in runs.items() if any(r.metrics.get("capped") for r in rs)]
-    if capped:
+    devices = sorted({r.device for rs in runs.values() for r in rs})
+    if len(devices) > 1:
+        where = "; ".join(f"{m} on {' and '.join(sorted({r.device for r in rs}))}" for m, rs in runs.items())
+        text = (f"No verdict: {v.numbers}; but the runs trained on different devices ({where}), and the book "
+                f"never compares runs across devices.")
+        v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
+    elif capped:
         text = (f"No verdict: {v.numbers}; but a minutes cap cut the lines budget of "
                 f"{' and '.join(capped)} short, and an unfinished run is not scored as complete.")
         v = dataclasses.replace(v, outcome=stats.INCONCLUSIVE, explanation=text)
