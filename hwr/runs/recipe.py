@@ -211,7 +211,7 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
         rest = [m for m in measured if m not in spread]
         parts.append(f"Over seeds, the criterion asks a mean best validation CER of at most {100 * CRITERION_MEAN:g} % "
                      f"with a seed sd of at most {100 * CRITERION_SD:g} points: " + "; ".join(said)
-                     + (f"; {', '.join(f'`{m}`' for m in rest)} {'has' if len(rest) == 1 else 'have'} one seed "
+                     + (f"; {_and([f'`{m}`' for m in rest])} {'has' if len(rest) == 1 else 'have'} one seed "
                         f"so far." if rest else "."))
     sweep = candidate_specs({chosen: [0]}, list(models))
     done = [s.experiment for _, s in sweep if store.status(s) == "done"]
@@ -219,6 +219,11 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
     parts.append(f"Seed 0 of {len(done)} of the {len(sweep)} models has run on it so far"
                  + (f"; still to run: {', '.join(f'`{m}`' for m in missing)}." if missing else "."))
     return {"text": " ".join(parts), "met": met, "missing": missing, "done": done, "spread": spread}
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def seed_spread(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore,
