@@ -3,6 +3,7 @@
 in models/ loads and reads the shipped test lines."""
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -100,6 +101,34 @@ def test_recognize_by_shipped_name(shipped, tmp_path, capsys):
     assert out == [str(image), expected] and expected
 
 
+def test_an_alias_names_a_role_after_a_shipped_model(shipped, tmp_path, capsys, monkeypatch):
+    from hwr.ship import aliases, load_shipped, read_record, resolve, set_alias, shipped_names
+
+    models = tmp_path / "models"
+    shutil.copytree(shipped / "models", models)
+    monkeypatch.setenv("HWR_MODELS", str(models))
+    assert aliases() == {} and resolve("best-ctc") == "best-ctc"
+    assert main(["ship", "alias", "best-ctc", "tiny-ctc"]) == 0
+    assert aliases() == {"best-ctc": "tiny-ctc"} and resolve("best-ctc") == "tiny-ctc"
+    assert shipped_names() == ["tiny-attention", "tiny-ctc"]  # an alias is no model of its own
+    assert read_record("best-ctc") == read_record("tiny-ctc") and load_shipped("best-ctc").name == "tiny-ctc"
+    image = tmp_path / "line.png"
+    text_line(TEXTS[1]).save(image)
+    capsys.readouterr()
+    assert main(["recognize", str(image), "--model", "best-ctc"]) == 0
+    by_alias = capsys.readouterr().out
+    assert main(["recognize", str(image), "--model", "tiny-ctc"]) == 0
+    assert capsys.readouterr().out == by_alias
+    # moving the role to another model; refusing a name taken by a model, an unknown model, a bad name
+    set_alias("best-ctc", "tiny-attention")
+    assert resolve("best-ctc") == "tiny-attention"
+    for alias, name, message in [("tiny-ctc", "tiny-attention", "has that name already"),
+                                 ("best-x", "absent", "no shipped model 'absent'"), ("Best", "tiny-ctc", "lower case")]:
+        with pytest.raises(HwrError, match=message):
+            set_alias(alias, name)
+    assert main(["ship", "list"]) == 0 and "best-ctc\t-> tiny-attention" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", ["tiny-ctc", "tiny-attention"])
 def test_onnx_export_agrees_with_pytorch(shipped, name):
     from hwr.ship import load_shipped
@@ -136,3 +165,17 @@ def test_every_model_shipped_in_models_reads_a_rendered_line(monkeypatch):
         score = cer([row["text"] for row in lines], texts)
         # a trained model reads the book's lines: its shipped test CER is far under one half
         assert score < max(0.5, 3 * shipped.record["test"]["cer"]), (name, texts)
+
+
+def test_the_committed_aliases_name_shipped_models_of_their_role(monkeypatch):
+    """models/aliases.json: best-ctc names a shipped CTC model, best-attention a shipped attention model."""
+    monkeypatch.delenv("HWR_MODELS", raising=False)
+    from hwr.ship import aliases, read_record, shipped_names
+
+    table = aliases()
+    if not shipped_names():
+        pytest.skip("no model is shipped in models/ yet")
+    assert {"best-ctc", "best-attention"} <= set(table), table
+    for alias, name in table.items():
+        assert name in shipped_names(), (alias, name)
+    assert read_record("best-ctc")["family"] == "ctc" and read_record("best-attention")["family"] == "seq2seq"

@@ -70,11 +70,11 @@ def load_model_arg(path: str, device: str):
     """The model of ``--model`` on ``device``, in eval mode: a checkpoint file, a run folder, or the
     name of a model shipped with the book (``best-ctc``: :mod:`hwr.ship`, checksum verified)."""
     if not Path(path).exists():
-        from hwr.ship import load_shipped, shipped_names
+        from hwr.ship import aliases, load_shipped, resolve, shipped_names
 
-        if path in shipped_names():
+        if resolve(path) in shipped_names():
             return load_shipped(path, device).model
-        shipped = ", ".join(shipped_names()) or "none in this checkout"
+        shipped = ", ".join(shipped_names() + [f"{a} ({n})" for a, n in aliases().items()]) or "none in this checkout"
         raise HwrError(f"--model {path}: no such checkpoint file, run folder or shipped model (shipped: {shipped})")
     from hwr.models.io import load_model
 

@@ -4,7 +4,10 @@ A shipped model is a folder ``models/<name>/`` (committed) holding
 
 - ``model.pt``: a slim checkpoint (weights and the architecture that rebuilds them, no optimizer), and
 - ``record.json``: where it came from (run id, experiment, parameters, test CER of the run's
-  ``test.json``, data, commit) and the SHA-256 of ``model.pt``, verified on every load.
+  ``test.json``, data, commit) and the SHA-256 of ``model.pt``, verified on every load;
+
+and ``models/aliases.json`` names the roles the book gives them (``best-ctc``, ``best-attention``),
+each pointing at a shipped model.
 
 :mod:`.store` ships a finished training run and loads a shipped model by name (``hwr recognize
 --model best-ctc``); :mod:`.onnx_export` exports a shipped model to ONNX for the book's page
@@ -12,8 +15,8 @@ A shipped model is a folder ``models/<name>/`` (committed) holding
 :mod:`.cli` is the ``hwr ship`` command.
 """
 
-from hwr.ship.store import (ShippedModel, load_shipped, read_record, ship_run, shipped_dir, shipped_names,
-                            verify_checksum)
+from hwr.ship.store import (ShippedModel, aliases, load_shipped, read_record, resolve, set_alias, ship_run,
+                            shipped_dir, shipped_names, verify_checksum)
 
-__all__ = ["ShippedModel", "load_shipped", "read_record", "ship_run", "shipped_dir", "shipped_names",
-           "verify_checksum"]
+__all__ = ["ShippedModel", "aliases", "load_shipped", "read_record", "resolve", "set_alias", "ship_run",
+           "shipped_dir", "shipped_names", "verify_checksum"]

@@ -3,7 +3,8 @@
     hwr ship model RUN_DIR --as best-ctc [--dtype float16]   copy a finished run into models/best-ctc/
     hwr ship lines synth:phrases-xl --count 6                 a few test lines into models/lines/
     hwr ship export [NAME...] --out DIR                       ONNX graphs + model.json per model
-    hwr ship list                                             shipped models with their records
+    hwr ship alias best-ctc ctc_baseline                      --model best-ctc reads with ctc_baseline
+    hwr ship list                                             shipped models with their records, and the aliases
 
 ``hwr run`` (the book build) exports every shipped model itself into the site; ``hwr ship export``
 is the same step on its own, to look at or check the graphs.
@@ -35,7 +36,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--out", default="_build/models", help="output folder (default _build/models)")
     export.add_argument("--check", action="store_true",
                         help="also read the shipped test lines with PyTorch and ONNX and print how they agree")
-    sub.add_parser("list", help="the shipped models and their records")
+    alias = sub.add_parser("alias", help="name a role (best-ctc, best-attention) after a shipped model")
+    alias.add_argument("alias", help="the role's name: best-ctc, best-attention, ...")
+    alias.add_argument("name", help="a shipped model (hwr ship list)")
+    sub.add_parser("list", help="the shipped models and their records, and the aliases")
 
 
 def _export(args) -> int:
@@ -85,10 +89,17 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.action == "export":
         return _export(args)
-    from hwr.ship import read_record, shipped_names
+    if args.action == "alias":
+        from hwr.ship import set_alias
+
+        print(f"{args.alias} -> {args.name} ({set_alias(args.alias, args.name)})")
+        return 0
+    from hwr.ship import aliases, read_record, shipped_names
 
     for name in shipped_names():
         r = read_record(name)
         print(f"{name}\t{r['experiment']}\t{r['run_id']}\t{r['parameters']:,} parameters\t{r['dtype']}\t"
               f"{r['bytes'] / 2**20:.1f} MiB\ttest CER {100 * r['test']['cer']:.1f} %")
+    for alias, name in aliases().items():
+        print(f"{alias}\t-> {name}")
     return 0

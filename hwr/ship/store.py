@@ -52,6 +52,44 @@ def shipped_names() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / RECORD).is_file())
 
 
+#: ``models/aliases.json``: role names ("best-ctc", "best-attention") -> shipped model names
+ALIASES = "aliases.json"
+
+
+def aliases() -> dict[str, str]:
+    """The shipped aliases (``best-ctc`` -> ``ctc_baseline``): names of the roles the book's conclusions give
+    its models, each pointing at a shipped model, so that ``--model best-ctc`` keeps working when a better
+    run is shipped under its own name (``hwr ship alias``)."""
+    found = _read_json(shipped_dir() / ALIASES)
+    if not isinstance(found, dict):
+        raise HwrError(f"{shipped_dir() / ALIASES}: expected an object of alias -> shipped model name")
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def resolve(name: str) -> str:
+    """A shipped model's own name: ``name`` itself, or the model an alias points at."""
+    if (shipped_dir() / name / RECORD).is_file():
+        return name
+    return aliases().get(name, name)
+
+
+def set_alias(alias: str, name: str) -> Path:
+    """Point ``alias`` at shipped model ``name`` in ``models/aliases.json``; returns that file.
+
+    Raises:
+        HwrError: ``name`` is not shipped, or ``alias`` is a bad name or a shipped model's own name.
+    """
+    if not _NAME.match(alias):
+        raise HwrError(f"alias {alias!r}: lower case letters, digits, '-' and '_' (best-ctc)")
+    if alias in shipped_names():
+        raise HwrError(f"alias {alias!r}: a shipped model has that name already")
+    read_record(name)  # a shipped model, or a clear error listing them
+    table = {**aliases(), alias: name}
+    path = shipped_dir() / ALIASES
+    path.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n", encoding="utf-8")
+    return path
+
+
 def sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -76,9 +114,9 @@ def read_record(name: str) -> dict:
     Raises:
         HwrError: no such shipped model (listing the shipped ones), or a record that does not parse.
     """
-    path = shipped_dir() / name / RECORD
+    path = shipped_dir() / resolve(name) / RECORD
     if not path.is_file():
-        known = ", ".join(shipped_names()) or "none"
+        known = ", ".join(shipped_names() + [f"{a} -> {n}" for a, n in aliases().items()]) or "none"
         raise HwrError(f"no shipped model {name!r} in {shipped_dir()} (shipped: {known})")
     return _read_json(path)
 
@@ -90,7 +128,7 @@ def verify_checksum(name: str) -> Path:
         CheckpointError: the file is missing, or its bytes differ from what was shipped.
     """
     record = read_record(name)
-    weights = shipped_dir() / name / WEIGHTS
+    weights = shipped_dir() / resolve(name) / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: the weights of shipped model {name!r} are missing")
     found = sha256(weights)
@@ -122,7 +160,7 @@ def _widen(state: dict) -> dict:
 
 
 def load_shipped(name: str, device: str = "cpu") -> ShippedModel:
-    """Load shipped model ``name`` after verifying its checksum.
+    """Load shipped model ``name`` (or the one an alias names: :func:`resolve`) after verifying its checksum.
 
     Raises:
         HwrError: no such shipped model.
@@ -132,7 +170,7 @@ def load_shipped(name: str, device: str = "cpu") -> ShippedModel:
     ckpt = load_checkpoint(weights, device)
     ckpt["model"] = _widen(ckpt["model"])
     model = model_from_checkpoint(ckpt, device, weights)
-    return ShippedModel(name, model, read_record(name))
+    return ShippedModel(resolve(name), model, read_record(name))
 
 
 def _run_record(run_dir: Path) -> dict:
