@@ -243,6 +243,7 @@ def test_rerun_note_gives_the_commands_and_the_cost(tmp_path):
         test = {"seconds": 30.0}
         provenance = {"hardware": {"cpu": "AMD EPYC", "cores": 2, "torch_threads": 1}}
         metrics = {"minutes": 1.0}
+        device = "CPU"
 
     text = rerun_note("ch08", "book", [Rec(), Rec()], ["light_in"], kept="the maps are kept").data
     assert "hwr sweep ch08 --profile book" in text and "hwr run ch08 --profile book" in text
