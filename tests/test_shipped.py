@@ -127,6 +127,11 @@ def test_an_alias_names_a_role_after_a_shipped_model(shipped, tmp_path, capsys, 
         with pytest.raises(HwrError, match=message):
             set_alias(alias, name)
     assert main(["ship", "list"]) == 0 and "best-ctc\t-> tiny-attention" in capsys.readouterr().out
+    # the page opens on the model of the first role, and shows every model's roles
+    from hwr.ship.web import stage_models
+
+    index = stage_models(tmp_path / "site")
+    assert [(m["name"], m["roles"]) for m in index["models"]] == [("tiny-attention", ["best-ctc"]), ("tiny-ctc", [])]
 
 
 @pytest.mark.parametrize("name", ["tiny-ctc", "tiny-attention"])

@@ -331,7 +331,10 @@
       $("#hwr-status").textContent = "No model is shipped with this build of the book (see models/README.md).";
       return;
     }
-    for (const m of state.index.models) select.add(new Option(m.name, m.name));
+    // a model that fills a role (best-ctc, best-attention) says so; the first is the one the page opens on
+    for (const m of state.index.models) {
+      select.add(new Option(m.roles && m.roles.length ? `${m.name} (${m.roles.join(", ")})` : m.name, m.name));
+    }
     const about = () => { const m = state.index.models.find((x) => x.name === select.value); $("#hwr-about").textContent = describe(m.record); };
     select.addEventListener("change", about); about();
     const picks = $("#hwr-lines");

@@ -19,7 +19,10 @@ from hwr import paths
 from hwr.errors import HwrError
 from hwr.ship.lines import lines_dir, read_lines
 from hwr.ship.onnx_export import MANIFEST, export_shipped
-from hwr.ship.store import shipped_names
+from hwr.ship.store import aliases, shipped_names
+
+#: the roles the page offers first, in this order (``models/aliases.json``)
+ROLES = ("best-ctc", "best-attention")
 
 ORT = paths.NODE_MODULES / "onnxruntime-web" / "dist"
 #: the parts of onnxruntime-web the page loads: the WebAssembly-only bundle (global ``ort``), and the
@@ -44,13 +47,19 @@ def stage_ort(target: Path) -> None:
 
 def stage_models(target: Path, names: list[str] | None = None) -> dict:
     """Export every shipped model into ``target/<name>/``, copy the test lines into ``target/lines/``
-    and write ``target/index.json``; returns that index."""
+    and write ``target/index.json``; returns that index. The models that fill a role (:data:`ROLES`,
+    ``best-ctc`` first) come first, so that the page opens on the best CTC model; each lists its roles."""
     target.mkdir(parents=True, exist_ok=True)
+    roles: dict[str, list[str]] = {}
+    for alias, name in aliases().items():
+        roles.setdefault(name, []).append(alias)
+    rank = {name: min((ROLES.index(a) for a in mine if a in ROLES), default=len(ROLES)) for name, mine in roles.items()}
     models = []
-    for name in shipped_names() if names is None else names:
+    for name in sorted(shipped_names() if names is None else names, key=lambda n: (rank.get(n, len(ROLES)), n)):
         folder = export_shipped(name, target)
         spec = json.loads((folder / MANIFEST).read_text())
-        models.append({"name": name, "family": spec["family"], "record": spec["record"]})
+        models.append({"name": name, "family": spec["family"], "record": spec["record"],
+                       "roles": sorted(roles.get(name, []), key=lambda a: (a not in ROLES, a))})
     lines = read_lines()
     if lines:
         shutil.copytree(lines_dir(), target / "lines", dirs_exist_ok=True)
