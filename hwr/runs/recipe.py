@@ -157,10 +157,10 @@ CRITERION_MODELS = ("ctc_baseline", "seq2seq_bn", "gate_1")
 CRITERION_SEEDS = 3
 
 
-def _by(specs, store) -> dict[tuple[str, str], dict]:
-    """(task, model) -> the seed-0 (or first) finished run's summary."""
+def _by(found: list[dict]) -> dict[tuple[str, str], dict]:
+    """(task, model) -> the seed-0 (or first) finished run's summary, from :func:`summaries`."""
     out: dict[tuple[str, str], dict] = {}
-    for r in sorted(summaries(specs, store), key=lambda r: r["seed"]):
+    for r in sorted(found, key=lambda r: r["seed"]):
         out.setdefault((r["task"], r["model"]), r)
     return out
 
@@ -179,7 +179,8 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
         ``{"text": Markdown, "met": criterion models meeting the criterion on the chosen recipe,
         "missing": models without a finished seed-0 run on it, "done": those with one}``.
     """
-    runs = _by(specs, store)
+    found = summaries(specs, store)  # read once: every run's records and history
+    runs = _by(found)
     task = get_task(chosen)
     budget = task.train.get("lines")
     parts = [f"**The book's recipe is `{chosen}`**: {task.description}."]
@@ -200,20 +201,12 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
             parts.append(f"A longer budget helps, at a cost in proportion: on `{t}` ({longer:,} lines) `{m}` reaches "
                          f"{100 * r['test_cer']:.1f} % test CER against {100 * runs[(chosen, m)]['test_cer']:.1f} % "
                          f"on `{chosen}`, for {longer / budget:g} times the training.")
-    spread = seed_spread(chosen, specs, store, criterion_models)
+    spread = seed_spread(chosen, found, criterion_models)
     if spread:
-        said = []
-        for m, (mean, sd, n) in spread.items():
-            ok = mean <= CRITERION_MEAN and sd <= CRITERION_SD
-            said.append(f"`{m}` {100 * mean:.1f} ± {100 * sd:.1f} % over {n} seeds ("
-                        + (("meets it" if n >= CRITERION_SEEDS else f"within it so far, {CRITERION_SEEDS} seeds asked")
-                           if ok else "misses it: " + " and ".join(
-                            w for w, bad in ((f"mean above {100 * CRITERION_MEAN:g} %", mean > CRITERION_MEAN),
-                                             (f"sd above {100 * CRITERION_SD:g} points", sd > CRITERION_SD)) if bad))
-                        + ")")
         rest = [m for m in measured if m not in spread]
         parts.append(f"Over seeds, the criterion asks a mean best validation CER of at most {100 * CRITERION_MEAN:g} % "
-                     f"with a seed sd of at most {100 * CRITERION_SD:g} points: " + "; ".join(said)
+                     f"with a seed sd of at most {100 * CRITERION_SD:g} points: "
+                     + "; ".join(_spread_text(m, *v) for m, v in spread.items())
                      + (f"; {_and([f'`{m}`' for m in rest])} {'has' if len(rest) == 1 else 'have'} one seed "
                         f"so far." if rest else "."))
     sweep = candidate_specs({chosen: [0]}, list(models))
@@ -224,18 +217,27 @@ def decision(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore, mod
     return {"text": " ".join(parts), "met": met, "missing": missing, "done": done, "spread": spread}
 
 
+def _spread_text(model: str, mean: float, sd: float, n: int) -> str:
+    """One criterion model's seed spread against the criterion, in words."""
+    missed = [w for w, bad in ((f"mean above {100 * CRITERION_MEAN:g} %", mean > CRITERION_MEAN),
+                               (f"sd above {100 * CRITERION_SD:g} points", sd > CRITERION_SD)) if bad]
+    state = (f"misses it: {' and '.join(missed)}" if missed else "meets it" if n >= CRITERION_SEEDS else
+             f"within it so far, {CRITERION_SEEDS} seeds asked")
+    return f"`{model}` {100 * mean:.1f} ± {100 * sd:.1f} % over {n} seeds ({state})"
+
+
 def _and(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def seed_spread(chosen: str, specs: list[tuple[str, RunSpec]], store: RunStore,
+def seed_spread(chosen: str, found: list[dict],
                 models: Sequence[str] = CRITERION_MODELS) -> dict[str, tuple[float, float, int]]:
     """model -> (mean, sample sd, seeds) of the best validation CER (fractions) over the finished runs of
-    ``chosen``, for the ``models`` with at least two seeds there (the criterion's second half). A flagged or
-    capped run counts at 100 %, since it never meets the criterion."""
+    ``chosen`` among ``found`` (:func:`summaries`), for the ``models`` with at least two seeds there (the
+    criterion's second half). A flagged or capped run counts at 100 %, since it never meets the criterion."""
     by: dict[str, list[float]] = {}
-    for r in summaries(specs, store):
+    for r in found:
         if r["task"] == chosen and r["model"] in models and r["val_cer"] is not None:
             by.setdefault(r["model"], []).append(1.0 if r["flagged"] or r["capped"] else r["val_cer"])
     return {m: mean_sd(v) for m in models for v in [by.get(m, [])] if len(v) > 1}

@@ -127,8 +127,9 @@ def verify_checksum(name: str) -> Path:
     Raises:
         CheckpointError: the file is missing, or its bytes differ from what was shipped.
     """
+    name = resolve(name)
     record = read_record(name)
-    weights = shipped_dir() / resolve(name) / WEIGHTS
+    weights = shipped_dir() / name / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: the weights of shipped model {name!r} are missing")
     found = sha256(weights)
@@ -166,11 +167,12 @@ def load_shipped(name: str, device: str = "cpu") -> ShippedModel:
         HwrError: no such shipped model.
         CheckpointError: a damaged weights file (checksum) or one that does not fit its architecture.
     """
+    name = resolve(name)
     weights = verify_checksum(name)
     ckpt = load_checkpoint(weights, device)
     ckpt["model"] = _widen(ckpt["model"])
     model = model_from_checkpoint(ckpt, device, weights)
-    return ShippedModel(resolve(name), model, read_record(name))
+    return ShippedModel(name, model, read_record(name))
 
 
 def _run_record(run_dir: Path) -> dict:

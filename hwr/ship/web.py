@@ -45,21 +45,26 @@ def stage_ort(target: Path) -> None:
         shutil.copy2(ORT / part, target / part)
 
 
+def _role_rank(alias: str) -> tuple[int, str]:
+    """Where an alias sorts: the roles of :data:`ROLES` in their order, then any other alias by name."""
+    return (ROLES.index(alias), "") if alias in ROLES else (len(ROLES), alias)
+
+
 def stage_models(target: Path, names: list[str] | None = None) -> dict:
     """Export every shipped model into ``target/<name>/``, copy the test lines into ``target/lines/``
     and write ``target/index.json``; returns that index. The models that fill a role (:data:`ROLES`,
     ``best-ctc`` first) come first, so that the page opens on the best CTC model; each lists its roles."""
     target.mkdir(parents=True, exist_ok=True)
-    roles: dict[str, list[str]] = {}
-    for alias, name in aliases().items():
+    roles: dict[str, list[str]] = {}  # shipped name -> its aliases, ROLES first in their order
+    for alias, name in sorted(aliases().items(), key=lambda item: _role_rank(item[0])):
         roles.setdefault(name, []).append(alias)
-    rank = {name: min((ROLES.index(a) for a in mine if a in ROLES), default=len(ROLES)) for name, mine in roles.items()}
     models = []
-    for name in sorted(shipped_names() if names is None else names, key=lambda n: (rank.get(n, len(ROLES)), n)):
+    for name in sorted(shipped_names() if names is None else names,
+                       key=lambda n: (_role_rank(roles[n][0])[0] if n in roles else len(ROLES), n)):
         folder = export_shipped(name, target)
         spec = json.loads((folder / MANIFEST).read_text())
         models.append({"name": name, "family": spec["family"], "record": spec["record"],
-                       "roles": sorted(roles.get(name, []), key=lambda a: (a not in ROLES, a))})
+                       "roles": roles.get(name, [])})
     lines = read_lines()
     if lines:
         shutil.copytree(lines_dir(), target / "lines", dirs_exist_ok=True)
